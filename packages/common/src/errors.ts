@@ -1,0 +1,83 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/**
+ * The fixed set of error codes every DataPilot service answers with, in `extensions.code`.
+ * Clients branch on these codes, never on message text. The HTTP status is the one a
+ * request-level failure of that kind carries (field errors inside a 200 response keep 200).
+ */
+export const ERROR_HTTP_STATUS = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  BAD_USER_INPUT: 400,
+  CONFLICT: 409,
+  RATE_LIMITED: 429,
+  UPSTREAM_TIMEOUT: 504,
+  UPSTREAM_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+/** One of the codes of {@link ERROR_HTTP_STATUS}. */
+export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
+
+/**
+ * The one error type of DataPilot: a GraphQLError whose `extensions.code` is an {@link ErrorCode}
+ * and whose `extensions.http.status` is that code's status. Its message is safe to show a user;
+ * never put internals (SQL errors, stack traces, other orgs' ids) in it.
+ */
+export class DataPilotError extends GraphQLError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extra, code, http: { status: ERROR_HTTP_STATUS[code] } } });
+    this.code = code;
+  }
+}
+
+/** UNAUTHENTICATED: no token, a bad signature, an expired token, a wrong issuer or audience. */
+export const unauthenticated = (message = 'A valid access token is required.') =>
+  new DataPilotError('UNAUTHENTICATED', message);
+/** FORBIDDEN: the caller is known but its role may not do this. */
+export const forbidden = (message = 'Your role does not allow this.') => new DataPilotError('FORBIDDEN', message);
+/**
+ * NOT_FOUND: the thing does not exist *for this organization*. Another org's id answers this too,
+ * so that existence is not revealed.
+ */
+export const notFound = (what: string) => new DataPilotError('NOT_FOUND', `${what} was not found.`);
+/** BAD_USER_INPUT: the arguments are malformed; `field` names the argument at fault. */
+export const badUserInput = (message: string, field?: string) =>
+  new DataPilotError('BAD_USER_INPUT', message, field ? { field } : {});
+/** CONFLICT: a unique thing (an email, a name) exists already. */
+export const conflict = (message: string) => new DataPilotError('CONFLICT', message);
+
+/** True when `e` carries one of DataPilot's codes (a DataPilotError, or a GraphQLError relayed from a subgraph). */
+export function hasErrorCode(e: unknown, code?: ErrorCode): boolean {
+  const c = (e as { extensions?: { code?: unknown } } | null)?.extensions?.code;
+  return typeof c === 'string' && c in ERROR_HTTP_STATUS && (code === undefined || c === code);
+}
+
+/**
+ * Apollo Server `formatError` hook: errors with a DataPilot code pass through; GraphQL validation
+ * and parse errors keep Apollo's own codes (GRAPHQL_VALIDATION_FAILED, ...); everything else is
+ * masked to INTERNAL with a generic message (the original goes to `log`). Stack traces never leave.
+ */
+export function createFormatError(log: (err: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    const original = (error as { originalError?: unknown })?.originalError ?? error;
+    if (hasErrorCode(formatted) || (typeof code === 'string' && code.startsWith('GRAPHQL_')) || code === 'BAD_REQUEST') {
+      const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    if (hasErrorCode(original)) {
+      const ext = (original as DataPilotError).extensions;
+      return { message: (original as Error).message, path: formatted.path, locations: formatted.locations, extensions: ext };
+    }
+    log(original);
+    return {
+      message: 'Internal server error.',
+      path: formatted.path,
+      locations: formatted.locations,
+      extensions: { code: 'INTERNAL' },
+    };
+  };
+}

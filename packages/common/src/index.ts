@@ -1,0 +1,7 @@
+/** @datapilot/common: what every DataPilot service shares — errors, config, logging, tenancy. */
+export * from './errors.ts';
+export * from './logger.ts';
+export * from './config.ts';
+export * from './tenancy.ts';
+export * from './json-scalar.ts';
+export * from './ports.ts';
