@@ -5,3 +5,4 @@ export * from './config.ts';
 export * from './tenancy.ts';
 export * from './json-scalar.ts';
 export * from './ports.ts';
+export * from './migrations.ts';
