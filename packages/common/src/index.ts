@@ -6,3 +6,4 @@ export * from './tenancy.ts';
 export * from './json-scalar.ts';
 export * from './ports.ts';
 export * from './migrations.ts';
+export * from './http.ts';

@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { DataPilotError, ERROR_HTTP_STATUS, hasErrorCode } from './errors.ts';
+
+/** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413. */
+export const MAX_BODY_BYTES = 1 << 20;
+
+/** Reads a request body as UTF-8 text, at most `limit` bytes. @throws BAD_USER_INPUT when larger. */
+export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new DataPilotError('BAD_USER_INPUT', `The request body exceeds ${limit} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** A plain route beside GraphQL: exact path match, GET only (health, JWKS). */
+export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/**
+ * Serves an Apollo Server 5 instance on a node:http server at `path` (default `/graphql`, also `/`),
+ * plus `routes` (exact paths, e.g. `/health`). Each request gets an id (`x-request-id` header or a new
+ * UUID). `context(req, requestId)` builds the GraphQL context; a DataPilotError thrown there (e.g.
+ * UNAUTHENTICATED for a bad token) answers a GraphQL error body with that code's HTTP status,
+ * before any resolver runs.
+ * @returns the http.Server (not yet listening); use {@link listen}.
+ */
+export function createGraphQLHttpServer<C extends BaseContext>(opts: {
+  apollo: ApolloServer<C>;
+  context: (req: IncomingMessage, requestId: string) => Promise<C>;
+  routes?: Record<string, Route>;
+  path?: string;
+}): Server {
+  const gqlPath = opts.path ?? '/graphql';
+  return createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+    res.setHeader('x-request-id', requestId);
+    try {
+      const route = opts.routes?.[url.pathname];
+      if (route && req.method === 'GET') return await route(req, res);
+      if (url.pathname !== gqlPath && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
+      const headers = new HeaderMap();
+      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      let body: unknown;
+      if (req.method === 'POST') {
+        const text = await readBody(req);
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          throw new DataPilotError('BAD_USER_INPUT', 'The request body is not valid JSON.');
+        }
+      }
+      const result = await opts.apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+        context: () => opts.context(req, requestId),
+      });
+      for (const [k, v] of result.headers) res.setHeader(k, v);
+      res.statusCode = result.status ?? 200;
+      if (result.body.kind === 'complete') return res.end(result.body.string);
+      for await (const chunk of result.body.asyncIterator) res.write(chunk);
+      res.end();
+    } catch (e) {
+      if (res.headersSent) return res.end();
+      const err = hasErrorCode(e) ? (e as DataPilotError) : new DataPilotError('INTERNAL', 'Internal server error.');
+      const code = err.extensions.code as keyof typeof ERROR_HTTP_STATUS;
+      sendJson(res, ERROR_HTTP_STATUS[code] ?? 500, { errors: [{ message: err.message, extensions: { code } }] });
+    }
+  });
+}
+
+/**
+ * Starts `server` listening on `host:port` (port 0 = a free port).
+ * @returns the base URL, e.g. `http://127.0.0.1:4001`.
+ */
+export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const addr = server.address() as AddressInfo;
+      resolve(`http://${host}:${addr.port}`);
+    });
+  });
+}
+
+/** Closes `server`, ending idle keep-alive connections too. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections?.();
+  });
+}
