@@ -1,0 +1,39 @@
+// Gateway bootstrap: configuration, composition, listen. See README "Configuration".
+import { DEFAULT_PORTS, createLogger, createTokenVerifier, int, loadConfig, oneOf, url } from '@datapilot/common';
+import { createGatewayServer } from './server.ts';
+import { loadSubgraphDefs } from './subgraphs.ts';
+
+const P = DEFAULT_PORTS;
+const config = loadConfig({
+  GATEWAY_PORT: int('HTTP and WebSocket port of the gateway', P.gateway, 0, 65535),
+  AUTH_URL: url('auth subgraph GraphQL URL', `http://127.0.0.1:${P.auth}/graphql`),
+  CHAT_URL: url('chat subgraph GraphQL URL', `http://127.0.0.1:${P.chat}/graphql`),
+  CHAT_WS_URL: url('chat subgraph graphql-ws URL', `ws://127.0.0.1:${P.chat}/graphql`),
+  LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
+  GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
+  AUTH_JWKS_URL: url('JWKS of the auth subgraph', `http://127.0.0.1:${P.auth}/.well-known/jwks.json`),
+  LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+});
+const logger = createLogger('gateway', config.LOG_LEVEL);
+
+try {
+  const subgraphs = await loadSubgraphDefs({
+    auth: config.AUTH_URL,
+    chat: config.CHAT_URL,
+    chatWs: config.CHAT_WS_URL,
+    lake: config.LAKE_URL,
+    graph: config.GRAPH_URL,
+  });
+  const gw = await createGatewayServer({
+    subgraphs,
+    verifier: createTokenVerifier({ jwks: config.AUTH_JWKS_URL }),
+    port: config.GATEWAY_PORT,
+    logger,
+  });
+  const stop = () => void gw.close().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+} catch (e) {
+  logger.error('gateway failed to start', { err: (e as Error).message });
+  process.exit(1);
+}

@@ -1,0 +1,111 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { Supergraph } from '@apollo/federation-internals';
+import {
+  DataPilotError,
+  closeServer,
+  contextFromAuthorization,
+  createFormatError,
+  createGraphQLHttpServer,
+  listen,
+  sendJson,
+  type Logger,
+  type TenantContext,
+  type TokenVerifier,
+} from '@datapilot/common';
+import { composeSupergraph, type SubgraphDef } from './compose.ts';
+import { attachSubscriptionEdge } from './subscriptions.ts';
+
+/** The gateway's per-request context: the verified tenant (or null for anonymous) and the request id. */
+export type GatewayContext = { tenant: TenantContext | null; requestId: string };
+
+/** Options of {@link createGatewayServer}. */
+export type GatewayOptions = {
+  subgraphs: readonly SubgraphDef[];
+  verifier: TokenVerifier;
+  /** Port to listen on (0 = a free port). */
+  port: number;
+  logger: Logger;
+  /** Serve Apollo Sandbox on GET / (default true outside production). */
+  sandbox?: boolean;
+};
+
+/**
+ * Creates the Apollo Gateway over a supergraph composed at start from the subgraphs' SDL
+ * (refuses to start on a composition error: {@link composeSupergraph} throws).
+ *
+ * Org guard, first place: the bearer token is verified here against the JWKS; a bad, expired or
+ * foreign token answers UNAUTHENTICATED (HTTP 401) before planning. Only the `Authorization` header and a
+ * request id are forwarded to subgraphs — nothing else the client sends — and each subgraph verifies
+ * the token again. Subscriptions are served over graphql-ws on the same path (see subscriptions.ts).
+ * @returns `{ url, close }`, where url is the HTTP base (GraphQL at `${url}/graphql`, WebSocket at ws://…/graphql).
+ */
+export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: string; close(): Promise<void> }> {
+  const composition = composeSupergraph(opts.subgraphs);
+  const byName = new Map(opts.subgraphs.map((s) => [s.name, s]));
+  const gateway = new ApolloGateway({
+    supergraphSdl: composition.supergraphSdl,
+    buildService: ({ url }) =>
+      new RemoteGraphQLDataSource<GatewayContext>({
+        url,
+        willSendRequest({ request, context }) {
+          if (context.tenant) request.http?.headers.set('authorization', `Bearer ${context.tenant.token}`);
+          if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+        },
+      }),
+  });
+
+  const subscriptionsOverHttp: ApolloServerPlugin<GatewayContext> = {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation }) {
+          if (operation?.operation === 'subscription')
+            throw new DataPilotError(
+              'BAD_USER_INPUT',
+              'Subscriptions are served over graphql-ws (WebSocket) at this same URL, not over HTTP.',
+            );
+        },
+      };
+    },
+  };
+
+  const apollo = new ApolloServer<GatewayContext>({
+    // The gateway interface types of @apollo/gateway 2.x and @apollo/server 5 differ in name only.
+    gateway: gateway as never,
+    formatError: createFormatError((err) => opts.logger.error('unexpected error', { err })),
+    includeStacktraceInErrorResponses: false,
+    introspection: true,
+    plugins: [subscriptionsOverHttp],
+  });
+  await apollo.start();
+
+  const server = createGraphQLHttpServer<GatewayContext>({
+    apollo,
+    context: (req, requestId) => contextFromAuthorization(opts.verifier, req.headers.authorization, requestId),
+    routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+  });
+
+  const apiSchema = Supergraph.build(composition.supergraphSdl).apiSchema().toGraphQLJSSchema();
+  const stopWs = attachSubscriptionEdge({
+    server,
+    path: '/graphql',
+    schema: apiSchema,
+    upstreamFor: (field) => {
+      const owner = composition.subscriptionOwners.get(field);
+      return owner ? byName.get(owner)?.wsUrl : undefined;
+    },
+    verifier: opts.verifier,
+    logger: opts.logger,
+  });
+
+  const url = await listen(server, opts.port);
+  opts.logger.info('gateway listening', { url: `${url}/graphql`, subgraphs: opts.subgraphs.map((s) => s.name) });
+  return {
+    url,
+    async close() {
+      await stopWs();
+      await closeServer(server);
+      await apollo.stop();
+    },
+  };
+}

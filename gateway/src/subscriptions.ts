@@ -1,0 +1,148 @@
+import type { Server } from 'node:http';
+import { WebSocketServer, WebSocket } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { createClient, type Client } from 'graphql-ws';
+import {
+  GraphQLError,
+  Kind,
+  print,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { hasErrorCode, type Logger, type TenantContext, type TokenVerifier } from '@datapilot/common';
+
+/**
+ * graphql-ws close codes used by the gateway (graphql-ws PROTOCOL.md reserves 4400-4499 for the
+ * protocol; 4401 and 4403 carry its meanings).
+ */
+export const CLOSE = {
+  /** No token, a bad token, or the token expired during the connection. */
+  UNAUTHORIZED: 4401,
+  /** The upstream subgraph is unreachable. */
+  UPSTREAM_UNAVAILABLE: 1013,
+} as const;
+
+type SocketState = { tenant: TenantContext; upstream: Map<string, Client>; expiry: NodeJS.Timeout };
+
+/**
+ * The gateway's subscription edge: `@apollo/gateway` cannot execute subscriptions, so this serves
+ * `graphql-ws` on the gateway's HTTP server (same path as queries) and relays each subscription to
+ * the subgraph that owns its root field, over graphql-ws, with the caller's token.
+ *
+ * - `connection_init` must carry `{ authorization: "Bearer <jwt>" }`; the token is verified against
+ *   the JWKS like any HTTP request; a missing or bad token closes the socket with 4401.
+ * - The socket is closed with 4401 when the token's `exp` passes.
+ * - Operations are validated against the supergraph's API schema; only subscriptions are accepted
+ *   here (queries and mutations go over HTTP); the selection must be resolvable by the owning subgraph.
+ * - The org is not checked from arguments: the subgraph re-verifies the forwarded token and scopes the
+ *   subscription to its org (another org's message answers NOT_FOUND).
+ * @returns a function that stops the WebSocket server and every upstream connection.
+ */
+export function attachSubscriptionEdge(opts: {
+  server: Server;
+  path: string;
+  schema: GraphQLSchema;
+  /** Subscription root field → upstream graphql-ws URL. */
+  upstreamFor: (field: string) => string | undefined;
+  verifier: TokenVerifier;
+  logger: Logger;
+}): () => Promise<void> {
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path });
+  const state = new WeakMap<object, SocketState>();
+
+  const upstreamClient = (s: SocketState, url: string): Client => {
+    let c = s.upstream.get(url);
+    if (!c) {
+      c = createClient({
+        url,
+        webSocketImpl: WebSocket,
+        lazy: true,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${s.tenant.token}` },
+      });
+      s.upstream.set(url, c);
+    }
+    return c;
+  };
+
+  const disposable = useServer<{ authorization?: string }>(
+    {
+      schema: opts.schema,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const raw = ctx.connectionParams?.authorization ?? '';
+        const m = /^Bearer\s+(\S+)$/i.exec(typeof raw === 'string' ? raw : '');
+        try {
+          if (!m) throw new GraphQLError('connection_init must carry { authorization: "Bearer <token>" }.');
+          const tenant = await opts.verifier.verify(m[1]!);
+          const ms = Math.max(0, tenant.expiresAtMs - Date.now());
+          const expiry = setTimeout(() => socket.close(CLOSE.UNAUTHORIZED, 'Token expired'), Math.min(ms, 2 ** 31 - 1));
+          state.set(socket, { tenant, upstream: new Map(), expiry });
+          return true;
+        } catch (e) {
+          const reason = hasErrorCode(e) || e instanceof GraphQLError ? (e as Error).message : 'Unauthorized';
+          socket.close(CLOSE.UNAUTHORIZED, reason.slice(0, 120));
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        const s = state.get(ctx.extra.socket);
+        if (!s) return;
+        clearTimeout(s.expiry);
+        for (const c of s.upstream.values()) void c.dispose();
+      },
+      onSubscribe: (_ctx, _id, payload) => {
+        // Default parse + validate against the API schema happen after this when we return nothing;
+        // here we only refuse non-subscription operations, which belong on HTTP.
+        if (/^\s*(query|mutation)\b|^\s*\{/.test(payload.query))
+          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: 'BAD_USER_INPUT' } })];
+        return undefined;
+      },
+      context: (ctx) => ({ socketState: state.get(ctx.extra.socket) }),
+      subscribe: (args: ExecutionArgs) => relay(args),
+    },
+    wss,
+  );
+
+  async function* relay(args: ExecutionArgs): AsyncGenerator<ExecutionResult> {
+    const s = (args.contextValue as { socketState?: SocketState }).socketState;
+    if (!s) {
+      yield { errors: [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })] };
+      return;
+    }
+    const op = args.document.definitions.find(
+      (d): d is OperationDefinitionNode =>
+        d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+    );
+    const first = op?.selectionSet.selections.find((sel) => sel.kind === Kind.FIELD);
+    const url = first && first.kind === Kind.FIELD ? opts.upstreamFor(first.name.value) : undefined;
+    if (!url) {
+      yield { errors: [new GraphQLError('No subgraph serves this subscription.', { extensions: { code: 'BAD_USER_INPUT' } })] };
+      return;
+    }
+    const it = upstreamClient(s, url).iterate({
+      query: print(args.document),
+      variables: (args.variableValues ?? undefined) as Record<string, unknown> | undefined,
+      operationName: args.operationName ?? undefined,
+    });
+    try {
+      for await (const result of it) yield result as ExecutionResult;
+    } catch (e) {
+      if (Array.isArray(e)) {
+        yield { errors: e.map((x: { message: string; extensions?: Record<string, unknown> }) => new GraphQLError(x.message, { extensions: x.extensions ?? {} })) };
+      } else {
+        opts.logger.warn('subscription upstream failed', { err: String((e as Error)?.message ?? e), url });
+        yield { errors: [new GraphQLError('The chat service is unavailable; retry.', { extensions: { code: 'UPSTREAM_UNAVAILABLE' } })] };
+      }
+    } finally {
+      await it.return?.(undefined);
+    }
+  }
+
+  return async () => {
+    await disposable.dispose();
+    await new Promise<void>((r) => wss.close(() => r()));
+  };
+}
