@@ -1,0 +1,92 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+/** A progress printer for long steps: `[stack] message` lines on stderr. */
+export type Log = (msg: string) => void;
+
+/**
+ * Waits until `host:port` accepts a TCP connection.
+ * @param timeoutMs give up after this many milliseconds.
+ * @throws Error naming `what`, the address and the timeout.
+ */
+export async function waitForPort(what: string, host: string, port: number, timeoutMs: number, isAlive = () => true) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`${what} exited before it listened on ${host}:${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not listen on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+/** A child process of the stack, with its log file. */
+export type Child = { name: string; proc: ChildProcess; logFile: string; stop(): Promise<void> };
+
+/**
+ * Spawns a TypeScript entry point (`node --import tsx <file>`) with `env`, logging to
+ * `<logDir>/<name>.log`; resolves when it listens on `port` (timeout 60 s).
+ */
+export async function spawnService(opts: {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  port: number;
+  logDir: string;
+  cwd: string;
+}): Promise<Child> {
+  mkdirSync(opts.logDir, { recursive: true });
+  const logFile = path.join(opts.logDir, `${opts.name}.log`);
+  const out = createWriteStream(logFile, { flags: 'a' });
+  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout?.pipe(out);
+  proc.stderr?.pipe(out);
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  try {
+    await waitForPort(opts.name, '127.0.0.1', opts.port, 60_000, () => !exited);
+  } catch (e) {
+    proc.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}; see ${logFile}`);
+  }
+  return {
+    name: opts.name,
+    proc,
+    logFile,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited) return resolve();
+        const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Asks the OS for a free loopback TCP port. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}

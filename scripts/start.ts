@@ -1,0 +1,64 @@
+// `npm start`: the whole DataPilot stack on its embedded defaults. Ctrl-C stops every child process.
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { REPO_ROOT, startStack } from './stack.ts';
+
+const log = (msg: string) => process.stderr.write(`[datapilot] ${msg}\n`);
+
+for (const [bin, hint] of [
+  ['java', 'install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)'],
+  ['python3', 'install Python 3.10+ (Debian: apt-get install python3 python3-venv)'],
+] as const) {
+  try {
+    execFileSync(bin, ['--version'], { stdio: 'ignore' });
+  } catch {
+    log(`missing prerequisite: ${bin} — ${hint}`);
+    process.exit(1);
+  }
+}
+
+const env = process.env;
+const demo = {
+  email: env.DEMO_EMAIL ?? 'demo@datapilot.dev',
+  password: env.DEMO_PASSWORD ?? 'demo-password-2026',
+  orgName: env.DEMO_ORG_NAME ?? 'Demo Org',
+};
+
+try {
+  const stack = await startStack({
+    stateDir: env.DATAPILOT_STATE_DIR ?? path.join(REPO_ROOT, '.local'),
+    databaseUrl: env.DATABASE_URL,
+    sparkRemote: env.SPARK_REMOTE,
+    neo4jUri: env.NEO4J_URI,
+    neo4jUser: env.NEO4J_USER,
+    neo4jPassword: env.NEO4J_PASSWORD,
+    lakeRoot: env.LAKE_ROOT,
+    demo,
+    log,
+  });
+  const gw = stack.gatewayUrl;
+  process.stderr.write(
+    [
+      '',
+      `DataPilot is up.`,
+      `  GraphQL (and Apollo Sandbox):  ${gw}/graphql`,
+      `  Subscriptions (graphql-ws):    ${gw.replace('http', 'ws')}/graphql`,
+      `  Demo user:  ${demo.email} / ${demo.password}   (org ${stack.demo.orgId})`,
+      `  Logs: ${path.join(REPO_ROOT, '.local', 'logs')}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping…');
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (e) {
+  log(`start failed: ${(e as Error).message}`);
+  process.exit(1);
+}
