@@ -1,0 +1,268 @@
+// End to end: the whole stack (four subgraphs + gateway as processes) over the real engines started by
+// test/global-setup.ts, the demo organization loaded through the real pipeline. Expected values are
+// computed here from the vega-datasets source files, independently of DataPilot's code.
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { SignJWT, generateKeyPair, importJWK, decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { codes, collectSubscription, gql } from './client.ts';
+
+const DATA = path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data');
+const csvRows = (f: string) => readFileSync(path.join(DATA, f), 'utf8').split('\n').filter((l) => l.trim()).slice(1);
+const jsonRows = (f: string) => (JSON.parse(readFileSync(path.join(DATA, f), 'utf8')) as unknown[]).length;
+
+/** Demo tables and their row counts, counted from the source files. */
+const EXPECTED_ROWS: Record<string, number> = {
+  seattle_weather: csvRows('seattle-weather.csv').length,
+  stocks: csvRows('stocks.csv').length,
+  airports: csvRows('airports.csv').length,
+  cars: jsonRows('cars.json'),
+  penguins: jsonRows('penguins.json'),
+  gapminder: jsonRows('gapminder.json'),
+  unemployment_across_industries: jsonRows('unemployment-across-industries.json'),
+  flights: jsonRows('flights-20k.json'),
+};
+
+/** Average temp_max over 2014 rows of seattle-weather.csv, by hand. */
+function avgTempMax2014(): number {
+  const rows = csvRows('seattle-weather.csv').map((l) => l.split(','));
+  const vals = rows.filter((r) => r[0]!.startsWith('2014-')).map((r) => Number(r[2]));
+  return vals.reduce((a, b) => a + b, 0) / vals.length;
+}
+
+let stack: Stack;
+let dbUrl: string;
+let gw: string;
+let ws: string;
+let tokenA: string;
+let tokenB: string;
+
+const LOGIN = `mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken organization { id } } }`;
+const SIGNUP = `mutation($i: SignupInput!) { signup(input: $i) { accessToken organization { id } } }`;
+
+beforeAll(async () => {
+  // A database of its own on the test server, so that this file starts from nothing.
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await admin.connect();
+  const db = `e2e_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  await admin.end();
+  const u = new URL(process.env.DATABASE_URL!);
+  u.pathname = `/${db}`;
+  dbUrl = u.toString();
+  const state = mkdtempSync(path.join(tmpdir(), 'datapilot-e2e-'));
+  stack = await startStack({
+    stateDir: state,
+    freePorts: true,
+    databaseUrl: dbUrl,
+    sparkRemote: process.env.SPARK_REMOTE,
+    neo4jUri: process.env.NEO4J_URI,
+    neo4jPassword: process.env.NEO4J_PASSWORD,
+    lakeRoot: path.join(state, 'lake'),
+    demo: { email: 'demo@example.com', password: 'correct-horse-battery-9', orgName: 'Demo Org' },
+    log: (m) => process.stderr.write(`[e2e] ${m}\n`),
+  });
+  gw = `${stack.gatewayUrl}/graphql`;
+  ws = gw.replace('http', 'ws');
+  const a = await gql(gw, LOGIN, { e: 'demo@example.com', p: 'correct-horse-battery-9' });
+  tokenA = a.data!.login.accessToken;
+  const b = await gql(gw, SIGNUP, { i: { email: 'bob@other.example', password: 'another-long-pass-42', orgName: 'Other Org' } });
+  tokenB = b.data!.signup.accessToken;
+}, 600_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('demo organization through the gateway', () => {
+  it('lists the eight demo tables with the row counts of their source files', async () => {
+    const r = await gql(gw, `{ lakeTables { name rowCount version columns { name type } } }`, {}, tokenA);
+    expect(r.errors).toBeUndefined();
+    const got = Object.fromEntries(r.data!.lakeTables.map((t: any) => [t.name, t.rowCount]));
+    expect(got).toEqual(EXPECTED_ROWS);
+    const sw = r.data!.lakeTables.find((t: any) => t.name === 'seattle_weather');
+    expect(sw.columns.map((c: any) => c.name)).toEqual(['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
+    expect(sw.columns[0].type.toLowerCase()).toBe('date');
+  });
+
+  it('answers a development-set question, streamed over the gateway subscription', async () => {
+    const conv = await gql(gw, `mutation { createConversation(title: "weather") { id } }`, {}, tokenA);
+    const sent = await gql(
+      gw,
+      `mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { userMessage { id } assistantMessage { id status } } }`,
+      { c: conv.data!.createConversation.id, t: 'What was the average temp_max in Seattle in 2014?' },
+      tokenA,
+    );
+    expect(sent.errors).toBeUndefined();
+    const id = sent.data!.sendMessage.assistantMessage.id;
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { messageEvents(messageId: $id) { kind textDelta message { status text sql result { columns { name type } rows } } } }`,
+      { id },
+      { authorization: `Bearer ${tokenA}` },
+    );
+    expect(sub.errors).toEqual([]);
+    const last = sub.events.at(-1).data.messageEvents;
+    expect(last.message.status).toBe('COMPLETE');
+    const cells = (last.message.result.rows as unknown[][]).flat().filter((v) => typeof v === 'number') as number[];
+    expect(cells.some((v) => Math.abs(v - avgTempMax2014()) <= 0.01)).toBe(true);
+    expect(Math.abs(avgTempMax2014() - 16.9959)).toBeLessThan(0.001);
+    expect(last.message.sql).toMatch(/seattle_weather/);
+    // The same answer is stored: message(id) over HTTP.
+    const stored = await gql(gw, `query($id: ID!) { message(id: $id) { status text } }`, { id }, tokenA);
+    expect(stored.data!.message).toEqual({ status: 'COMPLETE', text: last.message.text });
+  });
+
+  it('shows the demo datasets in the graph with their row counts', async () => {
+    const r = await gql(gw, `{ datasets { name rowCount } }`, {}, tokenA);
+    expect(r.errors).toBeUndefined();
+    expect(Object.fromEntries(r.data!.datasets.map((d: any) => [d.name, d.rowCount]))).toEqual(EXPECTED_ROWS);
+  });
+});
+
+describe('a second organization sees nothing of the first', () => {
+  it('has no tables, datasets, conversations or messages of the demo org', async () => {
+    const tables = await gql(gw, `{ lakeTables { name } }`, {}, tokenB);
+    expect(tables.data!.lakeTables).toEqual([]);
+    const one = await gql(gw, `{ lakeTable(name: "seattle_weather") { name rowCount } }`, {}, tokenB);
+    expect(codes(one)).toEqual(['NOT_FOUND']);
+    const ds = await gql(gw, `{ datasets { name } }`, {}, tokenB);
+    expect(ds.data!.datasets).toEqual([]);
+
+    const conv = await gql(gw, `mutation { createConversation(title: "mine") { id } }`, {}, tokenA);
+    const convId = conv.data!.createConversation.id;
+    const sent = await gql(gw, `mutation($c: ID!) { sendMessage(conversationId: $c, text: "How many cars are in the cars table?") { assistantMessage { id } } }`, { c: convId }, tokenA);
+    const msgId = sent.data!.sendMessage.assistantMessage.id;
+
+    expect(codes(await gql(gw, `query($id: ID!) { conversation(id: $id) { id } }`, { id: convId }, tokenB))).toEqual(['NOT_FOUND']);
+    expect(codes(await gql(gw, `query($id: ID!) { message(id: $id) { id text } }`, { id: msgId }, tokenB))).toEqual(['NOT_FOUND']);
+    const sendIntoA = await gql(gw, `mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { userMessage { id } } }`, { c: convId }, tokenB);
+    expect(codes(sendIntoA)).toEqual(['NOT_FOUND']);
+    const sub = await collectSubscription(ws, `subscription($id: ID!) { messageEvents(messageId: $id) { kind } }`, { id: msgId }, { authorization: `Bearer ${tokenB}` }, 15_000);
+    expect(sub.events.flatMap((e) => e.data?.messageEvents ?? [])).toEqual([]);
+    const errCodes = [...sub.events.flatMap((e) => e.errors ?? []), ...sub.errors.flat()].map((e: any) => e?.extensions?.code);
+    expect(errCodes).toContain('NOT_FOUND');
+    const convs = await gql(gw, `{ conversations { edges { node { id } } } }`, {}, tokenB);
+    expect(convs.data!.conversations.edges).toEqual([]);
+  });
+});
+
+describe('every root field of the composed schema is guarded', () => {
+  /** Declared public: the only fields that answer without a token. */
+  const PUBLIC = new Set(['Mutation.signup', 'Mutation.login', 'Mutation.refreshToken']);
+
+  type TypeRef = { kind: string; name: string | null; ofType: TypeRef | null };
+  let schema: any;
+  beforeAll(async () => {
+    const r = await gql(
+      gw,
+      `{ __schema { queryType { name } mutationType { name } subscriptionType { name }
+         types { name kind fields { name args { name type { ...T } } type { ...T } } inputFields { name type { ...T } } } } }
+       fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }`,
+    );
+    schema = r.data!.__schema;
+  });
+
+  const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
+  const typeString = (t: TypeRef): string =>
+    t.kind === 'NON_NULL' ? `${typeString(t.ofType!)}!` : t.kind === 'LIST' ? `[${typeString(t.ofType!)}]` : t.name!;
+  function dummy(t: TypeRef): unknown {
+    if (t.kind === 'NON_NULL') return dummy(t.ofType!);
+    if (t.kind === 'LIST') return [];
+    const type = schema.types.find((x: any) => x.name === t.name);
+    if (t.kind === 'ENUM') return undefined;
+    if (t.kind === 'INPUT_OBJECT')
+      return Object.fromEntries(
+        type.inputFields.filter((f: any) => f.type.kind === 'NON_NULL').map((f: any) => [f.name, dummy(f.type)]),
+      );
+    return { ID: randomUUID(), String: 'x-probe', Int: 1, Float: 1, Boolean: false }[t.name!] ?? 'x';
+  }
+  /** One operation per root field, with required arguments filled and `__typename` selected. */
+  function operations() {
+    const ops: { coord: string; kind: string; query: string; variables: Record<string, unknown> }[] = [];
+    for (const [kind, root] of [
+      ['query', schema.queryType?.name],
+      ['mutation', schema.mutationType?.name],
+      ['subscription', schema.subscriptionType?.name],
+    ] as const) {
+      if (!root) continue;
+      const type = schema.types.find((t: any) => t.name === root);
+      for (const f of type.fields) {
+        if (f.name.startsWith('_')) continue;
+        const req = f.args.filter((a: any) => a.type.kind === 'NON_NULL');
+        const vars = Object.fromEntries(req.map((a: any) => [a.name, dummy(a.type)]));
+        const decl = req.map((a: any) => `$${a.name}: ${typeString(a.type)}`).join(', ');
+        const args = req.map((a: any) => `${a.name}: $${a.name}`).join(', ');
+        const leaf = ['SCALAR', 'ENUM'].includes(named(f.type).kind);
+        ops.push({
+          coord: `${root}.${f.name}`,
+          kind,
+          query: `${kind}${decl ? `(${decl})` : ''} { ${f.name}${args ? `(${args})` : ''}${leaf ? '' : ' { __typename }'} }`,
+          variables: vars,
+        });
+      }
+    }
+    return ops;
+  }
+
+  async function forgedTokens() {
+    // Expired: signed with the auth subgraph's real key (read from its table), exp in the past.
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`)).rows[0];
+    await db.end();
+    const jwk = typeof row.private_jwk === 'string' ? JSON.parse(row.private_jwk) : row.private_jwk;
+    const realKey = await importJWK(jwk, 'EdDSA');
+    const claims = { org: randomUUID(), role: 'OWNER' };
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: row.kid })
+      .setIssuer('datapilot-auth')
+      .setAudience('datapilot')
+      .setSubject(randomUUID())
+      .setIssuedAt(now - 3600)
+      .setExpirationTime(now - 600)
+      .sign(realKey);
+    // Bad signature: the same header and claims, signed by a key that is not in the JWKS.
+    const other = await generateKeyPair('EdDSA');
+    const badSig = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: decodeProtectedHeader(tokenA).kid! })
+      .setIssuer('datapilot-auth')
+      .setAudience('datapilot')
+      .setSubject(randomUUID())
+      .setExpirationTime(now + 600)
+      .sign(other.privateKey);
+    return { expired, badSig };
+  }
+
+  it('rejects every non-public root field without a token, with a bad signature and when expired', async () => {
+    const ops = operations();
+    expect(ops.length).toBeGreaterThan(8);
+    const { expired, badSig } = await forgedTokens();
+    const failures: string[] = [];
+    for (const op of ops) {
+      for (const [label, token] of [
+        ['no token', undefined],
+        ['bad signature', badSig],
+        ['expired', expired],
+      ] as const) {
+        if (label === 'no token' && PUBLIC.has(op.coord)) continue;
+        let code: unknown;
+        if (op.kind === 'subscription') {
+          const r = await collectSubscription(ws, op.query, op.variables, token ? { authorization: `Bearer ${token}` } : {}, 10_000);
+          code = r.closeCode === 4401 ? 'UNAUTHENTICATED' : `close ${r.closeCode}, events ${JSON.stringify(r.events)}`;
+        } else {
+          const r = await gql(gw, op.query, op.variables, token);
+          code = codes(r)[0];
+          if (r.data && Object.values(r.data).some((v) => v !== null)) code = `data leaked: ${JSON.stringify(r.data)}`;
+        }
+        if (code !== 'UNAUTHENTICATED') failures.push(`${op.coord} (${label}): ${String(code)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
