@@ -5,7 +5,13 @@ import { defineConfig } from 'vitest/config';
 // point at running ones, and passes their addresses to the tests through those variables.
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts', 'infra/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'subgraphs/*/test/**/*.test.ts',
+      'gateway/test/**/*.test.ts',
+      'infra/*/test/**/*.test.ts',
+      'test/**/*.test.ts',
+    ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,

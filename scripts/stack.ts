@@ -80,7 +80,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!databaseUrl) {
       const start = opts.postgres === 'system' ? startSystemPostgres : startEmbeddedPostgres;
       log(`starting PostgreSQL (${opts.postgres ?? 'embedded'})`);
-      const pgSrv = await start({ port: await port(DEFAULT_PORTS.postgres), dataDir: path.join(dataDir, 'postgres'), log });
+      const pgSrv = await start({
+        port: await port(DEFAULT_PORTS.postgres),
+        dataDir: path.join(dataDir, 'postgres'),
+        log,
+      });
       stops.push(pgSrv.stop);
       databaseUrl = pgSrv.url;
     }
@@ -182,7 +186,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
 
     log(`starting gateway on :${ports.gateway}`);
-    const gw = await spawnService({ name: 'gateway', entry: 'gateway/src/main.ts', env, port: ports.gateway, logDir, cwd: REPO_ROOT });
+    const gw = await spawnService({
+      name: 'gateway',
+      entry: 'gateway/src/main.ts',
+      env,
+      port: ports.gateway,
+      logDir,
+      cwd: REPO_ROOT,
+    });
     stops.push(gw.stop);
 
     return {
@@ -202,6 +213,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 }
 
 /** The pipeline's per-table result as the graph subgraph's Dataset. */
-function toDataset(r: { table: string; rows: number; version: number; columns: { name: string; type: string; nullable: boolean }[] }) {
+function toDataset(r: {
+  table: string;
+  rows: number;
+  version: number;
+  columns: { name: string; type: string; nullable: boolean }[];
+}) {
   return { name: r.table, rowCount: r.rows, deltaVersion: r.version, columns: r.columns };
 }

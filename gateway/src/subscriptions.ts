@@ -97,7 +97,11 @@ export function attachSubscriptionEdge(opts: {
         // Default parse + validate against the API schema happen after this when we return nothing;
         // here we only refuse non-subscription operations, which belong on HTTP.
         if (/^\s*(query|mutation)\b|^\s*\{/.test(payload.query))
-          return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', { extensions: { code: 'BAD_USER_INPUT' } })];
+          return [
+            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
+              extensions: { code: 'BAD_USER_INPUT' },
+            }),
+          ];
         return undefined;
       },
       context: (ctx) => ({ socketState: state.get(ctx.extra.socket) }),
@@ -119,7 +123,9 @@ export function attachSubscriptionEdge(opts: {
     const first = op?.selectionSet.selections.find((sel) => sel.kind === Kind.FIELD);
     const url = first && first.kind === Kind.FIELD ? opts.upstreamFor(first.name.value) : undefined;
     if (!url) {
-      yield { errors: [new GraphQLError('No subgraph serves this subscription.', { extensions: { code: 'BAD_USER_INPUT' } })] };
+      yield {
+        errors: [new GraphQLError('No subgraph serves this subscription.', { extensions: { code: 'BAD_USER_INPUT' } })],
+      };
       return;
     }
     const it = upstreamClient(s, url).iterate({
@@ -131,10 +137,21 @@ export function attachSubscriptionEdge(opts: {
       for await (const result of it) yield result as ExecutionResult;
     } catch (e) {
       if (Array.isArray(e)) {
-        yield { errors: e.map((x: { message: string; extensions?: Record<string, unknown> }) => new GraphQLError(x.message, { extensions: x.extensions ?? {} })) };
+        yield {
+          errors: e.map(
+            (x: { message: string; extensions?: Record<string, unknown> }) =>
+              new GraphQLError(x.message, { extensions: x.extensions ?? {} }),
+          ),
+        };
       } else {
         opts.logger.warn('subscription upstream failed', { err: String((e as Error)?.message ?? e), url });
-        yield { errors: [new GraphQLError('The chat service is unavailable; retry.', { extensions: { code: 'UPSTREAM_UNAVAILABLE' } })] };
+        yield {
+          errors: [
+            new GraphQLError('The chat service is unavailable; retry.', {
+              extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+            }),
+          ],
+        };
       }
     } finally {
       await it.return?.(undefined);

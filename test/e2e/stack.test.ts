@@ -12,7 +12,11 @@ import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
 import { codes, collectSubscription, gql } from './client.ts';
 
 const DATA = path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data');
-const csvRows = (f: string) => readFileSync(path.join(DATA, f), 'utf8').split('\n').filter((l) => l.trim()).slice(1);
+const csvRows = (f: string) =>
+  readFileSync(path.join(DATA, f), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(1);
 const jsonRows = (f: string) => (JSON.parse(readFileSync(path.join(DATA, f), 'utf8')) as unknown[]).length;
 
 /** Demo tables and their row counts, counted from the source files. */
@@ -70,7 +74,9 @@ beforeAll(async () => {
   ws = gw.replace('http', 'ws');
   const a = await gql(gw, LOGIN, { e: 'demo@example.com', p: 'correct-horse-battery-9' });
   tokenA = a.data!.login.accessToken;
-  const b = await gql(gw, SIGNUP, { i: { email: 'bob@other.example', password: 'another-long-pass-42', orgName: 'Other Org' } });
+  const b = await gql(gw, SIGNUP, {
+    i: { email: 'bob@other.example', password: 'another-long-pass-42', orgName: 'Other Org' },
+  });
   tokenB = b.data!.signup.accessToken;
 }, 600_000);
 
@@ -85,7 +91,14 @@ describe('demo organization through the gateway', () => {
     const got = Object.fromEntries(r.data!.lakeTables.map((t: any) => [t.name, t.rowCount]));
     expect(got).toEqual(EXPECTED_ROWS);
     const sw = r.data!.lakeTables.find((t: any) => t.name === 'seattle_weather');
-    expect(sw.columns.map((c: any) => c.name)).toEqual(['date', 'precipitation', 'temp_max', 'temp_min', 'wind', 'weather']);
+    expect(sw.columns.map((c: any) => c.name)).toEqual([
+      'date',
+      'precipitation',
+      'temp_max',
+      'temp_min',
+      'wind',
+      'weather',
+    ]);
     expect(sw.columns[0].type.toLowerCase()).toBe('date');
   });
 
@@ -135,16 +148,38 @@ describe('a second organization sees nothing of the first', () => {
 
     const conv = await gql(gw, `mutation { createConversation(title: "mine") { id } }`, {}, tokenA);
     const convId = conv.data!.createConversation.id;
-    const sent = await gql(gw, `mutation($c: ID!) { sendMessage(conversationId: $c, text: "How many cars are in the cars table?") { assistantMessage { id } } }`, { c: convId }, tokenA);
+    const sent = await gql(
+      gw,
+      `mutation($c: ID!) { sendMessage(conversationId: $c, text: "How many cars are in the cars table?") { assistantMessage { id } } }`,
+      { c: convId },
+      tokenA,
+    );
     const msgId = sent.data!.sendMessage.assistantMessage.id;
 
-    expect(codes(await gql(gw, `query($id: ID!) { conversation(id: $id) { id } }`, { id: convId }, tokenB))).toEqual(['NOT_FOUND']);
-    expect(codes(await gql(gw, `query($id: ID!) { message(id: $id) { id text } }`, { id: msgId }, tokenB))).toEqual(['NOT_FOUND']);
-    const sendIntoA = await gql(gw, `mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { userMessage { id } } }`, { c: convId }, tokenB);
+    expect(codes(await gql(gw, `query($id: ID!) { conversation(id: $id) { id } }`, { id: convId }, tokenB))).toEqual([
+      'NOT_FOUND',
+    ]);
+    expect(codes(await gql(gw, `query($id: ID!) { message(id: $id) { id text } }`, { id: msgId }, tokenB))).toEqual([
+      'NOT_FOUND',
+    ]);
+    const sendIntoA = await gql(
+      gw,
+      `mutation($c: ID!) { sendMessage(conversationId: $c, text: "hi") { userMessage { id } } }`,
+      { c: convId },
+      tokenB,
+    );
     expect(codes(sendIntoA)).toEqual(['NOT_FOUND']);
-    const sub = await collectSubscription(ws, `subscription($id: ID!) { messageEvents(messageId: $id) { kind } }`, { id: msgId }, { authorization: `Bearer ${tokenB}` }, 15_000);
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { messageEvents(messageId: $id) { kind } }`,
+      { id: msgId },
+      { authorization: `Bearer ${tokenB}` },
+      15_000,
+    );
     expect(sub.events.flatMap((e) => e.data?.messageEvents ?? [])).toEqual([]);
-    const errCodes = [...sub.events.flatMap((e) => e.errors ?? []), ...sub.errors.flat()].map((e: any) => e?.extensions?.code);
+    const errCodes = [...sub.events.flatMap((e) => e.errors ?? []), ...sub.errors.flat()].map(
+      (e: any) => e?.extensions?.code,
+    );
     expect(errCodes).toContain('NOT_FOUND');
     const convs = await gql(gw, `{ conversations { edges { node { id } } } }`, {}, tokenB);
     expect(convs.data!.conversations.edges).toEqual([]);
@@ -213,7 +248,8 @@ describe('every root field of the composed schema is guarded', () => {
     // Expired: signed with the auth subgraph's real key (read from its table), exp in the past.
     const db = new pg.Client({ connectionString: dbUrl });
     await db.connect();
-    const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`)).rows[0];
+    const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`))
+      .rows[0];
     await db.end();
     const jwk = typeof row.private_jwk === 'string' ? JSON.parse(row.private_jwk) : row.private_jwk;
     const realKey = await importJWK(jwk, 'EdDSA');
@@ -253,7 +289,13 @@ describe('every root field of the composed schema is guarded', () => {
         if (label === 'no token' && PUBLIC.has(op.coord)) continue;
         let code: unknown;
         if (op.kind === 'subscription') {
-          const r = await collectSubscription(ws, op.query, op.variables, token ? { authorization: `Bearer ${token}` } : {}, 10_000);
+          const r = await collectSubscription(
+            ws,
+            op.query,
+            op.variables,
+            token ? { authorization: `Bearer ${token}` } : {},
+            10_000,
+          );
           code = r.closeCode === 4401 ? 'UNAUTHENTICATED' : `close ${r.closeCode}, events ${JSON.stringify(r.events)}`;
         } else {
           const r = await gql(gw, op.query, op.variables, token);

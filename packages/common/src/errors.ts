@@ -64,13 +64,22 @@ export function createFormatError(log: (err: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const original = (error as { originalError?: unknown })?.originalError ?? error;
-    if (hasErrorCode(formatted) || (typeof code === 'string' && code.startsWith('GRAPHQL_')) || code === 'BAD_REQUEST') {
+    if (
+      hasErrorCode(formatted) ||
+      (typeof code === 'string' && code.startsWith('GRAPHQL_')) ||
+      code === 'BAD_REQUEST'
+    ) {
       const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
     if (hasErrorCode(original)) {
       const ext = (original as DataPilotError).extensions;
-      return { message: (original as Error).message, path: formatted.path, locations: formatted.locations, extensions: ext };
+      return {
+        message: (original as Error).message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: ext,
+      };
     }
     log(original);
     return {

@@ -52,7 +52,8 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
       if (route && req.method === 'GET') return await route(req, res);
       if (url.pathname !== gqlPath && url.pathname !== '/') return sendJson(res, 404, { error: 'not found' });
       const headers = new HeaderMap();
-      for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+      for (const [k, v] of Object.entries(req.headers))
+        if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
       let body: unknown;
       if (req.method === 'POST') {
         const text = await readBody(req);

@@ -32,7 +32,13 @@ export function createLogger(service: string, level: LogLevel = 'info', base: Re
   const min = LEVELS[level];
   const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[lvl] < min) return;
-    const line = { time: new Date().toISOString(), level: lvl, service, msg, ...(redact({ ...base, ...fields }) as object) };
+    const line = {
+      time: new Date().toISOString(),
+      level: lvl,
+      service,
+      msg,
+      ...(redact({ ...base, ...fields }) as object),
+    };
     process.stderr.write(JSON.stringify(line) + '\n');
   };
   return {

@@ -24,7 +24,9 @@ export async function runMigrations(pool: Pool, schema: string, dir: string): Pr
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${schema}.schema_migrations (version text PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
     );
-    const done = new Set((await client.query(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version));
+    const done = new Set(
+      (await client.query(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version),
+    );
     for (const file of files) {
       const version = file.split('_')[0]!;
       if (done.has(version)) continue;

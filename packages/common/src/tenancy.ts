@@ -50,7 +50,8 @@ export function createTokenVerifier(opts: {
   jwks: string | JWTVerifyGetKey | CryptoKey | Uint8Array;
   clockToleranceSec?: number;
 }): TokenVerifier {
-  const key = typeof opts.jwks === 'string' ? createRemoteJWKSet(new URL(opts.jwks), { cooldownDuration: 5_000 }) : opts.jwks;
+  const key =
+    typeof opts.jwks === 'string' ? createRemoteJWKSet(new URL(opts.jwks), { cooldownDuration: 5_000 }) : opts.jwks;
   return {
     async verify(token) {
       let payload;
