@@ -1,0 +1,57 @@
+// Bootstrap of the auth subgraph: configuration from the environment, then createAuthServer.
+import pg from 'pg';
+import { createLogger, int, loadConfig, oneOf, str, DEFAULT_PORTS } from '@datapilot/common';
+import { createAuthServer } from './server.ts';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from './tokens.ts';
+
+const config = loadConfig({
+  DATABASE_URL: str('PostgreSQL URL; the auth subgraph owns schema `auth` (required)'),
+  AUTH_PORT: int('HTTP port of the auth subgraph', DEFAULT_PORTS.auth, 0, 65535),
+  AUTH_HOST: str('interface the auth subgraph binds', '127.0.0.1'),
+  ACCESS_TOKEN_TTL_SECONDS: int('access-token lifetime in seconds', DEFAULT_ACCESS_TOKEN_TTL_SECONDS, 60, 86_400),
+  REFRESH_TOKEN_TTL_SECONDS: int(
+    'refresh-token lifetime in seconds',
+    DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+    300,
+    365 * 86_400,
+  ),
+  DATABASE_POOL_MAX: int('largest number of PostgreSQL connections', 10, 1, 200),
+  LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+});
+
+const logger = createLogger('auth', config.LOG_LEVEL);
+const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
+pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
+
+try {
+  const server = await createAuthServer({
+    pool,
+    port: config.AUTH_PORT,
+    host: config.AUTH_HOST,
+    logger,
+    accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+  });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info('shutting down', { signal });
+    server
+      .close()
+      .then(() => pool.end())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { err });
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  logger.error('auth failed to start', { err });
+  await pool.end().catch(() => undefined);
+  process.exit(1);
+}

@@ -1,0 +1,144 @@
+/**
+ * The auth subgraph's server: Apollo Server 5 on a node:http server (createGraphQLHttpServer from
+ * @datapilot/common) so that the JWKS and the health check share its port with GraphQL.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ApolloServer } from '@apollo/server';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { parse } from 'graphql';
+import type { Pool } from 'pg';
+import {
+  closeServer,
+  contextFromAuthorization,
+  createFormatError,
+  createGraphQLHttpServer,
+  createTokenVerifier,
+  listen,
+  runMigrations,
+  sendJson,
+  type Logger,
+  type RequestContext,
+} from '@datapilot/common';
+import { createAccountService } from './accounts.ts';
+import { createSigningKeyStore } from './keys.ts';
+import { createResolvers } from './resolvers/index.ts';
+import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from './tokens.ts';
+
+/** The SDL this server runs, the same file the gateway composes. */
+export const SCHEMA_FILE = fileURLToPath(new URL('../schema.graphql', import.meta.url));
+/** The SQL migrations of schema `auth`. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+/** Path of the JWKS (RFC 8414 / OpenID Connect discovery convention). */
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+/**
+ * Applies the auth migrations (schema `auth`) idempotently; safe from several processes at once.
+ * @returns the versions applied by this call.
+ */
+export function migrateAuthSchema(pool: Pool): Promise<string[]> {
+  return runMigrations(pool, 'auth', MIGRATIONS_DIR);
+}
+
+/** Apollo Server's own messages (e.g. "Enabling inline tracing") as structured lines of `logger`. */
+function apolloLogger(logger: Logger) {
+  const text = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    debug: (...a: unknown[]) => logger.debug(text(a)),
+    info: (...a: unknown[]) => logger.debug(text(a)),
+    warn: (...a: unknown[]) => logger.warn(text(a)),
+    error: (...a: unknown[]) => logger.error(text(a)),
+  };
+}
+
+/** Options of {@link createAuthServer}. */
+export type AuthServerOptions = {
+  /** PostgreSQL pool; the server does not end it. */
+  pool: Pool;
+  /** TCP port (0 = a free port). */
+  port: number;
+  /** Interface to bind (default 127.0.0.1). */
+  host?: string;
+  logger: Logger;
+  /** Access-token lifetime in seconds (default 900). */
+  accessTokenTtlSeconds?: number;
+  /** Refresh-token lifetime in seconds (default 2 592 000 = 30 days). */
+  refreshTokenTtlSeconds?: number;
+};
+
+/** A running auth server. */
+export type AuthServer = {
+  /** HTTP base, e.g. `http://127.0.0.1:4001`; GraphQL at `${url}/graphql` (and `/`). */
+  url: string;
+  /** `${url}/graphql`. */
+  graphqlUrl: string;
+  /** `${url}/.well-known/jwks.json`: the public signing keys (RFC 7517), for createTokenVerifier. */
+  jwksUrl: string;
+  /** Stops accepting requests, drains, stops Apollo. Does not end the pool. */
+  close(): Promise<void>;
+};
+
+/**
+ * Starts the auth subgraph: applies the migrations, loads or creates the signing key, and serves
+ * - POST/GET `/graphql` (and `/`): the subgraph (schema.graphql; signup, login, refreshToken public, all else
+ *   needs a token verified against this server's own keys — a bad or expired token answers UNAUTHENTICATED,
+ *   HTTP 401, before any resolver);
+ * - GET `/.well-known/jwks.json`: public keys only (`kty`, `crv`, `x`, `kid`, `alg` EdDSA, `use` sig),
+ *   `cache-control: public, max-age=300`;
+ * - GET `/health`: 200 `{ status: "ok" }` when PostgreSQL answers, else 503 `{ status: "unavailable" }`.
+ * @throws the PostgreSQL error when the database is unreachable or a migration fails; the listen error
+ *   (EADDRINUSE) when the port is taken.
+ */
+export async function createAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
+  const { pool, logger } = opts;
+  const applied = await migrateAuthSchema(pool);
+  if (applied.length) logger.info('auth migrations applied', { versions: applied });
+  const keys = await createSigningKeyStore(pool);
+  const accounts = createAccountService({
+    pool,
+    keys,
+    accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+  });
+  const verifier = createTokenVerifier({ jwks: keys.getKey });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema: buildSubgraphSchema({
+      typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
+      resolvers: createResolvers({ pool, accounts }) as never,
+    }),
+    formatError: createFormatError((err) => logger.error('unexpected error', { err })),
+    logger: apolloLogger(logger),
+    includeStacktraceInErrorResponses: false,
+  });
+  await apollo.start();
+
+  const server = createGraphQLHttpServer<RequestContext>({
+    apollo,
+    context: (req, requestId) => contextFromAuthorization(verifier, req.headers.authorization, requestId),
+    routes: {
+      [JWKS_PATH]: async (_req, res) =>
+        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+      '/health': async (_req, res) => {
+        try {
+          await pool.query('SELECT 1');
+          sendJson(res, 200, { status: 'ok' });
+        } catch (err) {
+          logger.warn('health check failed', { err });
+          sendJson(res, 503, { status: 'unavailable' });
+        }
+      },
+    },
+  });
+  const url = await listen(server, opts.port, opts.host);
+  logger.info('auth listening', { url: `${url}/graphql`, kid: keys.signing.kid });
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    jwksUrl: `${url}${JWKS_PATH}`,
+    async close() {
+      await closeServer(server);
+      await apollo.stop();
+    },
+  };
+}
