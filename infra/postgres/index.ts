@@ -182,15 +182,19 @@ async function prepareDataDir(dataDir: string, runAs: RunAs, empty: boolean): Pr
   if (runAs && empty) await chown(dataDir, runAs.uid, runAs.gid);
   if (empty) await chmod(dataDir, 0o700);
   if (runAs) {
-    const r = spawnSync('test', ['-r', dataDir, '-a', '-w', dataDir, '-a', '-x', dataDir], {
-      uid: runAs.uid,
-      gid: runAs.gid,
-    });
-    if (r.status !== 0)
+    const can = (args: string[]) => spawnSync('test', args, { uid: runAs.uid, gid: runAs.gid }).status === 0;
+    if (!can(['-r', dataDir, '-a', '-w', dataDir, '-a', '-x', dataDir])) {
+      // Name the first parent the user cannot enter (a mkdtemp directory is 0700, for instance).
+      const parents: string[] = [];
+      for (let d = path.dirname(dataDir); d !== path.dirname(d); d = path.dirname(d)) parents.unshift(d);
+      const blocking = parents.find((d) => !can(['-x', d]));
       throw new Error(
-        `user "${runAs.name}" cannot use ${dataDir}: it must own it and be able to enter every parent directory ` +
-          `(e.g. chmod o+x on the parents, or pick a dataDir under /tmp)`,
+        blocking
+          ? `user "${runAs.name}" (the server's user; PostgreSQL refuses root) cannot enter ${blocking}, a parent of ` +
+              `${dataDir}: allow it (chmod o+x ${blocking}) or pick another dataDir`
+          : `user "${runAs.name}" cannot read and write ${dataDir}; it must own it (chown ${runAs.name} ${dataDir})`,
       );
+    }
   }
 }
 

@@ -74,6 +74,19 @@ describe('startSystemPostgres', () => {
   }, 60_000);
 });
 
+describe('as root', () => {
+  it.runIf(process.getuid?.() === 0)('names the parent directory the postgres user cannot enter', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'dp-private-')); // mode 0700, owned by root
+    try {
+      await expect(startSystemPostgres({ port: 0, dataDir: path.join(parent, 'pg') })).rejects.toThrow(
+        `cannot enter ${parent}, a parent of ${path.join(parent, 'pg')}: allow it (chmod o+x ${parent})`,
+      );
+    } finally {
+      await removeDataDir(parent);
+    }
+  });
+});
+
 describe('findPostgresBinaries', () => {
   it('names apt-get install postgresql when the binaries are missing', () => {
     expect(() => findPostgresBinaries({ searchPath: '/nonexistent', roots: ['/nonexistent-root'] })).toThrow(
