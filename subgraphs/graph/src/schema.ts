@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import {
+  defaultFieldResolver,
+  type GraphQLFieldResolver,
+  type GraphQLInputObjectType,
+  type GraphQLSchema,
+  type InputObjectTypeDefinitionNode,
+} from 'graphql';
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { Neo4jGraphQL } from '@neo4j/graphql';
+import type { Driver } from 'neo4j-driver';
+import { DataPilotError, hasErrorCode, notFound, requireTenant, unauthenticated } from '@datapilot/common';
+import { datasetResolvers } from './resolvers/dataset.ts';
+
+/** The subgraph's type definitions: `subgraphs/graph/schema.graphql`, read once. */
+export const GRAPH_TYPE_DEFS = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+
+/**
+ * Root fields that answer without a token. `_service` returns the subgraph's SDL (the same text as
+ * `graphSubgraphSdl()`), which composition tools may fetch; it holds no tenant data.
+ */
+export const PUBLIC_ROOT_FIELDS: ReadonlySet<string> = new Set(['Query._service']);
+
+/**
+ * Filter inputs from which fields are removed after generation, with the field name prefix to remove.
+ * `orgId` must be filterable for @neo4j/graphql to accept the @authorization rules that read it, but no
+ * client may filter on it: the org comes from the token alone.
+ */
+const HIDDEN_FILTER_FIELDS: Record<string, string> = { DatasetWhere: 'orgId' };
+
+/**
+ * Builds the executable Federation 2 subgraph schema with @neo4j/graphql's `getSubgraphSchema()`.
+ * Without `driver` the schema is complete but cannot run queries (used to print the SDL offline).
+ *
+ * After generation: `orgId` filters are removed from `DatasetWhere` (and unused types pruned), `_service`
+ * answers the resulting SDL, and every
+ * root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that it throws UNAUTHENTICATED before
+ * @neo4j/graphql runs when the context has no verified tenant, and so that @neo4j/graphql's own
+ * authorization errors leave as DataPilot codes (see {@link toDataPilotError}).
+ * @throws Error when the type definitions are invalid or a hidden filter field is missing (library change).
+ */
+export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<GraphQLSchema> {
+  const lib = new Neo4jGraphQL({
+    typeDefs: GRAPH_TYPE_DEFS,
+    resolvers: datasetResolvers,
+    ...(opts.driver ? { driver: opts.driver } : {}),
+    features: {
+      // The decoded JWT is passed in context.jwt after our own verification (src/context.ts); with no
+      // `authorization` key here, @neo4j/graphql never decodes a token itself.
+      excludeDeprecatedFields: {
+        mutationOperations: true,
+        aggregationFilters: true,
+        aggregationFiltersOutsideConnection: true,
+        relationshipFilters: true,
+        attributeFilters: true,
+      },
+    },
+    validate: true,
+  });
+  const generated = await withoutAuthWarning(() => lib.getSubgraphSchema());
+  const schema = pruneUnusedTypes(hideFilterFields(generated));
+  // `_service.sdl` was printed by buildSubgraphSchema before the changes above; answer the final SDL instead.
+  const service = schema.getQueryType()?.getFields()['_service'];
+  if (service) {
+    const sdl = printSubgraphSchema(schema);
+    service.resolve = () => ({ sdl });
+  }
+  guardRootFields(schema);
+  return schema;
+}
+
+/**
+ * @neo4j/graphql warns on stdout when @authorization is used without `features.authorization`; that is the
+ * intended setup here (decoded JWT in context), so this one warning is dropped.
+ */
+async function withoutAuthWarning<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes("features.authorization'")) return;
+    warn(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function hideFilterFields(schema: GraphQLSchema): GraphQLSchema {
+  for (const [typeName, prefix] of Object.entries(HIDDEN_FILTER_FIELDS)) {
+    const type = schema.getType(typeName);
+    // Checked by tag, not instanceof: @neo4j/graphql (CommonJS) and this module may load different copies of
+    // graphql-js (vitest resolves the ESM build for sources).
+    if (Object.prototype.toString.call(type) !== '[object GraphQLInputObjectType]')
+      throw new Error(`graph schema: input ${typeName} was not generated`);
+    const input = type as GraphQLInputObjectType;
+    // getFields() returns graphql-js's cached field map: removing a key removes the field from validation and
+    // introspection. printSubgraphSchema prints from the type's AST node, which is filtered the same way.
+    const isHidden = (f: string) => f === prefix || f.startsWith(`${prefix}_`);
+    const fields = input.getFields();
+    const hidden = Object.keys(fields).filter(isHidden);
+    if (hidden.length === 0) throw new Error(`graph schema: ${typeName}.${prefix} was not generated`);
+    for (const f of hidden) delete fields[f];
+    const ast = input.astNode;
+    if (ast) {
+      const kept = ast.fields?.filter((f) => !isHidden(f.name.value));
+      (input as { astNode: InputObjectTypeDefinitionNode }).astNode = { ...ast, fields: kept };
+    }
+    if (input.extensionASTNodes.length > 0) throw new Error(`graph schema: ${typeName} has unexpected extensions`);
+  }
+  return schema;
+}
+
+/**
+ * Rebuilds the schema from its roots and directives so that types nothing references any more are dropped.
+ * Uses the schema's own class, i.e. the graphql-js copy that built it.
+ */
+function pruneUnusedTypes(schema: GraphQLSchema): GraphQLSchema {
+  const Schema = schema.constructor as typeof GraphQLSchema;
+  return new Schema({ ...schema.toConfig(), types: [] });
+}
+
+type GuardedContext = { tenant: Parameters<typeof requireTenant>[0]['tenant'] };
+
+function guardRootFields(schema: GraphQLSchema): void {
+  if (schema.getSubscriptionType()) throw new Error('graph schema: subscriptions are not guarded; do not enable them');
+  for (const root of [schema.getQueryType(), schema.getMutationType()]) {
+    if (!root) continue;
+    for (const field of Object.values(root.getFields())) {
+      if (PUBLIC_ROOT_FIELDS.has(`${root.name}.${field.name}`)) continue;
+      const inner: GraphQLFieldResolver<unknown, GuardedContext> = field.resolve ?? defaultFieldResolver;
+      field.resolve = async (source, args, ctx: GuardedContext, info) => {
+        requireTenant(ctx ?? { tenant: null });
+        try {
+          return await inner(source, args, ctx, info);
+        } catch (e) {
+          throw toDataPilotError(e);
+        }
+      };
+    }
+  }
+}
+
+/**
+ * Maps @neo4j/graphql's and the driver's errors to DataPilot codes (NOT_FOUND for a `validate` rule's
+ * Forbidden, UNAUTHENTICATED, UPSTREAM_UNAVAILABLE); anything else is rethrown as is (and
+ * masked to INTERNAL by the server's formatError). Told apart by error class name and driver code, never by
+ * message text.
+ */
+export function toDataPilotError(e: unknown): unknown {
+  if (hasErrorCode(e)) return e;
+  const name = (e as { name?: unknown } | null)?.name;
+  // A `validate` rule refused a node of another org (the `filter` rule keeps reads from getting there).
+  // Another org's data answers NOT_FOUND, so that its existence is not revealed.
+  if (name === 'Neo4jGraphQLForbiddenError') return notFound('Dataset');
+  if (name === 'Neo4jGraphQLAuthenticationError') return unauthenticated();
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ServiceUnavailable' || code === 'SessionExpired')
+    return new DataPilotError('UPSTREAM_UNAVAILABLE', 'The graph database is unavailable; try again.');
+  return e;
+}
