@@ -1,0 +1,21 @@
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { buildGraphSchema } from './schema.ts';
+
+let cached: Promise<string> | undefined;
+
+/**
+ * The graph subgraph's SDL as composition needs it: the schema @neo4j/graphql generates from
+ * `schema.graphql` (root fields `datasets`, `datasetsConnection`; types Dataset, DatasetColumn, DatasetEdge,
+ * DatasetsConnection, PageInfo @shareable, DatasetSort, DatasetWhere, SortDirection, DateTime and the
+ * *ScalarFilters inputs), printed with `printSubgraphSchema`. Built without a database; cached per process.
+ * @throws Error when the type definitions do not build.
+ */
+export function graphSubgraphSdl(): Promise<string> {
+  cached ??= buildGraphSchema()
+    .then(printSubgraphSchema)
+    .catch((e: unknown) => {
+      cached = undefined;
+      throw e;
+    });
+  return cached;
+}

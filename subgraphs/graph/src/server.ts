@@ -1,0 +1,63 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import type { Driver } from 'neo4j-driver';
+import {
+  closeServer,
+  createFormatError,
+  createGraphQLHttpServer,
+  listen,
+  sendJson,
+  type Logger,
+  type TokenVerifier,
+} from '@datapilot/common';
+import { createGraphContext, type GraphContext } from './context.ts';
+import { buildGraphSchema } from './schema.ts';
+
+/** Dependencies of {@link createGraphServer}. */
+export type GraphServerDeps = {
+  /** Neo4j driver (owned by the caller, who closes it after `close()`). */
+  driver: Driver;
+  /** Verifies access tokens (`createTokenVerifier` over the auth subgraph's JWKS). */
+  verifier: TokenVerifier;
+  /** TCP port on 127.0.0.1; 0 picks a free one (tests). */
+  port: number;
+  logger: Logger;
+};
+
+/**
+ * Starts the graph subgraph: @neo4j/graphql's Federation 2 subgraph schema (see schema.graphql) behind
+ * Apollo Server 5 on `POST /graphql`, plus `GET /health`.
+ *
+ * Auth: each request's bearer token is verified here (a bad or expired one answers UNAUTHENTICATED, HTTP 401);
+ * its `org` claim becomes `$jwt.org`, which @neo4j/graphql's @authorization rules compile into every Cypher
+ * query. Without a token every root field but `_service` answers UNAUTHENTICATED. Errors leave through
+ * `createFormatError` (internals masked as INTERNAL, no stack traces).
+ * @returns the base URL (`http://127.0.0.1:<port>`) and `close()`, which stops accepting requests.
+ * @throws Error when the schema does not build or the port cannot be bound.
+ */
+export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: string; close(): Promise<void> }> {
+  const { logger } = deps;
+  const schema = await buildGraphSchema({ driver: deps.driver });
+  const apollo = new ApolloServer<GraphContext>({
+    schema,
+    formatError: createFormatError((err) => logger.error('request failed', { err })),
+    includeStacktraceInErrorResponses: false,
+    // Federated traces (ftv1) are for Apollo Studio, which DataPilot does not use.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
+  });
+  await apollo.start();
+  const http = createGraphQLHttpServer<GraphContext>({
+    apollo,
+    context: (req, requestId) => createGraphContext(deps.verifier, req.headers.authorization, requestId),
+    routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok', service: 'graph' }) },
+  });
+  const url = await listen(http, deps.port);
+  logger.info('graph subgraph listening', { url: `${url}/graphql` });
+  return {
+    url,
+    async close() {
+      await closeServer(http);
+      await apollo.stop();
+    },
+  };
+}
