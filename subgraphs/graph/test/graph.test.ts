@@ -1,0 +1,375 @@
+// The graph subgraph against a real Neo4j 5.26 with APOC: the one from NEO4J_URI (test/global-setup.ts
+// starts one for the whole run), or, when that is unset, one started here on a free port in a temp dir.
+// Tokens are signed with a local Ed25519 key pair; the expected values are written by hand below.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import neo4j, { type Driver } from 'neo4j-driver';
+import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { parse } from 'graphql';
+import { composeServices } from '@apollo/composition';
+import { createLogger, createTokenVerifier, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@datapilot/common';
+import { ensureNeo4jInstalled, startNeo4j, type RunningNeo4j } from '../../../infra/neo4j/index.ts';
+import { createGraphServer } from '../src/server.ts';
+import { graphSubgraphSdl } from '../src/sdl.ts';
+import { deleteMissingDatasets, ensureGraphSchema, upsertDatasets, type DatasetInput } from '../src/data/datasets.ts';
+
+let neo: RunningNeo4j | undefined;
+let tmp: string | undefined;
+let driver: Driver;
+let privateKey: CryptoKey;
+let publicKey: CryptoKey;
+const servers: { url: string; close(): Promise<void> }[] = [];
+let url: string;
+
+// Fresh organizations each run, so that data left by other runs on a shared Neo4j cannot matter.
+const ORG_A = randomUUID();
+const ORG_B = randomUUID();
+
+const CARS: DatasetInput = {
+  name: 'cars',
+  rowCount: 406,
+  deltaVersion: 0,
+  updatedAt: new Date('2025-01-02T03:04:05.678Z'),
+  columns: [
+    { name: 'Name', type: 'string', nullable: true },
+    { name: 'Miles_per_Gallon', type: 'double', nullable: true },
+    { name: 'Year', type: 'date', nullable: false },
+  ],
+};
+const WEATHER: DatasetInput = {
+  name: 'seattle_weather',
+  rowCount: 1461,
+  deltaVersion: 2,
+  updatedAt: new Date('2025-02-03T00:00:00.000Z'),
+  columns: [
+    { name: 'date', type: 'date', nullable: false },
+    { name: 'precipitation', type: 'double', nullable: true },
+  ],
+};
+
+type Claims = { org: string; expSec?: number; key?: CryptoKey };
+async function token({ org, expSec, key }: Claims): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ org, role: 'MEMBER' })
+    .setProtectedHeader({ alg: 'EdDSA' })
+    .setSubject(randomUUID())
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setIssuedAt(now - 3600)
+    .setExpirationTime(expSec ?? now + 600)
+    .sign(key ?? privateKey);
+}
+
+type GqlResult = {
+  status: number;
+  body: { data?: Record<string, any> | null; errors?: { extensions?: { code?: string } }[] };
+};
+async function gql(query: string, tok?: string, at = url): Promise<GqlResult> {
+  const res = await fetch(`${at}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(tok ? { authorization: `Bearer ${tok}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as GqlResult['body'] };
+}
+const codes = (r: GqlResult) => (r.body.errors ?? []).map((e) => e.extensions?.code);
+
+/** A driver-like wrapper that records every Cypher statement @neo4j/graphql runs (its Executor duck-types drivers). */
+function recordingDriver(real: Driver, seen: { query: string; params: Record<string, any> }[]): Driver {
+  type Tx = { run(q: string, p: Record<string, any>): unknown };
+  const wrap = (tx: Tx): Tx => ({
+    run: (q, p) => {
+      seen.push({ query: q, params: p });
+      return tx.run(q, p);
+    },
+  });
+  return {
+    executeQueryBookmarkManager: real.executeQueryBookmarkManager,
+    session: (cfg: object) => {
+      const s = real.session(cfg);
+      return {
+        executeRead: (work: (tx: Tx) => unknown, c: object) => s.executeRead((tx) => work(wrap(tx)), c),
+        executeWrite: (work: (tx: Tx) => unknown, c: object) => s.executeWrite((tx) => work(wrap(tx)), c),
+        close: () => s.close(),
+      };
+    },
+  } as unknown as Driver;
+}
+
+const logger = createLogger('graph-test', 'error');
+
+beforeAll(async () => {
+  let uri = process.env.NEO4J_URI;
+  let password = process.env.NEO4J_PASSWORD ?? 'datapilot-dev';
+  if (!uri) {
+    await ensureNeo4jInstalled();
+    tmp = mkdtempSync(path.join(tmpdir(), 'graph-test-'));
+    password = 'graph-test-password';
+    neo = await startNeo4j({ port: 0, dataDir: tmp, password, log: () => undefined });
+    uri = neo.uri;
+  }
+  driver = neo4j.driver(uri, neo4j.auth.basic(process.env.NEO4J_USER ?? 'neo4j', password));
+  await ensureGraphSchema(driver);
+  ({ privateKey, publicKey } = await generateKeyPair('EdDSA'));
+  const server = await createGraphServer({
+    driver,
+    verifier: createTokenVerifier({ jwks: publicKey }),
+    port: 0,
+    logger,
+  });
+  servers.push(server);
+  url = server.url;
+  expect(await upsertDatasets(driver, ORG_A, [CARS, WEATHER])).toBe(2);
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await driver?.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', { orgs: [ORG_A, ORG_B] });
+  await driver?.close();
+  await neo?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('datasets of the caller’s organization', () => {
+  it('returns exactly what the pipeline wrote, columns in table order', async () => {
+    const r = await gql(
+      `{ datasets(sort: [{ name: ASC }]) { name rowCount deltaVersion updatedAt columns { name type nullable } } }`,
+      await token({ org: ORG_A }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      data: {
+        datasets: [
+          {
+            name: 'cars',
+            rowCount: 406,
+            deltaVersion: 0,
+            updatedAt: '2025-01-02T03:04:05.678Z',
+            columns: [
+              { name: 'Name', type: 'string', nullable: true },
+              { name: 'Miles_per_Gallon', type: 'double', nullable: true },
+              { name: 'Year', type: 'date', nullable: false },
+            ],
+          },
+          {
+            name: 'seattle_weather',
+            rowCount: 1461,
+            deltaVersion: 2,
+            updatedAt: '2025-02-03T00:00:00.000Z',
+            columns: [
+              { name: 'date', type: 'date', nullable: false },
+              { name: 'precipitation', type: 'double', nullable: true },
+            ],
+          },
+        ],
+      },
+    });
+  });
+
+  it('counts and pages them through datasetsConnection', async () => {
+    const r = await gql(
+      `{ datasetsConnection(first: 1, sort: [{ rowCount: DESC }]) { totalCount edges { node { name } } pageInfo { hasNextPage } } }`,
+      await token({ org: ORG_A }),
+    );
+    expect(r.body.data?.datasetsConnection).toEqual({
+      totalCount: 2,
+      edges: [{ node: { name: 'seattle_weather' } }],
+      pageInfo: { hasNextPage: true },
+    });
+  });
+
+  it('filters by name and row count', async () => {
+    const r = await gql(
+      `{ datasets(where: { rowCount: { gt: 500 }, name: { startsWith: "seattle" } }) { name } }`,
+      await token({ org: ORG_A }),
+    );
+    expect(r.body.data?.datasets).toEqual([{ name: 'seattle_weather' }]);
+  });
+
+  it('does not expose orgId: not selectable, not filterable', async () => {
+    const tok = await token({ org: ORG_A });
+    const select = await gql(`{ datasets { name orgId } }`, tok);
+    expect(select.status).toBe(400);
+    expect(codes(select)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    const filter = await gql(`{ datasets(where: { orgId: { eq: "${ORG_A}" } }) { name } }`, tok);
+    expect(filter.status).toBe(400);
+    expect(codes(filter)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('offers no mutations', async () => {
+    const r = await gql(`{ __schema { mutationType { name } } }`, await token({ org: ORG_A }));
+    expect(r.body.data?.__schema).toEqual({ mutationType: null });
+  });
+});
+
+describe('another organization', () => {
+  it('sees zero datasets, and filtering by org A’s names finds nothing', async () => {
+    const tok = await token({ org: ORG_B });
+    const all = await gql(`{ datasets { name } datasetsConnection { totalCount } }`, tok);
+    expect(all.body).toEqual({ data: { datasets: [], datasetsConnection: { totalCount: 0 } } });
+    const byName = await gql(
+      `{ datasets(where: { name: { in: ["cars", "seattle_weather"] } }) { name rowCount } }`,
+      tok,
+    );
+    expect(byName.body).toEqual({ data: { datasets: [] } });
+  });
+
+  it('may own a dataset of the same name, and each org sees only its own', async () => {
+    await upsertDatasets(driver, ORG_B, [
+      { ...CARS, rowCount: 7, columns: [{ name: 'x', type: 'int', nullable: false }] },
+    ]);
+    const b = await gql(`{ datasets { name rowCount columns { name } } }`, await token({ org: ORG_B }));
+    expect(b.body.data?.datasets).toEqual([{ name: 'cars', rowCount: 7, columns: [{ name: 'x' }] }]);
+    const a = await gql(`{ datasets(where: { name: { eq: "cars" } }) { rowCount } }`, await token({ org: ORG_A }));
+    expect(a.body.data?.datasets).toEqual([{ rowCount: 406 }]);
+  });
+});
+
+describe('authentication', () => {
+  it('answers UNAUTHENTICATED for every root field without a token, with no data', async () => {
+    for (const q of [`{ datasets { name } }`, `{ datasetsConnection { totalCount } }`]) {
+      const r = await gql(q);
+      expect(codes(r)).toEqual(['UNAUTHENTICATED']);
+      expect(r.body.data ?? null).toBeNull();
+    }
+  });
+
+  it('answers UNAUTHENTICATED (HTTP 401) for an expired token', async () => {
+    const expired = await token({ org: ORG_A, expSec: Math.floor(Date.now() / 1000) - 60 });
+    const r = await gql(`{ datasets { name } }`, expired);
+    expect(r.status).toBe(401);
+    expect(codes(r)).toEqual(['UNAUTHENTICATED']);
+    expect(r.body.data ?? null).toBeNull();
+  });
+
+  it('answers UNAUTHENTICATED for a token signed by another key, and for garbage', async () => {
+    const other = await generateKeyPair('EdDSA');
+    for (const bad of [await token({ org: ORG_A, key: other.privateKey }), 'a.b.c']) {
+      const r = await gql(`{ datasets { name } }`, bad);
+      expect(r.status).toBe(401);
+      expect(codes(r)).toEqual(['UNAUTHENTICATED']);
+    }
+  });
+
+  it('serves the (org-free) SDL on _service without a token', async () => {
+    const r = await gql(`{ _service { sdl } }`);
+    expect(r.body.data?._service.sdl).toBe(await graphSubgraphSdl());
+  });
+});
+
+describe('generated Cypher', () => {
+  it('binds the org from the token in the WHERE clause of the read', async () => {
+    const seen: { query: string; params: Record<string, any> }[] = [];
+    const server = await createGraphServer({
+      driver: recordingDriver(driver, seen),
+      verifier: createTokenVerifier({ jwks: publicKey }),
+      port: 0,
+      logger,
+    });
+    servers.push(server);
+    const r = await gql(
+      `{ datasets(where: { name: { eq: "cars" } }) { name } }`,
+      await token({ org: ORG_A }),
+      server.url,
+    );
+    expect(r.body.data?.datasets).toEqual([{ name: 'cars' }]);
+    const read = seen.find((s) => s.query.includes('MATCH (this:Dataset)'));
+    expect(read?.params.jwt.org).toBe(ORG_A);
+    expect(read?.query).toMatchInlineSnapshot(`
+      "CYPHER 5
+      MATCH (this:Dataset)
+      WITH *
+      WHERE (this.name = $param0 AND ($isAuthenticated = true AND ($jwt.org IS NOT NULL AND this.orgId = $jwt.org)))
+      CALL apoc.util.validate(NOT ($isAuthenticated = true AND ($jwt.org IS NOT NULL AND this.orgId = $jwt.org)), '@neo4j/graphql/FORBIDDEN', [])
+      RETURN this { .name } AS this"
+    `);
+  });
+});
+
+describe('data layer', () => {
+  it('the uniqueness constraint rejects a second node with the same (orgId, name)', async () => {
+    await expect(
+      driver.executeQuery('CREATE (:Dataset {orgId: $org, name: "cars", rowCount: 1})', { org: ORG_A }),
+    ).rejects.toMatchObject({ code: 'Neo.ClientError.Schema.ConstraintValidationFailed' });
+    const { records } = await driver.executeQuery(
+      'MATCH (d:Dataset {orgId: $org, name: "cars"}) RETURN count(d) AS n',
+      {
+        org: ORG_A,
+      },
+    );
+    expect(records[0]!.get('n').toNumber()).toBe(1);
+  });
+
+  it('ensureGraphSchema is idempotent and creates the constraint and the orgId index', async () => {
+    await ensureGraphSchema(driver);
+    const { records } = await driver.executeQuery(
+      'SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint WHERE labelsOrTypes = ["Dataset"] ' +
+        'RETURN name, properties, owningConstraint IS NOT NULL AS unique ORDER BY name',
+    );
+    expect(records.map((r) => r.toObject())).toEqual([
+      { name: 'dataset_org', properties: ['orgId'], unique: false },
+      { name: 'dataset_org_name_unique', properties: ['orgId', 'name'], unique: true },
+    ]);
+  });
+
+  it('upsert updates in place; deleteMissingDatasets removes only that org’s other datasets', async () => {
+    const org = randomUUID();
+    const other = randomUUID();
+    await upsertDatasets(driver, org, [CARS, WEATHER]);
+    await upsertDatasets(driver, other, [WEATHER]);
+    await upsertDatasets(driver, org, [{ ...CARS, rowCount: 410, deltaVersion: 1 }]);
+    expect(await deleteMissingDatasets(driver, org, ['cars'])).toBe(1);
+    const { records } = await driver.executeQuery(
+      'MATCH (d:Dataset) WHERE d.orgId IN $orgs RETURN d.orgId = $org AS mine, d.name AS name, d.rowCount AS rows, ' +
+        'd.deltaVersion AS version ORDER BY mine DESC, name',
+      { orgs: [org, other], org },
+    );
+    expect(records.map((r) => r.toObject())).toEqual([
+      { mine: true, name: 'cars', rows: neo4j.int(410), version: neo4j.int(1) },
+      { mine: false, name: 'seattle_weather', rows: neo4j.int(1461), version: neo4j.int(2) },
+    ]);
+    await driver.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', { orgs: [org, other] });
+  });
+
+  it('rejects malformed input with BAD_USER_INPUT and writes nothing', async () => {
+    const org = randomUUID();
+    await expect(upsertDatasets(driver, 'not-a-uuid', [CARS])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(upsertDatasets(driver, org, [CARS, { ...WEATHER, name: 'Bad-Name' }])).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    await expect(upsertDatasets(driver, org, [{ ...CARS, rowCount: 2 ** 31 }])).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    const { records } = await driver.executeQuery('MATCH (d:Dataset {orgId: $org}) RETURN count(d) AS n', { org });
+    expect(records[0]!.get('n').toNumber()).toBe(0);
+  });
+});
+
+describe('SDL for composition', () => {
+  it('composes on its own, hides orgId, and marks PageInfo @shareable', async () => {
+    const sdl = await graphSubgraphSdl();
+    const result = composeServices([{ name: 'graph', url: 'http://127.0.0.1:4004/graphql', typeDefs: parse(sdl) }]);
+    expect(result.errors).toBeUndefined();
+    expect(sdl).not.toMatch(/orgId|columnNames|columnTypes|columnNullable|Mutation/);
+    expect(sdl).toMatch(/type PageInfo\s+@shareable/);
+    const names = [...sdl.matchAll(/^(?:type|input|enum|scalar) (\w+)/gm)].map((m) => m[1]).sort();
+    expect(names).toEqual([
+      'Dataset',
+      'DatasetColumn',
+      'DatasetEdge',
+      'DatasetSort',
+      'DatasetWhere',
+      'DatasetsConnection',
+      'DateTime',
+      'DateTimeScalarFilters',
+      'IntScalarFilters',
+      'PageInfo',
+      'Query',
+      'SortDirection',
+      'StringScalarFilters',
+    ]);
+  });
+});
