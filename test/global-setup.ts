@@ -1,5 +1,5 @@
 // Starts the real engines once for the whole test run (see vitest.config.ts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts';
@@ -11,6 +11,8 @@ const log = (msg: string) => process.stderr.write(`[test-setup] ${msg}\n`);
 
 export default async function setup() {
   const dir = mkdtempSync(path.join(tmpdir(), 'datapilot-test-'));
+  // PostgreSQL runs as the `postgres` user, which must be able to enter this folder.
+  chmodSync(dir, 0o711);
   const stops: Array<() => Promise<void>> = [];
   const env = process.env;
   if (!env.DATABASE_URL) {
