@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { bearerToken, createTokenVerifier, guardResolvers, hasErrorCode } from '../src/index.ts';
 
