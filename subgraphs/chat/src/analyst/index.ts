@@ -1,0 +1,7 @@
+/** The deterministic analyst: question → one parameterized Spark SQL statement → answer text and result table. */
+export * from './types.ts';
+export { createAnalyst, normalizeResult, jsonCell, type Analyst, type AnalystHooks } from './analyst.ts';
+export { buildCatalog, columnKind, columnTerms, tableTerms, type TableSamples } from './catalog.ts';
+export { planQuestion, tokenize } from './plan.ts';
+export { toSql, quoteIdent, aggregateAlias } from './sql.ts';
+export { describe, abstainText, formatCell } from './describe.ts';
