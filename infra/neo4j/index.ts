@@ -56,23 +56,33 @@ function requireTool(tool: 'java' | 'javac' | 'mvn'): void {
     );
 }
 
-/** Runs a command to completion; throws with its last output lines on a non-zero exit. */
-function run(cmd: string, args: string[], what: string): void {
-  const r = spawnSync(cmd, args, { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new Error(`${what} failed to run ${cmd}: ${r.error.message}`);
-  if (r.status !== 0) {
-    const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${what} failed (${cmd} exited with ${r.status}):\n${tail}`);
-  }
+/** Runs a command to completion without blocking the event loop; throws with its last output lines on a non-zero exit. */
+function run(cmd: string, args: string[], what: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
+    const keep = (chunk: Buffer) => {
+      tail.push(...chunk.toString('utf8').split('\n'));
+      if (tail.length > 200) tail.splice(0, tail.length - 200);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.once('error', (e) => fail(new Error(`${what} failed to run ${cmd}: ${e.message}`)));
+    child.once('close', (code) => {
+      if (code === 0) return ok();
+      const last = tail.join('\n').trim().split('\n').slice(-15).join('\n');
+      fail(new Error(`${what} failed (${cmd} exited with ${code}):\n${last}`));
+    });
+  });
 }
 
 /** Fills `dir` through a temporary sibling that is renamed into place, so a half-done step never looks done. */
-function buildInto(dir: string, stamp: string, fill: (tmp: string) => void): void {
+async function buildInto(dir: string, stamp: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   try {
-    fill(tmp);
+    await fill(tmp);
     writeFileSync(join(tmp, STAMP), stamp + '\n');
     rmSync(dir, { recursive: true, force: true });
     renameSync(tmp, dir);
@@ -87,7 +97,7 @@ function buildInto(dir: string, stamp: string, fill: (tmp: string) => void): voi
  * Idempotent: each step runs only when its output is missing or was made from another pom.xml /
  * Launcher.java (a sha256 stamp), so a second call returns in milliseconds.
  *
- * Takes about 10 s with a warm Maven cache (~125 MB of jars when cold).
+ * Measured on 2 cores: about 10 s with a warm Maven cache, about 15 s with a cold one (~125 MB of jars).
  * @param log receives progress lines (default: stderr with a `[neo4j]` prefix).
  * @throws Error naming a missing tool (`java`, `mvn`, `javac`) and how to install it, or naming the step
  *   that failed with the tool's last output lines.
@@ -106,9 +116,9 @@ export async function ensureNeo4jInstalled(log: LineLog = defaultLog): Promise<v
         ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', `-DoutputDirectory=${out}`, `-DincludeScope=${scope}`],
         `Fetching the Neo4j jars (scope ${scope})`,
       );
-    buildInto(LIB, pomHash, (tmp) => copy(tmp, 'runtime'));
+    await buildInto(LIB, pomHash, (tmp) => copy(tmp, 'runtime'));
     log('fetching APOC core into .local/neo4j/plugins ...');
-    buildInto(PLUGINS, pomHash, (tmp) => copy(tmp, 'provided'));
+    await buildInto(PLUGINS, pomHash, (tmp) => copy(tmp, 'provided'));
     log(`jars ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
   // The launcher is recompiled when its source or the jars change.
@@ -116,7 +126,7 @@ export async function ensureNeo4jInstalled(log: LineLog = defaultLog): Promise<v
   if (stampOf(CLASSES) !== classesStamp || !existsSync(join(CLASSES, 'Launcher.class'))) {
     requireTool('javac');
     log('compiling infra/neo4j/Launcher.java into .local/neo4j/classes ...');
-    buildInto(CLASSES, classesStamp, (tmp) =>
+    await buildInto(CLASSES, classesStamp, (tmp) =>
       run('javac', ['-d', tmp, '-cp', join(LIB, '*'), LAUNCHER_SRC], 'Compiling Launcher.java'),
     );
   }
@@ -175,7 +185,7 @@ async function freePort(port: number): Promise<number> {
  * (the launcher prints READY after the default database is available and the password is set).
  * The JVM exits on its own when this Node process dies (its stdin closes).
  *
- * A new store takes about 10 s to start on 2 cores, an existing one about 7 s.
+ * Start-up measured on 2 cores: 7 to 10 s when idle, up to 17 s under load (new or existing store alike).
  * @throws Error when setup has not run (names the command), the port is busy, the JVM exits before it is
  *   ready (with its last stderr lines: a locked store, a bad password, ...), or readiness times out
  *   (the JVM is then killed).
