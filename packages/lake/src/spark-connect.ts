@@ -231,12 +231,6 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
       let columns: ColumnInfo[] | undefined;
       const rows: unknown[][] = [];
       let settled = false;
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        // The deadline below ends the call; this also stops the work on the server.
-        timedOut = true;
-        void interrupt(sessionId, operationId);
-      }, timeoutMs);
       const call = stub.ExecutePlan(request, metadata(), { deadline: Date.now() + timeoutMs });
       call.on('data', (r: ExecuteResponse) => {
         try {
@@ -259,21 +253,20 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
           }
         } catch (e) {
           settled = true;
-          clearTimeout(timer);
           call.cancel();
           reject(new SparkError('INTERNAL', `The lake result could not be decoded (${(e as Error).message}).`));
         }
       });
       call.on('error', (e: grpc.ServiceError) => {
-        clearTimeout(timer);
+        // Past the deadline the server still runs the operation: stop it there too.
+        if (e.code === grpc.status.DEADLINE_EXCEEDED) void interrupt(sessionId, operationId);
         if (settled) return;
         settled = true;
-        const err = toSparkError(e, { timeoutMs, timedOut });
+        const err = toSparkError(e, { timeoutMs });
         if ((err.errorClass ?? '').startsWith('INVALID_HANDLE.SESSION_')) sessions.delete(sessionId);
         reject(err);
       });
       call.on('end', () => {
-        clearTimeout(timer);
         if (settled) return;
         settled = true;
         resolve({ columns: columns ?? [], rows });

@@ -141,7 +141,7 @@ export function isSessionLost(e: unknown): boolean {
 /**
  * Maps a failed Spark Connect call to a {@link SparkError}:
  * - `UNAVAILABLE` (server down, connection refused) → UPSTREAM_UNAVAILABLE;
- * - `DEADLINE_EXCEEDED`, or any failure after our own deadline passed (`timedOut`) → UPSTREAM_TIMEOUT;
+ * - `DEADLINE_EXCEEDED` (our deadline passed) → UPSTREAM_TIMEOUT;
  * - `TABLE_OR_VIEW_NOT_FOUND` → NOT_FOUND;
  * - other analysis, parse and data errors (SQLSTATE classes 42, 22, 21, 23, 07: syntax, unresolved
  *   column, type mismatch, unbound parameter, division by zero, ...) → BAD_USER_INPUT;
@@ -149,8 +149,8 @@ export function isSessionLost(e: unknown): boolean {
  *   `errorClass` kept so that the caller can start a new session ({@link isSessionLost});
  * - anything else → INTERNAL with a generic message.
  */
-export function toSparkError(err: ServiceError, opts: { timeoutMs: number; timedOut?: boolean }): SparkError {
-  if (err.code === GrpcStatus.DEADLINE_EXCEEDED || opts.timedOut)
+export function toSparkError(err: ServiceError, opts: { timeoutMs: number }): SparkError {
+  if (err.code === GrpcStatus.DEADLINE_EXCEEDED)
     return new SparkError('UPSTREAM_TIMEOUT', `The lake query did not finish within ${opts.timeoutMs} ms.`);
   if (err.code === GrpcStatus.UNAVAILABLE)
     return new SparkError('UPSTREAM_UNAVAILABLE', 'The lake engine (Spark Connect) is unavailable; try again.');
