@@ -1,0 +1,232 @@
+/**
+ * The org-scoped lake against the real Spark Connect server and Delta tables written by the fixture.
+ * Expected values come from what the fixture wrote (see lake-fixture.ts), not from the code under test.
+ */
+import { rm } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createLake,
+  createSparkConnectClient,
+  type Lake,
+  type SparkConnectClient,
+  type SqlResult,
+} from '../src/index.ts';
+import {
+  CUSTOMERS,
+  CUSTOMER_COLUMNS,
+  INJECTION_NAME,
+  INVENTORY_COLUMNS,
+  ORDER_COLUMNS,
+  ORDER_COUNT,
+  ORG_A,
+  ORG_B,
+  ORG_C,
+  SPARK_REMOTE,
+  createLakeFixture,
+  orderRow,
+  type LakeFixture,
+} from './lake-fixture.ts';
+
+let fx: LakeFixture;
+let spark: SparkConnectClient;
+let lake: Lake;
+/** Every session id the lake used, in order (the client is wrapped, not mocked: calls go to Spark). */
+const sessionsUsed: string[] = [];
+
+const A = { orgId: ORG_A };
+const B = { orgId: ORG_B };
+const C = { orgId: ORG_C };
+
+beforeAll(async () => {
+  fx = await createLakeFixture();
+  spark = createSparkConnectClient({ remote: SPARK_REMOTE, timeoutMs: 120_000 });
+  const recording: SparkConnectClient = {
+    executeSql(sessionId, sql, args, opts) {
+      if (sessionsUsed.at(-1) !== sessionId) sessionsUsed.push(sessionId);
+      return spark.executeSql(sessionId, sql, args, opts);
+    },
+    releaseSession: (id) => spark.releaseSession(id),
+    close: () => spark.close(),
+  };
+  lake = createLake({ spark: recording, lakeRoot: fx.lakeRoot });
+}, 300_000);
+
+afterAll(async () => {
+  await lake?.close();
+  spark?.close();
+  await fx?.cleanup();
+});
+
+describe('org A', () => {
+  it('lists exactly its Delta tables with columns and Delta versions', async () => {
+    const tables = await lake.forTenant(A).listTables();
+    expect(tables).toEqual([
+      { name: 'customers', version: 1, columns: CUSTOMER_COLUMNS },
+      { name: 'orders', version: 0, columns: ORDER_COLUMNS },
+    ]);
+  }, 120_000);
+
+  it('counts rows, one statement for several tables, NOT_FOUND for unknown names', async () => {
+    const a = lake.forTenant(A);
+    expect(await a.rowCount('customers')).toBe(CUSTOMERS.length);
+    const counts = await a.rowCounts(['orders', 'nope', 'customers', 'Bad-Name']);
+    expect(counts.slice(0, 1)).toEqual([ORDER_COUNT]);
+    expect(counts[2]).toBe(CUSTOMERS.length);
+    expect(counts[1]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    expect(counts[3]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+  }, 120_000);
+
+  it('pages through rows in a stable order, every row exactly once', async () => {
+    const a = lake.forTenant(A);
+    const seen: unknown[] = [];
+    for (let offset = 0; ; offset += 50) {
+      const page = await a.rows('orders', { limit: 50, offset });
+      seen.push(...page.rows);
+      if (page.rows.length < 50) break;
+    }
+    expect(seen).toEqual(Array.from({ length: ORDER_COUNT }, (_, i) => orderRow(i + 1)));
+    const again = await a.rows('orders', { limit: 3, offset: 117 });
+    expect(again.rows).toEqual([orderRow(118), orderRow(119), orderRow(120)]);
+    expect(again.columns).toEqual(ORDER_COLUMNS);
+    const customers = await a.rows('customers', { limit: 10, offset: 0 });
+    expect(customers.rows).toEqual(CUSTOMERS);
+  }, 180_000);
+
+  it('rejects a bad limit/offset and an unknown table', async () => {
+    const a = lake.forTenant(A);
+    await expect(a.rows('orders', { limit: 10_001, offset: 0 })).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    await expect(a.rows('orders', { limit: 1, offset: -1 })).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    await expect(a.rows('orders; DROP', { limit: 1, offset: 0 })).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+  });
+
+  it('matches a named parameter holding quotes and SQL literally', async () => {
+    const a = lake.forTenant(A);
+    const hit = await a.query('SELECT id, name FROM customers WHERE name = :name', { name: INJECTION_NAME });
+    expect(hit.rows).toEqual([[2, INJECTION_NAME]]);
+    const prefix = await a.query('SELECT id FROM customers WHERE name = :name ORDER BY id', { name: "O'Brien" });
+    expect(prefix.rows).toEqual([[5]]);
+    const none = await a.query('SELECT id FROM customers WHERE name = :name', { name: "' OR '1'='1" });
+    expect(none.rows).toEqual([]);
+    expect(await a.rowCount('customers')).toBe(CUSTOMERS.length);
+    const typed = await a.query(
+      'SELECT count(*) AS n FROM orders WHERE amount >= :min AND placed_at < :before AND customer_id = :cid',
+      { min: 100, before: new Date(Date.UTC(2024, 0, 5)), cid: 1 },
+    );
+    // amount >= 100 ⇔ id >= 80; placed_at < Jan 5 ⇔ id < 96; customer_id = 1 ⇔ id % 5 = 0 → 80, 85, 90, 95.
+    expect(typed.rows).toEqual([[4]]);
+  }, 120_000);
+
+  it('runs only SELECT/WITH statements through query()', async () => {
+    const a = lake.forTenant(A);
+    for (const sql of [
+      `CREATE OR REPLACE TEMPORARY VIEW x USING parquet OPTIONS (path '${fx.tableDir(ORG_B, 'inventory')}')`,
+      'DROP VIEW customers',
+      'SET spark.sql.runSQLOnFiles=true',
+    ])
+      await expect(a.query(sql)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    const withCte = await a.query('-- lead\n/* c */ WITH c AS (SELECT id FROM customers) SELECT count(*) FROM c');
+    expect(withCte.rows).toEqual([[5]]);
+  }, 120_000);
+});
+
+describe('org B (isolation)', () => {
+  it('sees only its own table', async () => {
+    const b = lake.forTenant(B);
+    const tables = await b.listTables();
+    expect(tables).toEqual([{ name: 'inventory', version: 0, columns: INVENTORY_COLUMNS }]);
+    expect(await b.getTable('customers')).toBeNull();
+    await expect(b.rowCount('customers')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    await expect(b.rows('orders', { limit: 1, offset: 0 })).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+  }, 120_000);
+
+  it("cannot read A's view by guessing its name, nor A's files by path", async () => {
+    const b = lake.forTenant(B);
+    await expect(b.query('SELECT * FROM customers')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    await expect(b.query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``)).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+    await expect(b.query(`SELECT * FROM parquet.\`${fx.tableDir(ORG_A, 'orders')}\``)).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+    // Error messages never carry the lake path.
+    const err = await b.query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``).catch((e: Error) => e);
+    expect(String((err as Error).message)).not.toContain(fx.lakeRoot);
+    // A's own session cannot read by path either (runSQLOnFiles=false), only through its views.
+    await expect(
+      lake.forTenant(A).query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``),
+    ).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+    const inv = await b.query('SELECT sku, qty FROM inventory ORDER BY sku');
+    expect(inv.rows).toEqual([
+      ['A-1', 10],
+      ['B-2', 0],
+      ['C-3', 7],
+    ]);
+  }, 120_000);
+});
+
+describe('registration follows the disk, sessions recover', () => {
+  it('an org without a folder has no tables; new tables, new versions and removed tables are picked up', async () => {
+    expect(await lake.forTenant(C).listTables()).toEqual([]);
+    await fx.write(`CREATE TABLE delta.\`${fx.tableDir(ORG_C, 'events')}\` USING delta AS SELECT id FROM range(3)`);
+    let c = lake.forTenant(C);
+    expect(await c.listTables()).toEqual([
+      { name: 'events', version: 0, columns: [{ name: 'id', type: 'bigint', nullable: true }] },
+    ]);
+    expect(await c.rowCount('events')).toBe(3);
+
+    // Version 1 adds a column: the view is re-registered, so the new column shows.
+    await fx.write(
+      `CREATE OR REPLACE TABLE delta.\`${fx.tableDir(ORG_C, 'events')}\` USING delta AS SELECT id, 'x' AS tag FROM range(4)`,
+    );
+    c = lake.forTenant(C);
+    expect(await c.getTable('events')).toEqual({
+      name: 'events',
+      version: 1,
+      columns: [
+        { name: 'id', type: 'bigint', nullable: true },
+        { name: 'tag', type: 'string', nullable: true },
+      ],
+    });
+    expect((await c.query('SELECT * FROM events ORDER BY id')).rows).toEqual([
+      [0, 'x'],
+      [1, 'x'],
+      [2, 'x'],
+      [3, 'x'],
+    ]);
+
+    await rm(fx.tableDir(ORG_C, 'events'), { recursive: true, force: true });
+    c = lake.forTenant(C);
+    expect(await c.listTables()).toEqual([]);
+    await expect(c.query('SELECT * FROM events')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
+  }, 180_000);
+
+  it('starts a fresh session when Spark closed the old one', async () => {
+    expect(await lake.forTenant(B).rowCount('inventory')).toBe(3);
+    const old = sessionsUsed.at(-1)!;
+    await spark.releaseSession(old); // what an idle timeout does on the server
+    expect(await lake.forTenant(B).rowCount('inventory')).toBe(3);
+    const now = sessionsUsed.at(-1)!;
+    expect(now).not.toBe(old);
+    // The new session is isolated like the old one.
+    await expect(lake.forTenant(B).query('SELECT * FROM orders')).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+  }, 120_000);
+
+  it('re-registers when Spark forgot a view of the session (retry once in a new session)', async () => {
+    expect(await lake.forTenant(A).rowCount('orders')).toBe(ORDER_COUNT);
+    const sid = sessionsUsed.at(-1)!;
+    await spark.executeSql(sid, 'DROP VIEW orders');
+    const res: SqlResult = await lake.forTenant(A).query('SELECT count(*) FROM orders');
+    expect(res.rows).toEqual([[ORDER_COUNT]]);
+    expect(sessionsUsed.at(-1)).not.toBe(sid);
+  }, 120_000);
+});
