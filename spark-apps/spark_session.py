@@ -1,0 +1,91 @@
+"""Spark sessions for DataPilot's Python jobs: a Spark Connect client, or a local Spark with Delta.
+
+The Delta jars are the ones `infra/spark` resolves with Maven into `<repo>/.local/jars/delta`; only those
+whose artifact name pyspark's own `jars/` directory lacks are handed to Spark (the same rule as
+`infra/spark/paths.ts` `deltaJarsToPass`), so no library is on the classpath twice in two versions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The repository root (this file lives in `<repo>/spark-apps/`)."""
+
+DEFAULT_JARS_DIR = REPO_ROOT / ".local" / "jars" / "delta"
+"""Where `tsx infra/spark/cli.ts setup` puts the Delta jars."""
+
+# `delta-spark_4.1_2.13-4.4.0.jar` -> artifact `delta-spark_4.1_2.13`; `zstd-jni-1.5.7-3.jar` -> `zstd-jni`.
+_JAR_NAME = re.compile(r"^(?P<artifact>.+?)-(?P<version>\d[^/]*)\.jar$")
+
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+}
+"""Session settings every DataPilot job runs with (also the server-wide defaults `infra/spark` starts Spark
+Connect with); small shuffles because the data is small and the machine has 2 cores."""
+
+
+def jar_artifact(file_name: str) -> str | None:
+    """The Maven artifact name of a jar file name (`delta-storage-4.4.0.jar` -> `delta-storage`); None if unversioned."""
+    m = _JAR_NAME.match(file_name)
+    return m.group("artifact") if m else None
+
+
+def pyspark_jars_dir() -> Path:
+    """The `jars/` directory of the installed pyspark package (Spark's own classpath)."""
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent / "jars"
+
+
+def delta_jars(jars_dir: Path | None = None) -> list[Path]:
+    """The Delta jars to hand to Spark: those in `jars_dir` whose artifact name is not in pyspark's `jars/`.
+
+    Raises FileNotFoundError (naming the setup command) when the Delta jars have not been resolved.
+    """
+    jars_dir = jars_dir or DEFAULT_JARS_DIR
+    present = sorted(jars_dir.glob("delta-spark_*.jar")) if jars_dir.is_dir() else []
+    if not present:
+        raise FileNotFoundError(f"No Delta jars in {jars_dir}: run `npx tsx infra/spark/cli.ts setup` first.")
+    bundled = {jar_artifact(p.name) for p in pyspark_jars_dir().glob("*.jar")}
+    return sorted(p for p in jars_dir.glob("*.jar") if jar_artifact(p.name) not in bundled)
+
+
+def get_spark(remote: str | None = None, app_name: str = "datapilot") -> SparkSession:
+    """A Spark session with Delta and DataPilot's session settings (UTC, deletion vectors off by default).
+
+    - `remote` given (`sc://host:port`): a NEW Spark Connect session on that server (its own SQL conf and
+      temporary views); the caller stops it with `spark.stop()`, which releases the server-side session.
+    - `remote` None: the process's local Spark (`local[2]`, 2 GiB driver, Delta jars from `.local/jars/delta`),
+      created on first use and shared by later calls (`getOrCreate`).
+    """
+    if remote:
+        spark = SparkSession.builder.remote(remote).create()
+        for key, value in SESSION_CONF.items():
+            spark.conf.set(key, value)
+        return spark
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("SPARK_LOCAL_DIRS", str(REPO_ROOT / ".local" / "spark" / "local" / "tmp"))
+    state = REPO_ROOT / ".local" / "spark" / "local"
+    state.mkdir(parents=True, exist_ok=True)
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName(app_name)
+        .config("spark.jars", ",".join(str(p) for p in delta_jars()))
+        .config("spark.driver.memory", "2g")
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.warehouse.dir", str(state / "warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={state / 'derby'}")
+        .config("spark.ui.enabled", "false")
+    )
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
