@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="DataPilot local pipeline runner.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="load the demo org's tables into bronze and gold")
-    demo.add_argument("--remote", default=os.environ.get("SPARK_REMOTE"), help="sc://host:port (default SPARK_REMOTE; unset: local Spark)")
+    demo.add_argument(
+        "--remote", default=os.environ.get("SPARK_REMOTE"), help="sc://host:port (default SPARK_REMOTE; else local)"
+    )
     demo.add_argument("--lake-root", required=True, help="absolute path of the lake root")
     demo.add_argument("--org", required=True, help="org id (UUID)")
     demo.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="folder with the vega-datasets files")

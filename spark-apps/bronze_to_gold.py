@@ -337,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", required=True, help="absolute path of the raw file in the org's bronze folder")
     parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
     parser.add_argument("--lake-root", required=True, help="absolute path of the lake root")
-    parser.add_argument("--remote", default=os.environ.get("SPARK_REMOTE"), help="sc://host:port (default SPARK_REMOTE; unset: local Spark)")
+    parser.add_argument(
+        "--remote", default=os.environ.get("SPARK_REMOTE"), help="sc://host:port (default SPARK_REMOTE; else local)"
+    )
     args = parser.parse_args(argv)
 
     from spark_session import get_spark

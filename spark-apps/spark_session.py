@@ -33,7 +33,7 @@ Connect with); small shuffles because the data is small and the machine has 2 co
 
 
 def jar_artifact(file_name: str) -> str | None:
-    """The Maven artifact name of a jar file name (`delta-storage-4.4.0.jar` -> `delta-storage`); None if unversioned."""
+    """The Maven artifact name of a jar file (`delta-storage-4.4.0.jar` -> `delta-storage`); None if unversioned."""
     m = _JAR_NAME.match(file_name)
     return m.group("artifact") if m else None
 
