@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { SparkInfraError, defaultSparkLog, type SparkLog } from './errors.ts';
@@ -40,7 +40,10 @@ export interface RunningSparkConnect {
   logFile: string;
   /** Milliseconds from the call to ready. */
   startMs: number;
-  /** SIGTERM (Spark's shutdown hooks run), SIGKILL after 20 s; resolves once the process is gone. Idempotent. */
+  /**
+   * SIGTERM (Spark's shutdown hooks run), SIGKILL after 20 s; resolves once the process is gone and its scratch
+   * folder removed (the log stays). Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -82,6 +85,15 @@ export function isPortOpen(port: number, timeoutMs = 1000): Promise<boolean> {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/**
+ * Removes a stopped server's state folder: its scratch space always, the warehouse and the folder itself only
+ * when empty (DataPilot writes Delta tables by path under the lake root, never managed tables).
+ */
+async function removeState(stateDir: string): Promise<void> {
+  await rm(path.join(stateDir, 'tmp'), { recursive: true, force: true });
+  for (const dir of [path.join(stateDir, 'warehouse'), stateDir]) await rmdir(dir).catch(() => undefined);
 }
 
 const READY_LINE = /Spark Connect server started at: \S*:(\d+)/;
@@ -175,11 +187,14 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   const stop = () =>
     (stopping ??= (async () => {
       process.removeListener('exit', killOnExit);
-      if (exitCode !== undefined) return;
-      child.kill('SIGTERM');
-      if (await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)])) return;
-      child.kill('SIGKILL');
-      await exited;
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        if (!(await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]))) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      await removeState(stateDir);
     })());
 
   // Readiness: poll the log for the start line, then check the port.
@@ -198,7 +213,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
       const m = READY_LINE.exec(text);
       if (m && Number(m[1]) === port && (await isPortOpen(port))) break;
       if (exitCode !== undefined) {
-        process.removeListener('exit', killOnExit);
+        await stop();
         throw new SparkInfraError(
           'START_FAILED',
           `Spark Connect exited (code ${exitCode}) before it was ready; last lines of ${logFile}:\n${tailOf(logFile)}`,

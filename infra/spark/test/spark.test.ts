@@ -1,6 +1,6 @@
 // infra/spark against the real thing: a Spark Connect server started on a free port, the demo pipeline run
 // through it into a temporary lake, row counts checked against the source files (counted here, in Node).
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -101,6 +101,8 @@ describe('a real Spark Connect server', () => {
   afterAll(async () => {
     await server?.stop();
     if (server) expect(await isPortOpen(server.port)).toBe(false);
+    if (server)
+      expect(existsSync(path.join(REPO_ROOT, '.local', 'spark', `connect-${server.port}`, 'tmp'))).toBe(false);
     if (lake) await rm(lake, { recursive: true, force: true });
   }, 60_000);
 
