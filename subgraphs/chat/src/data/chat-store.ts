@@ -1,0 +1,244 @@
+import type { Pool, PoolClient } from 'pg';
+import type { TenantContext } from '@datapilot/common';
+
+/** Who wrote a message. */
+export type MessageRole = 'USER' | 'ASSISTANT';
+/** Life cycle of a message: USER messages are stored COMPLETE; ASSISTANT ones go PENDING → STREAMING → COMPLETE | FAILED. */
+export type MessageStatus = 'PENDING' | 'STREAMING' | 'COMPLETE' | 'FAILED';
+/** The analyst's result table: `rows` are arrays in column order, JSON values only. */
+export type MessageResult = { columns: { name: string; type: string }[]; rows: unknown[][] };
+
+/** A conversation as the API shows it (`createdAt` ISO-8601 UTC). */
+export type Conversation = { id: string; title: string; createdAt: string };
+
+/** A message as the API shows it (`createdAt`/`updatedAt` ISO-8601 UTC). */
+export type Message = {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  status: MessageStatus;
+  text: string;
+  sql: string | null;
+  result: MessageResult | null;
+  errorCode: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** One page of a keyset-paginated list; `endCursor` is the cursor of the last item (null when empty). */
+export type Page<T> = { items: { node: T; cursor: string }[]; hasNextPage: boolean; endCursor: string | null };
+
+/** Fields of an assistant message the responder may change; unset fields keep their value. */
+export type MessagePatch = Partial<Pick<Message, 'status' | 'text' | 'sql' | 'result' | 'errorCode'>>;
+
+/** Statuses after which a message never changes again. */
+export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
+
+/**
+ * The chat data of ONE tenant: every statement binds `tenant.orgId` and `tenant.userId`, so nothing here can
+ * read or write another org's or another user's rows. Conversations are private to their creator: a member of the
+ * same org, even an OWNER, sees none of them (a NOT_FOUND at the API), which is the default a user expects of a
+ * personal chat history. A message is visible when its conversation is.
+ */
+export interface ChatStore {
+  /** Creates a conversation owned by the caller. `title` must already be validated (1..200 chars). */
+  createConversation(title: string): Promise<Conversation>;
+  /** The caller's conversations, newest first; `after` is a cursor from a previous page (already decoded). */
+  listConversations(first: number, afterSeq: bigint | null): Promise<Page<Conversation>>;
+  /** The caller's conversation `id`, or null (another org's or user's id, or none). */
+  getConversation(id: string): Promise<Conversation | null>;
+  /** Messages of conversation `conversationId` in the order they were written; empty when not visible. */
+  listMessages(conversationId: string, first: number, afterSeq: bigint | null): Promise<Page<Message>>;
+  /** Message `id` when its conversation is the caller's, else null. */
+  getMessage(id: string): Promise<Message | null>;
+  /**
+   * Stores the user's message (COMPLETE) and a PENDING assistant message in one transaction.
+   * @returns both, or null when the conversation is not the caller's (nothing is written then).
+   */
+  addExchange(
+    conversationId: string,
+    text: string,
+  ): Promise<{ userMessage: Message; assistantMessage: Message } | null>;
+  /**
+   * Updates the caller's ASSISTANT message `id` unless it is already COMPLETE/FAILED (final messages never change).
+   * @returns the updated message, or null when none was updated.
+   */
+  updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
+}
+
+/** Opaque cursors are base64url of "<prefix>:<seq>"; see {@link decodeCursor}. */
+export function encodeCursor(prefix: string, seq: bigint | string): string {
+  return Buffer.from(`${prefix}:${seq}`, 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by {@link encodeCursor} with the same prefix; null when malformed. */
+export function decodeCursor(prefix: string, cursor: string): bigint | null {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) return null;
+  const m = new RegExp(`^${prefix}:(\\d{1,19})$`).exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return m ? BigInt(m[1]!) : null;
+}
+
+type ConversationRow = { id: string; title: string; created_at: Date; seq: string };
+type MessageRow = {
+  id: string;
+  conversation_id: string;
+  role: MessageRole;
+  status: MessageStatus;
+  text: string;
+  sql: string | null;
+  result: MessageResult | null;
+  error_code: string | null;
+  created_at: Date;
+  updated_at: Date;
+  seq: string;
+};
+
+const toConversation = (r: ConversationRow): Conversation => ({
+  id: r.id,
+  title: r.title,
+  createdAt: r.created_at.toISOString(),
+});
+
+const toMessage = (r: MessageRow): Message => ({
+  id: r.id,
+  conversationId: r.conversation_id,
+  role: r.role,
+  status: r.status,
+  text: r.text,
+  sql: r.sql,
+  result: r.result,
+  errorCode: r.error_code,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+const MESSAGE_COLUMNS =
+  'm.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at, m.updated_at, m.seq';
+/** The visibility rule of messages, as one join: the conversation is this org's and this user's. */
+const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
+  WHERE m.org_id = $1 AND c.user_id = $2`;
+
+function page<R extends { seq: string }, T>(rows: R[], first: number, prefix: string, map: (r: R) => T): Page<T> {
+  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: encodeCursor(prefix, r.seq) }));
+  return { items, hasNextPage: rows.length > first, endCursor: items.at(-1)?.cursor ?? null };
+}
+
+/**
+ * Builds the chat data layer of `tenant` over `pool` (schema `chat`, see migrations/). Cheap: build one per request.
+ * Errors are PostgreSQL errors (callers let them become INTERNAL).
+ */
+export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
+  const { orgId, userId } = tenant;
+
+  async function inTransaction<T>(fn: (client: PoolClient) => Promise<T | null>): Promise<T | null> {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query(out === null ? 'ROLLBACK' : 'COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  return {
+    async createConversation(title) {
+      const { rows } = await pool.query<ConversationRow>(
+        'INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING id, title, created_at, seq',
+        [orgId, userId, title],
+      );
+      return toConversation(rows[0]!);
+    },
+
+    async listConversations(first, afterSeq) {
+      const { rows } = await pool.query<ConversationRow>(
+        `SELECT id, title, created_at, seq FROM chat.conversations
+         WHERE org_id = $1 AND user_id = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
+         ORDER BY seq DESC LIMIT $4`,
+        [orgId, userId, afterSeq?.toString() ?? null, first + 1],
+      );
+      return page(rows, first, 'conversation', toConversation);
+    },
+
+    async getConversation(id) {
+      const { rows } = await pool.query<ConversationRow>(
+        'SELECT id, title, created_at, seq FROM chat.conversations WHERE id = $3 AND org_id = $1 AND user_id = $2',
+        [orgId, userId, id],
+      );
+      return rows[0] ? toConversation(rows[0]) : null;
+    },
+
+    async listMessages(conversationId, first, afterSeq) {
+      const { rows } = await pool.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES}
+           AND m.conversation_id = $3 AND ($4::bigint IS NULL OR m.seq > $4::bigint)
+         ORDER BY m.seq LIMIT $5`,
+        [orgId, userId, conversationId, afterSeq?.toString() ?? null, first + 1],
+      );
+      return page(rows, first, 'message', toMessage);
+    },
+
+    async getMessage(id) {
+      const { rows } = await pool.query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES} AND m.id = $3`,
+        [orgId, userId, id],
+      );
+      return rows[0] ? toMessage(rows[0]) : null;
+    },
+
+    addExchange(conversationId, text) {
+      return inTransaction(async (client) => {
+        // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's.
+        const insert = (role: MessageRole, status: MessageStatus, body: string) =>
+          client.query<MessageRow>(
+            `INSERT INTO chat.messages AS m (conversation_id, org_id, role, status, text)
+             SELECT c.id, c.org_id, $4, $5, $6 FROM chat.conversations c
+             WHERE c.id = $3 AND c.org_id = $1 AND c.user_id = $2
+             RETURNING ${MESSAGE_COLUMNS}`,
+            [orgId, userId, conversationId, role, status, body],
+          );
+        const user = await insert('USER', 'COMPLETE', text);
+        if (!user.rows[0]) return null;
+        const assistant = await insert('ASSISTANT', 'PENDING', '');
+        return { userMessage: toMessage(user.rows[0]), assistantMessage: toMessage(assistant.rows[0]!) };
+      });
+    },
+
+    async updateAssistantMessage(id, patch) {
+      const has = (k: keyof MessagePatch) => Object.prototype.hasOwnProperty.call(patch, k);
+      const { rows } = await pool.query<MessageRow>(
+        `UPDATE chat.messages AS m SET
+           status = CASE WHEN $4 THEN $5 ELSE m.status END,
+           text = CASE WHEN $6 THEN $7 ELSE m.text END,
+           sql = CASE WHEN $8 THEN $9 ELSE m.sql END,
+           result = CASE WHEN $10 THEN $11::jsonb ELSE m.result END,
+           error_code = CASE WHEN $12 THEN $13 ELSE m.error_code END,
+           updated_at = clock_timestamp()
+         FROM chat.conversations c
+         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND c.user_id = $2
+           AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [
+          orgId,
+          userId,
+          id,
+          has('status'),
+          patch.status ?? null,
+          has('text'),
+          patch.text ?? null,
+          has('sql'),
+          patch.sql ?? null,
+          has('result'),
+          patch.result == null ? null : JSON.stringify(patch.result),
+          has('errorCode'),
+          patch.errorCode ?? null,
+        ],
+      );
+      return rows[0] ? toMessage(rows[0]) : null;
+    },
+  };
+}
