@@ -48,12 +48,13 @@ export function normalizeResult(r: LakeResult): LakeResult {
 /**
  * Creates the deterministic analyst (no LLM).
  *
- * Per question: `listTables()`, value samples of string columns (one query per table, cached per org, table and
- * table version), {@link planQuestion}, {@link toSql}, one `query()`, {@link describe}.
+ * Per question: `listTables()`, value samples of string columns (one statement for all tables not sampled yet;
+ * cached per org, table and table version), {@link planQuestion}, {@link toSql}, one `query()`, {@link describe}.
  * @param opts.sampleLimit distinct values sampled per string column (default 1000); a column with more is matched
  *   only on the values sampled.
  * @param opts.maxCachedTables table samples kept in memory across orgs (default 2000; oldest dropped first).
- * @param opts.onSampleError called when a sample query fails; the question is then answered without that table's values.
+ * @param opts.onSampleError called when the sample statement fails (with the table names); the question is then
+ *   answered without those tables' values, and the next question samples them again.
  */
 export function createAnalyst(
   opts: { sampleLimit?: number; maxCachedTables?: number; onSampleError?: (table: string, e: unknown) => void } = {},
@@ -62,49 +63,63 @@ export function createAnalyst(
   const maxCached = opts.maxCachedTables ?? 2000;
   const cache = new Map<string, Promise<TableSamples>>();
 
-  async function sampleTable(lake: AnalystLake, table: LakeTable): Promise<TableSamples> {
-    const strings = table.columns.filter((c) => /^(string|varchar|char)/i.test(c.type));
-    const samples: TableSamples = new Map();
-    if (!strings.length) return samples;
-    // One statement for all string columns of the table: (column index, value) rows, LIMIT per column.
+  /**
+   * Samples the string columns of `tables` in ONE statement: a UNION ALL of per-column
+   * `SELECT DISTINCT ... LIMIT sampleLimit + 1` subqueries (bounded work per column; a column reaching the limit is
+   * marked incomplete), rows tagged with the column's index as a parameter.
+   */
+  async function sampleTables(lake: AnalystLake, tables: LakeTable[]): Promise<Map<string, TableSamples>> {
+    const out = new Map<string, TableSamples>(tables.map((t) => [t.name, new Map()]));
     const args: Record<string, SqlParam> = {};
-    const parts = strings.map((c, i) => {
-      args[`c${i}`] = i;
-      const col = quoteIdent(c.name);
-      return (
-        `SELECT :c${i} AS ${quoteIdent('column_index')}, ${quoteIdent('value')} FROM (SELECT DISTINCT CAST(${col} AS STRING) AS ${quoteIdent('value')} ` +
-        `FROM ${quoteIdent(table.name)} WHERE ${col} IS NOT NULL LIMIT ${sampleLimit + 1})`
-      );
-    });
+    const targets: { table: string; column: string }[] = [];
+    const parts: string[] = [];
+    for (const t of tables)
+      for (const c of t.columns.filter((c) => /^(string|varchar|char)/i.test(c.type))) {
+        const k = targets.push({ table: t.name, column: c.name }) - 1;
+        args[`k${k}`] = k;
+        const col = quoteIdent(c.name);
+        parts.push(
+          `SELECT :k${k} AS \`k\`, \`v\` FROM (SELECT DISTINCT CAST(${col} AS STRING) AS \`v\` ` +
+            `FROM ${quoteIdent(t.name)} WHERE ${col} IS NOT NULL LIMIT ${sampleLimit + 1})`,
+        );
+      }
+    if (!parts.length) return out;
     const result = await lake.query(parts.join(' UNION ALL '), args);
-    strings.forEach((c, i) => {
-      const values = result.rows.filter((r) => Number(r[0]) === i).map((r) => String(r[1]));
-      samples.set(c.name, { values: values.slice(0, sampleLimit), complete: values.length <= sampleLimit });
+    const byTarget = new Map<number, string[]>();
+    for (const [k, v] of result.rows) byTarget.set(Number(k), [...(byTarget.get(Number(k)) ?? []), String(v)]);
+    targets.forEach(({ table, column }, k) => {
+      const values = byTarget.get(k) ?? [];
+      out.get(table)!.set(column, { values: values.slice(0, sampleLimit), complete: values.length <= sampleLimit });
     });
-    return samples;
+    return out;
   }
 
-  function samplesOf(lake: AnalystLake, orgId: string, table: LakeTable): Promise<TableSamples> {
-    const key = JSON.stringify([orgId, table.name, String(table.version)]);
-    let p = cache.get(key);
-    if (!p) {
-      p = sampleTable(lake, table).catch((e) => {
-        cache.delete(key);
-        opts.onSampleError?.(table.name, e);
-        return new Map();
+  /** The samples of every table, from the cache or from one {@link sampleTables} call for the missing ones. */
+  async function samplesOf(lake: AnalystLake, orgId: string, tables: LakeTable[]): Promise<Map<string, TableSamples>> {
+    const key = (t: LakeTable) => JSON.stringify([orgId, t.name, String(t.version)]);
+    const missing = tables.filter((t) => !cache.has(key(t)));
+    if (missing.length) {
+      const batch = sampleTables(lake, missing).catch((e) => {
+        opts.onSampleError?.(missing.map((t) => t.name).join(', '), e);
+        for (const t of missing) cache.delete(key(t));
+        return new Map<string, TableSamples>();
       });
-      cache.set(key, p);
+      for (const t of missing)
+        cache.set(
+          key(t),
+          batch.then((m) => m.get(t.name) ?? new Map()),
+        );
       while (cache.size > maxCached) cache.delete(cache.keys().next().value!);
     }
-    return p;
+    return new Map(
+      await Promise.all(tables.map(async (t) => [t.name, (await cache.get(key(t))) ?? new Map()] as const)),
+    );
   }
 
   return {
     async answer(question, { lake, orgId }, hooks = {}) {
       const tables = await lake.listTables();
-      const samples = new Map(
-        await Promise.all(tables.map(async (t) => [t.name, await samplesOf(lake, orgId, t)] as const)),
-      );
+      const samples = await samplesOf(lake, orgId, tables);
       const plan = planQuestion(question, buildCatalog(tables, samples));
       if ('abstain' in plan)
         return {
