@@ -1,0 +1,130 @@
+import type { Pool } from 'pg';
+import { hasErrorCode, type Logger, type TenantContext } from '@datapilot/common';
+import type { Analyst, AnalystLake } from './analyst/index.ts';
+import { createChatStore, type Message, type MessagePatch } from './data/chat-store.ts';
+import type { MessageEventHub, MessageEventKind } from './events.ts';
+
+/** Gives the analyst the lake of one tenant; `@datapilot/lake-core`'s `createLake(...)` fits. */
+export interface TenantLakes {
+  forTenant(tenant: TenantContext): AnalystLake;
+}
+
+/** Answers assistant messages in the background; see {@link createResponder}. */
+export interface Responder {
+  /**
+   * Starts answering `question` into the PENDING assistant `message` of `tenant` and returns at once. The hub knows
+   * the message as being answered when this returns, so a subscriber that attaches afterwards misses nothing.
+   */
+  start(tenant: TenantContext, message: Message, question: string): void;
+  /** Stops taking new work and waits for running answers, at most `drainTimeoutMs`. */
+  close(): Promise<void>;
+}
+
+/** The user-facing sentence of a FAILED message, by error code. */
+const FAILURE_TEXT: Record<string, string> = {
+  UPSTREAM_UNAVAILABLE: 'the data lake is not reachable right now',
+  UPSTREAM_TIMEOUT: 'the query took too long',
+  BAD_USER_INPUT: 'the lake refused the query',
+};
+const failureText = (code: string) =>
+  `Sorry, I could not answer that: ${FAILURE_TEXT[code] ?? 'something went wrong on our side'}. Please try again.`;
+
+/**
+ * Splits `text` into the pieces streamed as TEXT_DELTA events: runs of about `size` characters ending at a space,
+ * so words are not cut. Their concatenation is `text`.
+ */
+export function textPieces(text: string, size = 16): string[] {
+  const pieces: string[] = [];
+  let rest = text;
+  while (rest.length > size) {
+    const space = rest.indexOf(' ', size);
+    const cut = space === -1 ? rest.length : space + 1;
+    pieces.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest) pieces.push(rest);
+  return pieces;
+}
+
+/**
+ * Creates the responder: for each started message, in this order — status STREAMING (event STATUS), the analyst's
+ * SQL (event SQL) and result (event RESULT) stored as soon as known, the answer text as TEXT_DELTA events, then the
+ * message stored COMPLETE with the full text (event COMPLETE). Any error stores the message FAILED with the error's
+ * DataPilot code (INTERNAL for anything else, logged) and a short apology (event FAILED); what was stored before
+ * (question, SQL) stays. Every write goes through the tenant's {@link createChatStore}.
+ * @param opts.streamDelayMs pause between two TEXT_DELTA events, in milliseconds (default 20).
+ * @param opts.drainTimeoutMs how long {@link Responder.close} waits for running answers (default 10 000 ms).
+ */
+export function createResponder(opts: {
+  pool: Pool;
+  lakes: TenantLakes;
+  analyst: Analyst;
+  hub: MessageEventHub;
+  logger: Logger;
+  streamDelayMs?: number;
+  drainTimeoutMs?: number;
+}): Responder {
+  const { pool, lakes, analyst, hub, logger } = opts;
+  const delay = opts.streamDelayMs ?? 20;
+  const running = new Set<Promise<void>>();
+  let closed = false;
+
+  async function answer(tenant: TenantContext, message: Message, question: string) {
+    const store = createChatStore(pool, tenant);
+    const log = logger.child({ orgId: tenant.orgId, messageId: message.id });
+    let current = message;
+    let sequence = 0;
+    const emit = (kind: MessageEventKind, msg: Message, textDelta: string | null = null) =>
+      hub.publish({ messageId: message.id, sequence: ++sequence, kind, textDelta, message: msg });
+    const update = async (patch: MessagePatch) => {
+      current = (await store.updateAssistantMessage(message.id, patch)) ?? { ...current, ...patch };
+      return current;
+    };
+    try {
+      emit('STATUS', await update({ status: 'STREAMING' }));
+      const reply = await analyst.answer(
+        question,
+        { lake: lakes.forTenant(tenant), orgId: tenant.orgId },
+        {
+          onSql: async (sql) => emit('SQL', await update({ sql })),
+          onResult: async (result) => emit('RESULT', await update({ result })),
+        },
+      );
+      let text = '';
+      for (const piece of textPieces(reply.text)) {
+        text += piece;
+        emit('TEXT_DELTA', { ...current, text }, piece);
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      }
+      emit('COMPLETE', await update({ status: 'COMPLETE', text: reply.text }));
+    } catch (e) {
+      const known = hasErrorCode(e);
+      const code = known ? String((e as { extensions: { code: string } }).extensions.code) : 'INTERNAL';
+      // A DataPilot code (lake down, timeout) is an expected condition; anything else is a bug.
+      if (known) log.warn('answer failed', { code, message: (e as Error).message });
+      else log.error('answer failed', { code, err: e });
+      const failed: MessagePatch = { status: 'FAILED', errorCode: code, text: failureText(code) };
+      const stored = await update(failed).catch((err) => {
+        log.error('could not store the failed answer', { err });
+        return { ...current, ...failed };
+      });
+      emit('FAILED', stored);
+    }
+  }
+
+  return {
+    start(tenant, message, question) {
+      if (closed) throw new Error('the responder is closed');
+      hub.begin(message.id);
+      const job = answer(tenant, message, question).finally(() => running.delete(job));
+      running.add(job);
+    },
+    async close() {
+      closed = true;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((r) => (timer = setTimeout(r, opts.drainTimeoutMs ?? 10_000)));
+      await Promise.race([Promise.allSettled([...running]), timeout]);
+      clearTimeout(timer);
+    },
+  };
+}
