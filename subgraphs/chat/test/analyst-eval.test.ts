@@ -1,0 +1,87 @@
+/**
+ * The analyst on the development set, end to end against REAL tables: the demo files are written as Delta tables
+ * of an org through the real Spark Connect server (test/support/demo-lake.ts), and the analyst asks them through
+ * the real OrgLake of @datapilot/lake-core (its value samples, then one SQL statement per question). Each answer is
+ * checked by the rules of /work/shared/eval/README.md against the expected values in questions.dev.jsonl, which
+ * were computed independently from the source files. The score (correct / abstained / wrong) is printed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLake, type Lake } from '@datapilot/lake-core';
+import { createAnalyst, type AnalystAnswer } from '../src/analyst/index.ts';
+import { createDemoLake, type DemoLake } from './support/demo-lake.ts';
+
+type Expect =
+  | { kind: 'number'; value: number; tol: number }
+  | { kind: 'pairs'; pairs: [string, number][]; tol: number }
+  | { kind: 'top'; label: string; value?: number; tol: number };
+type Question = { id: string; question: string; expect: Expect };
+
+const DEV_SET_PATH = process.env.DATAPILOT_EVAL_DEV_SET ?? '/work/shared/eval/questions.dev.jsonl';
+
+const near = (cell: unknown, value: number, tol: number) => typeof cell === 'number' && Math.abs(cell - value) <= tol;
+const same = (cell: unknown, label: string) => typeof cell === 'string' && cell.toLowerCase() === label.toLowerCase();
+
+/** The checking rules of the eval README, on the final result table. */
+export function isCorrect(answer: AnalystAnswer, e: Expect): boolean {
+  const rows = answer.result?.rows ?? [];
+  if (e.kind === 'number') return rows.some((r) => r.some((c) => near(c, e.value, e.tol)));
+  if (e.kind === 'pairs')
+    return e.pairs.every(([label, value]) =>
+      rows.some((r) => r.some((c) => same(c, label)) && r.some((c) => near(c, value, e.tol))),
+    );
+  const first = rows[0] ?? [];
+  return first.some((c) => same(c, e.label)) && (e.value === undefined || first.some((c) => near(c, e.value!, e.tol)));
+}
+
+describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real Delta tables', () => {
+  const orgId = randomUUID();
+  const questions: Question[] = existsSync(DEV_SET_PATH)
+    ? readFileSync(DEV_SET_PATH, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
+  let demo: DemoLake;
+  let lake: Lake;
+  const outcomes: { id: string; outcome: 'correct' | 'abstained' | 'wrong'; sql: string | null }[] = [];
+
+  beforeAll(async () => {
+    demo = await createDemoLake();
+    await demo.write(orgId);
+    lake = createLake({ spark: demo.spark, lakeRoot: demo.lakeRoot });
+  });
+
+  afterAll(async () => {
+    const n = outcomes.length;
+    const count = (o: string) => outcomes.filter((x) => x.outcome === o).length;
+    process.stderr.write(
+      `[analyst dev-set score] ${count('correct')}/${n} correct, ${count('abstained')}/${n} abstained, ${count('wrong')}/${n} wrong\n`,
+    );
+    await lake?.close();
+    await demo?.cleanup();
+  });
+
+  it('answers every development question correctly', async () => {
+    const analyst = createAnalyst();
+    const orgLake = lake.forTenant({ orgId });
+    for (const q of questions) {
+      const answer = await analyst.answer(q.question, { lake: orgLake, orgId });
+      const outcome = answer.result === null ? 'abstained' : isCorrect(answer, q.expect) ? 'correct' : 'wrong';
+      outcomes.push({ id: q.id, outcome, sql: answer.sql });
+      if (outcome !== 'correct') process.stderr.write(`${q.id} ${outcome}: ${answer.text}\n  ${answer.sql}\n`);
+    }
+    expect(outcomes.filter((o) => o.outcome !== 'correct')).toEqual([]);
+  }, 280_000);
+
+  it('states the numbers of its result in its text', async () => {
+    const analyst = createAnalyst();
+    const answer = await analyst.answer('What was the total precipitation in 2013?', {
+      lake: lake.forTenant({ orgId }),
+      orgId,
+    });
+    // 828.0 mm: the sum of 2013's precipitation in seattle-weather.csv (the dev set's dev-07).
+    expect(answer.text).toBe('The total precipitation in seattle_weather where the year of date is 2013 is 828.');
+  }, 120_000);
+});
