@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -162,12 +162,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     } finally {
       await pool.end();
     }
-    const goldDir = path.join(lakeRoot, 'gold', `org=${demo.orgId}`);
+    // Written only after the pipeline and the graph update both succeeded, so a start that failed
+    // half-way loads the demo organization again.
+    const marker = path.join(lakeRoot, '_meta', `demo-loaded-${demo.orgId}.json`);
     const driver = neo4j.driver(neo4jUri, neo4j.auth.basic(neo4jUser, neo4jPassword));
     let tables = 0;
     try {
       await ensureGraphSchema(driver);
-      if (!existsSync(goldDir)) {
+      if (!existsSync(marker)) {
         log('loading the demo organization: vega-datasets → bronze → bronze_to_gold.py → Delta gold');
         const results = await runDemoPipeline({
           remote: sparkRemote,
@@ -178,8 +180,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         });
         await upsertDatasets(driver, demo.orgId, results.map(toDataset));
         tables = results.length;
+        mkdirSync(path.dirname(marker), { recursive: true });
+        writeFileSync(marker, JSON.stringify({ loadedAt: new Date().toISOString(), tables: results.map((r) => r.table) }));
       } else {
-        log(`demo organization already loaded (${goldDir})`);
+        log(`demo organization already loaded (${marker})`);
       }
     } finally {
       await driver.close();
