@@ -1,0 +1,176 @@
+/**
+ * The event stream of one message: the push iterator (pure) and openMessageEventStream with the real tenant store
+ * on real PostgreSQL — replay of events published before the subscriber attached, events published while it loads
+ * the message (the subscribe-after-complete race), a message already final, another tenant's message, and a
+ * message nobody is answering in this process.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TenantContext } from '@datapilot/common';
+import { createChatStore, type ChatStore, type Message } from '../src/data/chat-store.ts';
+import {
+  createMessageEventHub,
+  createPushIterator,
+  isFinalEvent,
+  openMessageEventStream,
+  type MessageEvent,
+  type MessageEventKind,
+} from '../src/events.ts';
+import { textPieces } from '../src/responder.ts';
+import { startChatFixture, type ChatFixture } from './support/chat-fixture.ts';
+
+const tenant = (orgId: string, userId: string): TenantContext =>
+  Object.freeze({ orgId, userId, role: 'MEMBER', expiresAtMs: Date.now() + 600_000, token: 'unused' });
+
+async function drain(it: AsyncIterableIterator<MessageEvent>) {
+  const out: MessageEvent[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+describe('createPushIterator', () => {
+  it('yields queued and later values in order and ends after the last one', async () => {
+    let ended = 0;
+    const { push, iterator } = createPushIterator<number>(
+      (v) => v < 0,
+      () => ended++,
+    );
+    push(1);
+    push(2);
+    const pending = iterator.next();
+    expect(await pending).toEqual({ value: 1, done: false });
+    const values: number[] = [];
+    const all = (async () => {
+      for await (const v of iterator) values.push(v);
+    })();
+    push(3);
+    push(-1);
+    push(99); // after the last value: dropped
+    await all;
+    expect(values).toEqual([2, 3, -1]);
+    expect(ended).toBe(1);
+  });
+
+  it('return() ends it at once, even while a next() waits', async () => {
+    let ended = 0;
+    const { push, iterator } = createPushIterator<number>(
+      () => false,
+      () => ended++,
+    );
+    const waiting = iterator.next();
+    await iterator.return!();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    push(1);
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
+    expect(ended).toBe(1);
+  });
+});
+
+describe('textPieces', () => {
+  it('cuts at spaces and concatenates back to the text', () => {
+    const text = 'The number of rows per species in penguins: Adelie: 152, Gentoo: 124, Chinstrap: 68.';
+    const pieces = textPieces(text, 16);
+    expect(pieces.join('')).toBe(text);
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(pieces.slice(0, -1).every((p) => p.endsWith(' '))).toBe(true);
+    expect(textPieces('')).toEqual([]);
+  });
+});
+
+describe('openMessageEventStream on real PostgreSQL', () => {
+  let fx: ChatFixture;
+  let store: ChatStore;
+  const me = tenant(randomUUID(), randomUUID());
+
+  beforeAll(async () => {
+    fx = await startChatFixture();
+    store = createChatStore(fx.pool, me);
+  }, 120_000);
+  afterAll(async () => fx?.stop());
+
+  async function pendingMessage(): Promise<Message> {
+    const c = await store.createConversation('events');
+    return (await store.addExchange(c.id, 'How many penguins are there?'))!.assistantMessage;
+  }
+  const event = (
+    m: Message,
+    sequence: number,
+    kind: MessageEventKind,
+    textDelta: string | null = null,
+  ): MessageEvent => ({
+    messageId: m.id,
+    sequence,
+    kind,
+    textDelta,
+    message: m,
+  });
+
+  it('replays what was published before, takes what arrives while loading, then live events, each once', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    hub.begin(m.id);
+    hub.publish(event(m, 1, 'STATUS'));
+    hub.publish(event(m, 2, 'TEXT_DELTA', 'a '));
+    // Published while the subscriber loads the message (between attaching and the answer of PostgreSQL),
+    // and published again by mistake: delivered once.
+    const reader = {
+      getMessage: async (id: string) => {
+        hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
+        hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
+        return store.getMessage(id);
+      },
+    };
+    const stream = (await openMessageEventStream(hub, reader, m.id))!;
+    hub.publish(event(m, 4, 'TEXT_DELTA', 'c'));
+    hub.publish(event(m, 5, 'COMPLETE'));
+    hub.publish(event(m, 6, 'TEXT_DELTA', 'late')); // after the final event: never delivered
+    const events = await drain(stream);
+    expect(events.map((e) => [e.sequence, e.kind, e.textDelta])).toEqual([
+      [1, 'STATUS', null],
+      [2, 'TEXT_DELTA', 'a '],
+      [3, 'TEXT_DELTA', 'b '],
+      [4, 'TEXT_DELTA', 'c'],
+      [5, 'COMPLETE', null],
+    ]);
+  });
+
+  it('a message already final in the database: one final event with the stored message', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    const done = await store.updateAssistantMessage(m.id, {
+      status: 'FAILED',
+      errorCode: 'UPSTREAM_TIMEOUT',
+      text: 'x',
+    });
+    const events = await drain((await openMessageEventStream(hub, store, m.id))!);
+    expect(events).toEqual([{ messageId: m.id, sequence: 0, kind: 'FAILED', textDelta: null, message: done }]);
+    // A final message never changes again.
+    expect(await store.updateAssistantMessage(m.id, { status: 'COMPLETE', text: 'changed' })).toBeNull();
+  });
+
+  it("another org's or another user's message: null, nothing left attached", async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    hub.begin(m.id);
+    for (const other of [tenant(randomUUID(), me.userId), tenant(me.orgId, randomUUID())]) {
+      expect(await openMessageEventStream(hub, createChatStore(fx.pool, other), m.id)).toBeNull();
+    }
+    // Only the hub's own replay is left for this message: a later subscriber of the owner still gets everything.
+    hub.publish(event(m, 1, 'STATUS'));
+    const stream = (await openMessageEventStream(hub, store, m.id))!;
+    hub.publish(event(m, 2, 'COMPLETE'));
+    expect((await drain(stream)).map((e) => e.sequence)).toEqual([1, 2]);
+  });
+
+  it('a message nobody answers here: a STATUS snapshot first; unsubscribing ends it', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    const stream = (await openMessageEventStream(hub, store, m.id))!;
+    const first = await stream.next();
+    expect(first.value).toMatchObject({ sequence: 0, kind: 'STATUS', message: { id: m.id, status: 'PENDING' } });
+    const waiting = stream.next();
+    await stream.return!();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(isFinalEvent(event(m, 1, 'FAILED'))).toBe(true);
+  });
+});
