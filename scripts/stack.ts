@@ -181,7 +181,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         await upsertDatasets(driver, demo.orgId, results.map(toDataset));
         tables = results.length;
         mkdirSync(path.dirname(marker), { recursive: true });
-        writeFileSync(marker, JSON.stringify({ loadedAt: new Date().toISOString(), tables: results.map((r) => r.table) }));
+        writeFileSync(
+          marker,
+          JSON.stringify({ loadedAt: new Date().toISOString(), tables: results.map((r) => r.table) }),
+        );
       } else {
         log(`demo organization already loaded (${marker})`);
       }
