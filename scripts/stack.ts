@@ -48,6 +48,8 @@ export type Stack = {
   neo4jUri: string;
   lakeRoot: string;
   demo: DemoUser & { orgId: string; userId: string; tables: number };
+  /** Stops one service process (e.g. to test how the others behave without it). */
+  stopService(name: 'auth' | 'chat' | 'lake' | 'graph' | 'gateway'): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -211,6 +213,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       neo4jUri,
       lakeRoot,
       demo: { ...opts.demo, orgId: demo.orgId, userId: demo.userId, tables },
+      stopService: async (name) => {
+        await [...children, gw].find((c) => c.name === name)?.stop();
+      },
       stop: stopAll,
     };
   } catch (e) {

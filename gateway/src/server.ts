@@ -3,6 +3,8 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import {
   DataPilotError,
+  ERROR_HTTP_STATUS,
+  type ErrorCode,
   closeServer,
   contextFromAuthorization,
   createFormatError,
@@ -15,6 +17,41 @@ import {
 } from '@datapilot/common';
 import { composeSupergraph, type SubgraphDef } from './compose.ts';
 import { attachSubscriptionEdge } from './subscriptions.ts';
+
+/**
+ * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id, and
+ * turns transport failures into stable codes — an unreachable subgraph or a 5xx answer is
+ * UPSTREAM_UNAVAILABLE; a non-2xx GraphQL answer keeps the subgraph's own code (e.g. UNAUTHENTICATED).
+ */
+class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  constructor(
+    private readonly subgraph: string,
+    url: string | undefined,
+  ) {
+    super({ url });
+  }
+
+  override willSendRequest({
+    request,
+    context,
+  }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
+    if (context.tenant) request.http?.headers.set('authorization', `Bearer ${context.tenant.token}`);
+    if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+  }
+
+  override didEncounterError(error: Error, _req: unknown, response?: { status: number }): void {
+    const body = (
+      error as {
+        extensions?: { response?: { body?: { errors?: { message?: string; extensions?: { code?: string } }[] } } };
+      }
+    ).extensions?.response?.body;
+    const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
+    const code = first?.extensions?.code;
+    if (response && response.status < 500 && first && typeof code === 'string' && code in ERROR_HTTP_STATUS)
+      throw new DataPilotError(code as ErrorCode, first.message ?? 'Request failed.');
+    throw new DataPilotError('UPSTREAM_UNAVAILABLE', `The ${this.subgraph} service is unavailable; try again.`);
+  }
+}
 
 /** The gateway's per-request context: the verified tenant (or null for anonymous) and the request id. */
 export type GatewayContext = { tenant: TenantContext | null; requestId: string };
@@ -45,14 +82,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
   const byName = new Map(opts.subgraphs.map((s) => [s.name, s]));
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
-    buildService: ({ url }) =>
-      new RemoteGraphQLDataSource<GatewayContext>({
-        url,
-        willSendRequest({ request, context }) {
-          if (context.tenant) request.http?.headers.set('authorization', `Bearer ${context.tenant.token}`);
-          if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
-        },
-      }),
+    buildService: ({ name, url }) => new SubgraphDataSource(name, url),
   });
 
   const subscriptionsOverHttp: ApolloServerPlugin<GatewayContext> = {

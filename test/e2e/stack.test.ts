@@ -308,3 +308,14 @@ describe('every root field of the composed schema is guarded', () => {
     expect(failures).toEqual([]);
   });
 });
+
+describe('a killed service', () => {
+  it('answers UPSTREAM_UNAVAILABLE for its fields while the other subgraphs keep answering', async () => {
+    await stack.stopService('lake');
+    const r = await gql(gw, `{ lakeTables { name } }`, {}, tokenA);
+    expect(codes(r)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const me = await gql(gw, `{ me { role } }`, {}, tokenA);
+    expect(me.data?.me).toEqual({ role: 'OWNER' });
+    expect(JSON.stringify(r)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
+  });
+});

@@ -21,15 +21,25 @@ export const ERROR_HTTP_STATUS = {
 export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
 
 /**
- * The one error type of DataPilot: a GraphQLError whose `extensions.code` is an {@link ErrorCode}
- * and whose `extensions.http.status` is that code's status. Its message is safe to show a user;
- * never put internals (SQL errors, stack traces, other orgs' ids) in it.
+ * The one error type of DataPilot: a GraphQLError whose `extensions.code` is an {@link ErrorCode}.
+ * Its message is safe to show a user; never put internals (SQL errors, stack traces, other orgs' ids) in it.
+ *
+ * A field error carries no HTTP status: the response stays 200 with `data` and `errors` side by side
+ * (GraphQL over HTTP), which is also what lets the gateway relay a subgraph's NOT_FOUND as it is.
+ * An error that fails the whole request before execution (a bad token in the context function) is
+ * raised with {@link DataPilotError.asRequestError}, which adds `extensions.http.status` for Apollo Server.
  */
 export class DataPilotError extends GraphQLError {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-    super(message, { extensions: { ...extra, code, http: { status: ERROR_HTTP_STATUS[code] } } });
+    super(message, { extensions: { ...extra, code } });
     this.code = code;
+  }
+
+  /** The same error with `extensions.http.status` set to its code's status (Apollo Server strips it from the body). */
+  asRequestError(): DataPilotError {
+    const { code: _c, ...extra } = this.extensions;
+    return new DataPilotError(this.code, this.message, { ...extra, http: { status: ERROR_HTTP_STATUS[this.code] } });
   }
 }
 

@@ -106,8 +106,12 @@ export async function contextFromAuthorization(
   header: string | string[] | undefined | null,
   requestId: string,
 ): Promise<RequestContext> {
-  const token = bearerToken(header);
-  return { tenant: token ? await verifier.verify(token) : null, requestId };
+  try {
+    const token = bearerToken(header);
+    return { tenant: token ? await verifier.verify(token) : null, requestId };
+  } catch (e) {
+    throw e instanceof DataPilotError ? e.asRequestError() : e;
+  }
 }
 
 /** Returns the verified tenant or throws UNAUTHENTICATED. */

@@ -31,7 +31,7 @@ describe('createFormatError', () => {
     const nf = notFound('Conversation');
     expect(format({ message: nf.message, extensions: { ...nf.extensions, stacktrace: ['x'] } }, nf)).toEqual({
       message: 'Conversation was not found.',
-      extensions: { code: 'NOT_FOUND', http: { status: 404 } },
+      extensions: { code: 'NOT_FOUND' },
     });
     const boom = new GraphQLError('connection refused at 10.0.0.3:5432', {
       originalError: new Error('connection refused at 10.0.0.3:5432'),
