@@ -8,6 +8,7 @@ import {
   print,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
@@ -134,15 +135,10 @@ export function attachSubscriptionEdge(opts: {
       operationName: args.operationName ?? undefined,
     });
     try {
-      for await (const result of it) yield result as ExecutionResult;
+      for await (const result of it) yield { ...result, errors: result.errors?.map(revive) } as ExecutionResult;
     } catch (e) {
       if (Array.isArray(e)) {
-        yield {
-          errors: e.map(
-            (x: { message: string; extensions?: Record<string, unknown> }) =>
-              new GraphQLError(x.message, { extensions: x.extensions ?? {} }),
-          ),
-        };
+        yield { errors: e.map(revive) };
       } else {
         opts.logger.warn('subscription upstream failed', { err: String((e as Error)?.message ?? e), url });
         yield {
@@ -162,4 +158,12 @@ export function attachSubscriptionEdge(opts: {
     await disposable.dispose();
     await new Promise<void>((r) => wss.close(() => r()));
   };
+}
+
+/**
+ * An upstream error as received over graphql-ws (a plain JSON object) back into a GraphQLError, which
+ * graphql-ws serializes with `toJSON`; message, path and `extensions` (with its code) are kept.
+ */
+function revive(e: GraphQLFormattedError): GraphQLError {
+  return new GraphQLError(e.message, { path: e.path, extensions: e.extensions ?? {} });
 }
