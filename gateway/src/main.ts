@@ -1,5 +1,14 @@
 // Gateway bootstrap: configuration, composition, listen. See README "Configuration".
-import { DEFAULT_PORTS, createLogger, createTokenVerifier, int, loadConfig, oneOf, url } from '@datapilot/common';
+import {
+  DEFAULT_PORTS,
+  createLogger,
+  createTokenVerifier,
+  int,
+  loadConfig,
+  oneOf,
+  url,
+  onShutdown,
+} from '@datapilot/common';
 import { createGatewayServer } from './server.ts';
 import { loadSubgraphDefs } from './subgraphs.ts';
 
@@ -30,9 +39,7 @@ try {
     port: config.GATEWAY_PORT,
     logger,
   });
-  const stop = () => void gw.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  onShutdown(logger, [() => gw.close()]);
 } catch (e) {
   logger.error('gateway failed to start', { err: (e as Error).message });
   process.exit(1);

@@ -7,3 +7,4 @@ export * from './json-scalar.ts';
 export * from './ports.ts';
 export * from './migrations.ts';
 export * from './http.ts';
+export * from './shutdown.ts';

@@ -49,3 +49,17 @@ export function createLogger(service: string, level: LogLevel = 'info', base: Re
     child: (fields) => createLogger(service, level, { ...base, ...fields }),
   };
 }
+
+/**
+ * Apollo Server's own log messages (its `logger` option) as lines of `logger`; Apollo's `info`
+ * chatter goes to debug.
+ */
+export function apolloLogger(logger: Logger) {
+  const text = (args: unknown[]) => args.map(String).join(' ');
+  return {
+    debug: (...a: unknown[]) => logger.debug(text(a)),
+    info: (...a: unknown[]) => logger.debug(text(a)),
+    warn: (...a: unknown[]) => logger.warn(text(a)),
+    error: (...a: unknown[]) => logger.error(text(a)),
+  };
+}

@@ -1,6 +1,6 @@
 // Bootstrap of the auth subgraph: configuration from the environment, then createAuthServer.
 import pg from 'pg';
-import { createLogger, int, loadConfig, oneOf, str, DEFAULT_PORTS } from '@datapilot/common';
+import { createLogger, int, loadConfig, oneOf, str, DEFAULT_PORTS, onShutdown } from '@datapilot/common';
 import { createAuthServer } from './server.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from './tokens.ts';
 
@@ -32,24 +32,7 @@ try {
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
   });
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info('shutting down', { signal });
-    server
-      .close()
-      .then(() => pool.end())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { err });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onShutdown(logger, [() => server.close(), () => pool.end()]);
 } catch (err) {
   logger.error('auth failed to start', { err });
   await pool.end().catch(() => undefined);

@@ -19,6 +19,7 @@ import {
   sendJson,
   type Logger,
   type RequestContext,
+  apolloLogger,
 } from '@datapilot/common';
 import { createAccountService } from './accounts.ts';
 import { createSigningKeyStore } from './keys.ts';
@@ -38,17 +39,6 @@ export const JWKS_PATH = '/.well-known/jwks.json';
  */
 export function migrateAuthSchema(pool: Pool): Promise<string[]> {
   return runMigrations(pool, 'auth', MIGRATIONS_DIR);
-}
-
-/** Apollo Server's own messages (e.g. "Enabling inline tracing") as structured lines of `logger`. */
-function apolloLogger(logger: Logger) {
-  const text = (args: unknown[]) => args.map(String).join(' ');
-  return {
-    debug: (...a: unknown[]) => logger.debug(text(a)),
-    info: (...a: unknown[]) => logger.debug(text(a)),
-    warn: (...a: unknown[]) => logger.warn(text(a)),
-    error: (...a: unknown[]) => logger.error(text(a)),
-  };
 }
 
 /** Options of {@link createAuthServer}. */

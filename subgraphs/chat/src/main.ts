@@ -1,7 +1,17 @@
 // Bootstrap of the chat subgraph: configuration from the environment, migrations, then createChatServer.
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DEFAULT_PORTS, createLogger, createTokenVerifier, int, loadConfig, oneOf, str, url } from '@datapilot/common';
+import {
+  DEFAULT_PORTS,
+  createLogger,
+  createTokenVerifier,
+  int,
+  loadConfig,
+  oneOf,
+  str,
+  url,
+  onShutdown,
+} from '@datapilot/common';
 import { createLake, createSparkConnectClient } from '@datapilot/lake-core';
 import { createChatServer, migrateChatSchema } from './server.ts';
 
@@ -38,26 +48,7 @@ try {
     logger,
     streamDelayMs: config.CHAT_STREAM_DELAY_MS,
   });
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info('shutting down', { signal });
-    server
-      .close()
-      .then(() => lake.close())
-      .then(() => spark.close())
-      .then(() => pool.end())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { err });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onShutdown(logger, [() => server.close(), () => lake.close(), () => spark.close(), () => pool.end()]);
 } catch (err) {
   logger.error('chat failed to start', { err });
   await pool.end().catch(() => undefined);

@@ -25,6 +25,7 @@ import {
   type RequestContext,
   type TenantContext,
   type TokenVerifier,
+  apolloLogger,
 } from '@datapilot/common';
 import { createAnalyst, type Analyst } from './analyst/index.ts';
 import { createMessageEventHub } from './events.ts';
@@ -81,17 +82,6 @@ export type ChatServer = {
   /** Closes sockets (code 1001) and the HTTP server, waits for running answers (bounded), stops Apollo. */
   close(): Promise<void>;
 };
-
-/** Apollo Server's own messages as structured lines of `logger`. */
-function apolloLogger(logger: Logger) {
-  const text = (args: unknown[]) => args.map(String).join(' ');
-  return {
-    debug: (...a: unknown[]) => logger.debug(text(a)),
-    info: (...a: unknown[]) => logger.debug(text(a)),
-    warn: (...a: unknown[]) => logger.warn(text(a)),
-    error: (...a: unknown[]) => logger.error(text(a)),
-  };
-}
 
 /**
  * Starts the chat subgraph on `port`:

@@ -1,6 +1,16 @@
 // Bootstrap of the graph subgraph: config, Neo4j driver, server, SIGTERM → close.
 import neo4j from 'neo4j-driver';
-import { createLogger, createTokenVerifier, DEFAULT_PORTS, int, loadConfig, oneOf, str, url } from '@datapilot/common';
+import {
+  createLogger,
+  createTokenVerifier,
+  DEFAULT_PORTS,
+  int,
+  loadConfig,
+  oneOf,
+  str,
+  url,
+  onShutdown,
+} from '@datapilot/common';
 import { ensureGraphSchema } from './data/datasets.ts';
 import { createGraphServer } from './server.ts';
 
@@ -28,11 +38,4 @@ const server = await createGraphServer({
   port: cfg.GRAPH_PORT,
   logger,
 });
-const shutdown = async () => {
-  logger.info('shutting down');
-  await server.close();
-  await driver.close();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown());
-process.once('SIGINT', () => void shutdown());
+onShutdown(logger, [() => server.close(), () => driver.close()]);

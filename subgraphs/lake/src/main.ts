@@ -1,6 +1,16 @@
 // Bootstrap of the lake subgraph: configuration from the environment, then createLakeServer.
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_PORTS, createLogger, createTokenVerifier, int, loadConfig, oneOf, str, url } from '@datapilot/common';
+import {
+  DEFAULT_PORTS,
+  createLogger,
+  createTokenVerifier,
+  int,
+  loadConfig,
+  oneOf,
+  str,
+  url,
+  onShutdown,
+} from '@datapilot/common';
 import { createLake, createSparkConnectClient } from '@datapilot/lake-core';
 import { createLakeServer } from './server.ts';
 
@@ -28,25 +38,7 @@ try {
     host: config.LAKE_HOST,
     logger,
   });
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info('shutting down', { signal });
-    server
-      .close()
-      .then(() => lake.close())
-      .then(() => spark.close())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { err });
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onShutdown(logger, [() => server.close(), () => lake.close(), () => spark.close()]);
 } catch (err) {
   logger.error('lake failed to start', { err });
   process.exit(1);

@@ -16,6 +16,7 @@ import {
   sendJson,
   type Logger,
   type TokenVerifier,
+  apolloLogger,
 } from '@datapilot/common';
 import type { Lake } from '@datapilot/lake-core';
 import { createLakeData } from './data/lake-data.ts';
@@ -46,17 +47,6 @@ export type LakeServer = {
   /** Stops accepting requests, drains, stops Apollo. Does not close the lake. */
   close(): Promise<void>;
 };
-
-/** Apollo Server's own messages as structured lines of `logger`. */
-function apolloLogger(logger: Logger) {
-  const text = (args: unknown[]) => args.map(String).join(' ');
-  return {
-    debug: (...a: unknown[]) => logger.debug(text(a)),
-    info: (...a: unknown[]) => logger.debug(text(a)),
-    warn: (...a: unknown[]) => logger.warn(text(a)),
-    error: (...a: unknown[]) => logger.error(text(a)),
-  };
-}
 
 /**
  * Starts the lake subgraph (schema.graphql): `lakeTables`, `lakeTable(name)` and each table's columns, Delta
