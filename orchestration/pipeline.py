@@ -18,10 +18,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "spark-apps"))
@@ -63,7 +64,7 @@ DEFAULT_DATA_DIR = REPO_ROOT / "node_modules" / "vega-datasets" / "data"
 
 def log(msg: str, level: str = "info", **fields: Any) -> None:
     """One JSON log line on stderr, in the shape of `@datapilot/common` createLogger."""
-    line = {"time": datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    line = {"time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}
     line.update(level=level, service="pipeline", msg=msg, **fields)
     print(json.dumps(line), file=sys.stderr, flush=True)
 

@@ -35,8 +35,9 @@ import os
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -277,9 +278,7 @@ def _session_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
                 spark.conf.set(k, v)
 
 
-def bronze_to_gold(
-    spark: SparkSession, org: str, table: str, source: str, fmt: str, lake_root: str
-) -> dict[str, Any]:
+def bronze_to_gold(spark: SparkSession, org: str, table: str, source: str, fmt: str, lake_root: str) -> dict[str, Any]:
     """Loads one bronze file into the org's gold Delta table `<lake_root>/gold/org=<org>/<table>`.
 
     Works with any SparkSession that has Delta (Spark Connect or local); the session's time zone and

@@ -62,7 +62,7 @@ def test_demo_tables_are_the_eight_of_the_brief() -> None:
 
 def test_loads_the_eight_tables_with_the_source_row_counts(spark, lake, first_run) -> None:
     assert [r["table"] for r in first_run] == TABLES
-    for source, result in zip(DEMO_TABLES, first_run):
+    for source, result in zip(DEMO_TABLES, first_run, strict=True):
         expected = source_count(source.file)
         assert result["rows"] == expected, source.table
         assert result["version"] == 0
@@ -91,9 +91,7 @@ def test_results_describe_the_written_schema(spark, first_run) -> None:
 
 def test_a_second_run_overwrites_every_table(spark, lake, first_run) -> None:
     again = load_demo_org(os.environ.get("SPARK_REMOTE"), lake, ORG, str(DEFAULT_DATA_DIR), spark=spark)
-    assert [(r["table"], r["rows"], r["version"]) for r in again] == [
-        (r["table"], r["rows"], 1) for r in first_run
-    ]
+    assert [(r["table"], r["rows"], r["version"]) for r in again] == [(r["table"], r["rows"], 1) for r in first_run]
 
 
 def test_cli_rejects_a_bad_org_with_exit_2(tmp_path) -> None:

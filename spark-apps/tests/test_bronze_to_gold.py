@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -240,7 +240,7 @@ def test_timestamp_columns_hold_the_source_instants(spark, lake, loaded) -> None
     got = gold(spark, lake, "flights").selectExpr("date_format(date, 'yyyy-MM-dd HH:mm:ss') AS d").collect()
     assert sorted(r["d"] for r in got) == flights
     unemployment = sorted(
-        datetime.fromisoformat(r["date"].replace("Z", "+00:00")).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        datetime.fromisoformat(r["date"].replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         for r in source_records("unemployment-across-industries.json")
     )
     got = gold(spark, lake, "unemployment_across_industries").selectExpr(
