@@ -10,6 +10,7 @@ import {
   onShutdown,
 } from '@datapilot/common';
 import { createGatewayServer } from './server.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 import { loadSubgraphDefs } from './subgraphs.ts';
 
 const P = DEFAULT_PORTS;
@@ -21,6 +22,13 @@ const config = loadConfig({
   LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
   GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
   AUTH_JWKS_URL: url('JWKS of the auth subgraph', `http://127.0.0.1:${P.auth}/.well-known/jwks.json`),
+  GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_LIMITS.maxDepth, 1, 100),
+  GATEWAY_MAX_QUERY_FIELDS: int(
+    'most fields (aliases counted) one operation may select',
+    DEFAULT_LIMITS.maxFields,
+    1,
+    100_000,
+  ),
   LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
 });
 const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -37,6 +45,7 @@ try {
     subgraphs,
     verifier: createTokenVerifier({ jwks: config.AUTH_JWKS_URL }),
     port: config.GATEWAY_PORT,
+    limits: { maxDepth: config.GATEWAY_MAX_QUERY_DEPTH, maxFields: config.GATEWAY_MAX_QUERY_FIELDS },
     logger,
   });
   onShutdown(logger, [() => gw.close()]);

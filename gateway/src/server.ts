@@ -1,4 +1,4 @@
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import {
@@ -17,6 +17,7 @@ import {
 } from '@datapilot/common';
 import { composeSupergraph, type SubgraphDef } from './compose.ts';
 import { attachSubscriptionEdge } from './subscriptions.ts';
+import { DEFAULT_LIMITS, useOperationLimits, type OperationLimits } from './limits.ts';
 
 /**
  * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id, and
@@ -63,8 +64,8 @@ export type GatewayOptions = {
   /** Port to listen on (0 = a free port). */
   port: number;
   logger: Logger;
-  /** Serve Apollo Sandbox on GET / (default true outside production). */
-  sandbox?: boolean;
+  /** Depth and size bounds of one operation (default {@link DEFAULT_LIMITS}). */
+  limits?: OperationLimits;
 };
 
 /**
@@ -79,25 +80,12 @@ export type GatewayOptions = {
  */
 export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: string; close(): Promise<void> }> {
   const composition = composeSupergraph(opts.subgraphs);
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   const byName = new Map(opts.subgraphs.map((s) => [s.name, s]));
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
     buildService: ({ name, url }) => new SubgraphDataSource(name, url),
   });
-
-  const subscriptionsOverHttp: ApolloServerPlugin<GatewayContext> = {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ operation }) {
-          if (operation?.operation === 'subscription')
-            throw new DataPilotError(
-              'BAD_USER_INPUT',
-              'Subscriptions are served over graphql-ws (WebSocket) at this same URL, not over HTTP.',
-            );
-        },
-      };
-    },
-  };
 
   const apollo = new ApolloServer<GatewayContext>({
     // The gateway interface types of @apollo/gateway 2.x and @apollo/server 5 differ in name only.
@@ -105,7 +93,9 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     formatError: createFormatError((err) => opts.logger.error('unexpected error', { err })),
     includeStacktraceInErrorResponses: false,
     introspection: true,
-    plugins: [subscriptionsOverHttp],
+    plugins: [useOperationLimits(limits)],
+    // Bounds the parser's work on huge documents (graphql-js counts tokens).
+    parseOptions: { maxTokens: 20_000 },
   });
   await apollo.start();
 
@@ -126,6 +116,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     },
     verifier: opts.verifier,
     logger: opts.logger,
+    limits,
   });
 
   const url = await listen(server, opts.port);

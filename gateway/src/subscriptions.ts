@@ -5,13 +5,17 @@ import { createClient, type Client } from 'graphql-ws';
 import {
   GraphQLError,
   Kind,
+  getOperationAST,
+  parse,
   print,
+  validate,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
   type OperationDefinitionNode,
 } from 'graphql';
+import { measureOperation, type OperationLimits } from './limits.ts';
 import { hasErrorCode, type Logger, type TenantContext, type TokenVerifier } from '@datapilot/common';
 
 /**
@@ -49,6 +53,7 @@ export function attachSubscriptionEdge(opts: {
   upstreamFor: (field: string) => string | undefined;
   verifier: TokenVerifier;
   logger: Logger;
+  limits: OperationLimits;
 }): () => Promise<void> {
   const wss = new WebSocketServer({ server: opts.server, path: opts.path });
   const state = new WeakMap<object, SocketState>();
@@ -94,18 +99,39 @@ export function attachSubscriptionEdge(opts: {
         clearTimeout(s.expiry);
         for (const c of s.upstream.values()) void c.dispose();
       },
-      onSubscribe: (_ctx, _id, payload) => {
-        // Default parse + validate against the API schema happen after this when we return nothing;
-        // here we only refuse non-subscription operations, which belong on HTTP.
-        if (/^\s*(query|mutation)\b|^\s*\{/.test(payload.query))
-          return [
-            new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.', {
-              extensions: { code: 'BAD_USER_INPUT' },
-            }),
-          ];
-        return undefined;
+      onSubscribe: (ctx, _id, payload) => {
+        // Parse, validate against the API schema and bound the operation here, so every refusal carries a code.
+        let document;
+        try {
+          document = parse(payload.query, { maxTokens: 20_000 });
+        } catch (e) {
+          return [coded(e as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const invalid = validate(opts.schema, document);
+        if (invalid.length) return invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+        const op = getOperationAST(document, payload.operationName);
+        const refuse = (message: string) => [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
+        if (!op) return refuse('The document has several operations (or not the one named): send operationName.');
+        if (op.operation !== 'subscription')
+          return refuse('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.');
+        const fragments = new Map(
+          document.definitions.flatMap((d) =>
+            d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [],
+          ),
+        );
+        const { depth, fields } = measureOperation(op, fragments);
+        if (depth > opts.limits.maxDepth || fields > opts.limits.maxFields)
+          return refuse(
+            `The operation exceeds the limits (depth ${opts.limits.maxDepth}, ${opts.limits.maxFields} fields).`,
+          );
+        return {
+          schema: opts.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: { socketState: state.get(ctx.extra.socket) },
+        };
       },
-      context: (ctx) => ({ socketState: state.get(ctx.extra.socket) }),
       subscribe: (args: ExecutionArgs) => relay(args),
     },
     wss,
@@ -166,4 +192,14 @@ export function attachSubscriptionEdge(opts: {
  */
 function revive(e: GraphQLFormattedError): GraphQLError {
   return new GraphQLError(e.message, { path: e.path, extensions: e.extensions ?? {} });
+}
+
+/** A parse or validation error with the code Apollo Server gives the same error over HTTP. */
+function coded(e: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    extensions: { code },
+  });
 }

@@ -319,3 +319,33 @@ describe('a killed service', () => {
     expect(JSON.stringify(r)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
   });
 });
+
+describe('bounds and bad requests at the gateway', () => {
+  it('refuses too wide and ambiguous operations with BAD_USER_INPUT before any subgraph runs', async () => {
+    const wide = `{ ${Array.from({ length: 501 }, (_, i) => `a${i}: me { role }`).join(' ')} }`;
+    const r2 = await gql(gw, wide, {}, tokenA);
+    expect(codes(r2)).toEqual(['BAD_USER_INPUT']);
+    expect(r2.errors![0]!.message).toContain('1002 fields');
+    const r3 = await gql(gw, `query A { me { role } } query B { me { role } }`, {}, tokenA);
+    expect([r3.status, codes(r3)]).toEqual([400, ['BAD_USER_INPUT']]);
+  });
+
+  it('answers 413 for a body over 1 MiB', async () => {
+    const res = await fetch(gw, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenA}` },
+      body: JSON.stringify({ query: `{ me { role } }`, variables: { pad: 'x'.repeat(1_100_000) } }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as any).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses queries and invalid documents over WebSocket with codes', async () => {
+    const auth = { authorization: `Bearer ${tokenA}` };
+    const q = await collectSubscription(ws, `# a comment first\nquery { lakeTables { name } }`, {}, auth, 10_000);
+    expect(q.events).toEqual([]);
+    expect(q.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    const bad = await collectSubscription(ws, `subscription { noSuchField }`, {}, auth, 10_000);
+    expect(bad.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+});

@@ -4,16 +4,25 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { DataPilotError, ERROR_HTTP_STATUS, hasErrorCode } from './errors.ts';
 
-/** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413. */
+/** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413 (code BAD_USER_INPUT). */
 export const MAX_BODY_BYTES = 1 << 20;
 
-/** Reads a request body as UTF-8 text, at most `limit` bytes. @throws BAD_USER_INPUT when larger. */
+/** Thrown by {@link readBody} for a body over its limit: answered with HTTP 413 and the connection closed. */
+export class BodyTooLargeError extends DataPilotError {
+  constructor(limit: number) {
+    super('BAD_USER_INPUT', `The request body exceeds ${limit} bytes.`);
+  }
+}
+
+/** Reads a request body as UTF-8 text, at most `limit` bytes. @throws BodyTooLargeError (BAD_USER_INPUT) when larger. */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new DataPilotError('BAD_USER_INPUT', `The request body exceeds ${limit} bytes.`);
+    if (size > limit) throw new BodyTooLargeError(limit);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -76,7 +85,14 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
       if (res.headersSent) return res.end();
       const err = hasErrorCode(e) ? (e as DataPilotError) : new DataPilotError('INTERNAL', 'Internal server error.');
       const code = err.extensions.code as keyof typeof ERROR_HTTP_STATUS;
-      sendJson(res, ERROR_HTTP_STATUS[code] ?? 500, { errors: [{ message: err.message, extensions: { code } }] });
+      // An unread body stays on the socket: answer 413 and close the connection rather than reuse it.
+      const tooLarge = e instanceof BodyTooLargeError;
+      sendJson(
+        res,
+        tooLarge ? 413 : (ERROR_HTTP_STATUS[code] ?? 500),
+        { errors: [{ message: err.message, extensions: { code } }] },
+        tooLarge ? { connection: 'close' } : {},
+      );
     }
   });
 }
