@@ -11,6 +11,7 @@ import { Neo4jGraphQL } from '@neo4j/graphql';
 import type { Driver } from 'neo4j-driver';
 import { DataPilotError, hasErrorCode, notFound, requireTenant, unauthenticated } from '@datapilot/common';
 import { datasetResolvers } from './resolvers/dataset.ts';
+import { describeRootFields, strictDateTime, validateRootArgs } from './arguments.ts';
 
 /** The subgraph's type definitions: `subgraphs/graph/schema.graphql`, read once. */
 export const GRAPH_TYPE_DEFS = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
@@ -32,11 +33,12 @@ const HIDDEN_FILTER_FIELDS: Record<string, string> = { DatasetWhere: 'orgId' };
  * Builds the executable Federation 2 subgraph schema with @neo4j/graphql's `getSubgraphSchema()`.
  * Without `driver` the schema is complete but cannot run queries (used to print the SDL offline).
  *
- * After generation: `orgId` filters are removed from `DatasetWhere` (and unused types pruned), `_service`
- * answers the resulting SDL, and every
- * root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that it throws UNAUTHENTICATED before
- * @neo4j/graphql runs when the context has no verified tenant, and so that @neo4j/graphql's own
- * authorization errors leave as DataPilot codes (see {@link toDataPilotError}).
+ * After generation: `orgId` filters are removed from `DatasetWhere` (and unused types pruned), the root
+ * fields get descriptions and `DateTime` accepts only ISO-8601 date-times (src/arguments.ts), `_service`
+ * answers the resulting SDL, and every root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that,
+ * before @neo4j/graphql runs, it throws UNAUTHENTICATED when the context has no verified tenant and
+ * BAD_USER_INPUT for paging or filter arguments the library would not handle (`validateRootArgs`), and so
+ * that @neo4j/graphql's own authorization errors leave as DataPilot codes (see {@link toDataPilotError}).
  * @throws Error when the type definitions are invalid or a hidden filter field is missing (library change).
  */
 export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<GraphQLSchema> {
@@ -59,6 +61,8 @@ export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<
   });
   const generated = await withoutAuthWarning(() => lib.getSubgraphSchema());
   const schema = pruneUnusedTypes(hideFilterFields(generated));
+  describeRootFields(schema);
+  strictDateTime(schema);
   // `_service.sdl` was printed by buildSubgraphSchema before the changes above; answer the final SDL instead.
   const service = schema.getQueryType()?.getFields()['_service'];
   if (service) {
@@ -131,6 +135,7 @@ function guardRootFields(schema: GraphQLSchema): void {
       const inner: GraphQLFieldResolver<unknown, GuardedContext> = field.resolve ?? defaultFieldResolver;
       field.resolve = async (source, args, ctx: GuardedContext, info) => {
         requireTenant(ctx ?? { tenant: null });
+        validateRootArgs(args);
         try {
           return await inner(source, args, ctx, info);
         } catch (e) {

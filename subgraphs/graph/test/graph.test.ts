@@ -15,6 +15,7 @@ import { ensureNeo4jInstalled, startNeo4j, type RunningNeo4j } from '../../../in
 import { createGraphServer } from '../src/server.ts';
 import { graphSubgraphSdl } from '../src/sdl.ts';
 import { deleteMissingDatasets, ensureGraphSchema, upsertDatasets, type DatasetInput } from '../src/data/datasets.ts';
+import { cursorOffset, isDateTime, MAX_CURSOR_OFFSET, MAX_PAGE_SIZE } from '../src/arguments.ts';
 
 let neo: RunningNeo4j | undefined;
 let tmp: string | undefined;
@@ -27,6 +28,9 @@ let url: string;
 // Fresh organizations each run, so that data left by other runs on a shared Neo4j cannot matter.
 const ORG_A = randomUUID();
 const ORG_B = randomUUID();
+// Paging tests: five datasets whose order by name (p1..p5) is the reverse of their order by rowCount.
+const ORG_P = randomUUID();
+const PAGED = ['p1', 'p2', 'p3', 'p4', 'p5'];
 
 const CARS: DatasetInput = {
   name: 'cars',
@@ -65,13 +69,16 @@ async function token({ org, expSec, key }: Claims): Promise<string> {
 
 type GqlResult = {
   status: number;
-  body: { data?: Record<string, any> | null; errors?: { extensions?: { code?: string } }[] };
+  body: {
+    data?: Record<string, any> | null;
+    errors?: { message: string; extensions?: { code?: string; field?: string } }[];
+  };
 };
-async function gql(query: string, tok?: string, at = url): Promise<GqlResult> {
+async function gql(query: string, tok?: string, at = url, variables?: Record<string, unknown>): Promise<GqlResult> {
   const res = await fetch(`${at}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(tok ? { authorization: `Bearer ${tok}` } : {}) },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, body: (await res.json()) as GqlResult['body'] };
 }
@@ -123,11 +130,15 @@ beforeAll(async () => {
   servers.push(server);
   url = server.url;
   expect(await upsertDatasets(driver, ORG_A, [CARS, WEATHER])).toBe(2);
+  const paged = PAGED.map((name, i) => ({ ...CARS, name, rowCount: 100 - i }));
+  expect(await upsertDatasets(driver, ORG_P, paged)).toBe(5);
 });
 
 afterAll(async () => {
   for (const s of servers) await s.close();
-  await driver?.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', { orgs: [ORG_A, ORG_B] });
+  await driver?.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', {
+    orgs: [ORG_A, ORG_B, ORG_P],
+  });
   await driver?.close();
   await neo?.stop();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -225,6 +236,253 @@ describe('another organization', () => {
     expect(b.body.data?.datasets).toEqual([{ name: 'cars', rowCount: 7, columns: [{ name: 'x' }] }]);
     const a = await gql(`{ datasets(where: { name: { eq: "cars" } }) { rowCount } }`, await token({ org: ORG_A }));
     expect(a.body.data?.datasets).toEqual([{ rowCount: 406 }]);
+  });
+});
+
+describe('paging', () => {
+  /** graphql-relay's cursor for an offset, written out here: base64 of `arrayconnection:<offset>`. */
+  const cursor = (offset: number) => Buffer.from(`arrayconnection:${offset}`).toString('base64');
+
+  it('limit and offset page the datasets in sort order', async () => {
+    const tok = await token({ org: ORG_P });
+    const page = async (args: string) =>
+      (await gql(`{ datasets(sort: [{ name: ASC }]${args}) { name } }`, tok)).body.data?.datasets.map(
+        (d: { name: string }) => d.name,
+      );
+    expect(await page(', limit: 2')).toEqual(['p1', 'p2']);
+    expect(await page(', limit: 2, offset: 2')).toEqual(['p3', 'p4']);
+    expect(await page(', offset: 4')).toEqual(['p5']);
+    expect(await page(', offset: 5')).toEqual([]);
+    expect(await page(`, limit: ${MAX_PAGE_SIZE}`)).toEqual(PAGED);
+    const byRows = await gql(`{ datasets(sort: [{ rowCount: ASC }], limit: 2, offset: 1) { name rowCount } }`, tok);
+    expect(byRows.body.data?.datasets).toEqual([
+      { name: 'p4', rowCount: 97 },
+      { name: 'p3', rowCount: 98 },
+    ]);
+  });
+
+  it('datasetsConnection walks every page with the cursors it issues', async () => {
+    const tok = await token({ org: ORG_P });
+    const q = `query($after: String) { datasetsConnection(first: 2, after: $after, sort: [{ name: ASC }]) {
+      totalCount edges { cursor node { name } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`;
+    const pages: unknown[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 4; i++) {
+      const r = await gql(q, tok, url, { after });
+      const c = r.body.data?.datasetsConnection;
+      pages.push(c);
+      if (!c?.pageInfo.hasNextPage) break;
+      after = c.pageInfo.endCursor;
+    }
+    const edge = (offset: number) => ({ cursor: cursor(offset), node: { name: PAGED[offset] } });
+    const info = (hasNextPage: boolean, hasPreviousPage: boolean, end: number) => ({
+      hasNextPage,
+      hasPreviousPage,
+      endCursor: cursor(end),
+    });
+    expect(pages).toEqual([
+      { totalCount: 5, edges: [edge(0), edge(1)], pageInfo: info(true, false, 1) },
+      { totalCount: 5, edges: [edge(2), edge(3)], pageInfo: info(true, true, 3) },
+      { totalCount: 5, edges: [edge(4)], pageInfo: info(false, true, 4) },
+    ]);
+    const all = await gql(`{ datasetsConnection(first: ${MAX_PAGE_SIZE}) { edges { node { name } } } }`, tok);
+    expect(all.body.data?.datasetsConnection.edges.map((e: any) => e.node.name).sort()).toEqual(PAGED);
+    // The last cursor the type can carry is accepted and lies past the end.
+    const far = await gql(`{ datasetsConnection(after: "${cursor(MAX_CURSOR_OFFSET)}") { edges { cursor } } }`, tok);
+    expect(far.body).toEqual({ data: { datasetsConnection: { edges: [] } } });
+  });
+
+  it('answers BAD_USER_INPUT naming the argument for limit, first and offset out of range', async () => {
+    const tok = await token({ org: ORG_P });
+    const cases: [string, string][] = [
+      ['datasets(limit: -1) { name }', 'limit'],
+      ['datasets(limit: 0) { name }', 'limit'],
+      [`datasets(limit: ${MAX_PAGE_SIZE + 1}) { name }`, 'limit'],
+      ['datasets(limit: 2147483647) { name }', 'limit'],
+      ['datasets(offset: -5) { name }', 'offset'],
+      ['datasets(limit: 10, offset: -1) { name }', 'offset'],
+      ['datasetsConnection(first: -1) { totalCount }', 'first'],
+      ['datasetsConnection(first: 0) { totalCount }', 'first'],
+      [`datasetsConnection(first: ${MAX_PAGE_SIZE + 1}) { totalCount }`, 'first'],
+    ];
+    for (const [field, arg] of cases) {
+      const r = await gql(`{ ${field} }`, tok);
+      expect({ field, status: r.status, data: r.body.data, errors: r.body.errors?.map((e) => e.extensions) }).toEqual({
+        field,
+        status: 200,
+        data: null,
+        errors: [{ code: 'BAD_USER_INPUT', field: arg }],
+      });
+    }
+    const viaVariable = await gql(`query($n: Int) { datasets(limit: $n) { name } }`, tok, url, { n: -1 });
+    expect(viaVariable.body.errors?.map((e) => e.extensions)).toEqual([{ code: 'BAD_USER_INPUT', field: 'limit' }]);
+    expect(viaVariable.body.errors?.[0]?.message).toBe(`limit must be between 1 and ${MAX_PAGE_SIZE}.`);
+  });
+
+  it('answers BAD_USER_INPUT for an after cursor that this API did not issue', async () => {
+    const tok = await token({ org: ORG_P });
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const bad = [
+      'garbage',
+      '',
+      b64('arrayconnection:-5'), // would become SKIP -4
+      b64('arrayconnection:01'),
+      b64('arrayconnection:1x'), // parseInt would read 1
+      b64('xxxxxxxxxxxxxxxx1'), // graphql-relay only strips 16 characters
+      b64(`arrayconnection:${MAX_CURSOR_OFFSET + 1}`),
+      b64('arrayconnection:99999999999999999999'),
+      cursor(1).replace(/=+$/, ''), // not the canonical (padded) encoding
+      `${cursor(1)}\n`,
+    ];
+    for (const after of bad) {
+      const r = await gql(`query($after: String) { datasetsConnection(after: $after) { totalCount } }`, tok, url, {
+        after,
+      });
+      expect({ after, data: r.body.data, errors: r.body.errors?.map((e) => e.extensions) }).toEqual({
+        after,
+        data: null,
+        errors: [{ code: 'BAD_USER_INPUT', field: 'after' }],
+      });
+    }
+  });
+
+  it('cursorOffset reads exactly the cursors that graphql-relay writes', () => {
+    expect([0, 1, 42, 1000, MAX_CURSOR_OFFSET].map((n) => cursorOffset(cursor(n)))).toEqual([
+      0,
+      1,
+      42,
+      1000,
+      MAX_CURSOR_OFFSET,
+    ]);
+    expect(cursor(0)).toBe('YXJyYXljb25uZWN0aW9uOjA='); // as @neo4j/graphql answered in 'walks every page'
+    expect(cursorOffset('YXJyYXljb25uZWN0aW9uOjA')).toBeUndefined();
+    expect(cursorOffset('YXJyYXljb25uZWN0aW9uOjA==')).toBeUndefined();
+  });
+});
+
+describe('filter input', () => {
+  it('answers BAD_USER_INPUT naming the path for a null inside where', async () => {
+    const tok = await token({ org: ORG_A });
+    const cases: [string, string][] = [
+      ['{ name: null }', 'where.name'],
+      ['{ name: { eq: "cars" }, rowCount: null }', 'where.rowCount'],
+      ['{ NOT: { updatedAt: null } }', 'where.NOT.updatedAt'],
+      ['{ OR: [{ name: { eq: "cars" } }, { name: { in: null } }] }', 'where.OR[1].name.in'],
+    ];
+    for (const [where, path] of cases) {
+      for (const field of ['datasets(where: W) { name }', 'datasetsConnection(where: W) { totalCount }']) {
+        const r = await gql(`{ ${field.replace('W', where)} }`, tok);
+        expect({ where, data: r.body.data, errors: r.body.errors?.map((e) => e.extensions) }).toEqual({
+          where,
+          data: null,
+          errors: [{ code: 'BAD_USER_INPUT', field: path }],
+        });
+      }
+    }
+    // where itself null is the same as no filter.
+    const none = await gql(`{ datasets(where: null, sort: [{ name: ASC }]) { name } }`, tok);
+    expect(none.body.data?.datasets).toEqual([{ name: 'cars' }, { name: 'seattle_weather' }]);
+  });
+
+  // cars was updated at 2025-01-02T03:04:05.678Z, seattle_weather at 2025-02-03T00:00:00.000Z.
+  it('DateTime filters take the ISO-8601 forms Neo4j parses, with their offsets and precision', async () => {
+    const tok = await token({ org: ORG_A });
+    const cases: [string, string[]][] = [
+      ['{ gt: "2025-02-01" }', ['seattle_weather']],
+      ['{ lt: "2025-01-02T03:05" }', ['cars']],
+      ['{ gte: "2025-01-02T03:04:05.678Z" }', ['cars', 'seattle_weather']],
+      ['{ gt: "2025-01-02T03:04:05.678Z" }', ['seattle_weather']],
+      ['{ gt: "2025-02-03T01:00:00+02:00" }', ['seattle_weather']], // 2025-02-02T23:00Z
+      ['{ gt: "2025-02-03T01:00:00+0000" }', []],
+      ['{ lt: "2025-02-02T19:00:00.000000001-05:00" }', ['cars', 'seattle_weather']], // 1 ns after weather
+      ['{ lt: "2025-02-02T19:00:00-05:00" }', ['cars']],
+      ['{ in: ["2024-02-29T00:00:00Z", "2025-01-02T03:04:05.678z"] }', ['cars']],
+    ];
+    for (const [filter, names] of cases) {
+      const r = await gql(`{ datasets(where: { updatedAt: ${filter} }, sort: [{ name: ASC }]) { name } }`, tok);
+      expect({ filter, body: r.body }).toEqual({
+        filter,
+        body: { data: { datasets: names.map((name) => ({ name })) } },
+      });
+    }
+  });
+
+  it('rejects other DateTime strings before Cypher: literal 400 GRAPHQL_VALIDATION_FAILED, variable BAD_USER_INPUT', async () => {
+    const tok = await token({ org: ORG_A });
+    for (const bad of [
+      'not a date',
+      'Jan 1 2025',
+      '2025-02-30T00:00:00Z',
+      '2025-01-01 00:00:00Z',
+      '2025-01-01T24:00:00Z',
+    ]) {
+      const literal = await gql(`{ datasets(where: { updatedAt: { gt: "${bad}" } }) { name } }`, tok);
+      expect({ bad, status: literal.status, codes: codes(literal), data: literal.body.data }).toEqual({
+        bad,
+        status: 400,
+        codes: ['GRAPHQL_VALIDATION_FAILED'],
+        data: undefined,
+      });
+      const variable = await gql(
+        `query($t: DateTime) { datasets(where: { updatedAt: { gt: $t } }) { name } }`,
+        tok,
+        url,
+        {
+          t: bad,
+        },
+      );
+      expect({ bad, status: variable.status, codes: codes(variable) }).toEqual({
+        bad,
+        status: 400,
+        codes: ['BAD_USER_INPUT'],
+      });
+    }
+  });
+
+  it('isDateTime accepts exactly the strings Neo4j datetime() parses, among these', async () => {
+    const candidates = [
+      '2025-01-02',
+      '2025-01-02T03:04',
+      '2025-01-02T03:04:05',
+      '2025-01-02T03:04:05.1',
+      '2025-01-02T03:04:05.123456789',
+      '2025-01-02T03:04:05Z',
+      '2025-01-02t03:04:05z',
+      '2025-01-02T03:04:05+18:00',
+      '2025-01-02T03:04:05-1800',
+      '2024-02-29T00:00:00Z',
+      '2000-02-29',
+      '0000-02-29',
+      '9999-12-31T23:59:59.999999999Z',
+      '2025-02-29',
+      '1900-02-29',
+      '2025-04-31',
+      '2025-13-01',
+      '2025-00-10',
+      '2025-01-00',
+      '2025-01-02T24:00:00Z',
+      '2025-01-02T23:60:00Z',
+      '2025-01-02T23:59:60Z',
+      '2025-01-02T03:04:05+18:01',
+      '2025-01-02T03:04:05+19:00',
+      '2025-01-02T03:04:05+05:60',
+      '2025-01-02 03:04:05Z',
+      'Jan 2 2025',
+      '',
+    ];
+    const neo4jParses: boolean[] = [];
+    for (const s of candidates) {
+      const ok = await driver.executeQuery('RETURN datetime($s) AS t', { s }).then(
+        () => true,
+        () => false,
+      );
+      neo4jParses.push(ok);
+    }
+    expect(Object.fromEntries(candidates.map((s) => [s, isDateTime(s)]))).toEqual(
+      Object.fromEntries(candidates.map((s, i) => [s, neo4jParses[i]])),
+    );
+    // and the list holds both kinds
+    expect(neo4jParses.filter(Boolean).length).toBe(13);
   });
 });
 
@@ -355,6 +613,10 @@ describe('SDL for composition', () => {
     expect(result.errors).toBeUndefined();
     expect(sdl).not.toMatch(/orgId|columnNames|columnTypes|columnNullable|Mutation/);
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
+    // The paging limits are part of the contract clients read.
+    expect(MAX_PAGE_SIZE).toBe(1000);
+    expect(sdl).toContain('Page size: 1..1000 (omit for all). Otherwise BAD_USER_INPUT.');
+    expect(sdl).toContain('Return at most this many datasets: 1..1000 (omit for all). Otherwise BAD_USER_INPUT.');
     const names = [...sdl.matchAll(/^(?:type|input|enum|scalar) (\w+)/gm)].map((m) => m[1]).sort();
     expect(names).toEqual([
       'Dataset',
