@@ -50,6 +50,23 @@ let lake: Lake;
 let server: ChatServer;
 const token: Record<string, string> = {};
 
+/** The text inside an opaque cursor (base64url). */
+const cursorText = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+
+/**
+ * A row's created_at as ISO-8601 UTC with microseconds, built here from PostgreSQL's epoch microseconds (not with
+ * the code's to_char), for comparing with what a cursor says.
+ */
+async function createdMicros(table: 'conversations' | 'messages', id: string): Promise<string> {
+  const { rows } = await fx.pool.query<{ us: string }>(
+    `SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS us FROM chat.${table} WHERE id = $1`,
+    [id],
+  );
+  const us = BigInt(rows[0]!.us);
+  return new Date(Number(us / 1000n)).toISOString().replace('Z', `${String(us % 1000n).padStart(3, '0')}Z`);
+}
+
 beforeAll(async () => {
   fx = await startChatFixture();
   demo = await createDemoLake();
@@ -269,6 +286,52 @@ describe('bad input', () => {
     const list = await gql(server.url, CONVERSATIONS, {}, token.A1);
     expect(list.data!.conversations.edges.map((e: any) => e.node.title)).toEqual(['Penguins']);
   }, 60_000);
+
+  it('NUL (U+0000) or an unpaired surrogate in any string argument: BAD_USER_INPUT naming it, nothing stored', async () => {
+    const userId = randomUUID();
+    const user = await fx.issuer.sign({ orgId: ORG_A, userId });
+    // A proper surrogate pair (an emoji) is valid text and is stored as given.
+    const conv = (await gql(server.url, CREATE, { t: 'Pinguine \u{1F427}' }, user)).data!.createConversation;
+    expect(conv.title).toBe('Pinguine \u{1F427}');
+
+    for (const t of ['a\u0000b', '\u0000', '  \u0000  ', 'a\ud800b', 'x\udc00', '\udc00\ud83d'])
+      expect(code(await gql(server.url, CREATE, { t }, user))).toEqual(['BAD_USER_INPUT', 'title']);
+    // The same in a literal of the query text rather than a variable.
+    const literal = 'mutation { createConversation(title: "a\\u0000b") { id } }';
+    expect(code(await gql(server.url, literal, {}, user))).toEqual(['BAD_USER_INPUT', 'title']);
+    for (const x of ['hi\u0000', 'How many penguins are there?\u0000', 'hi \ud83d', '\udfff How many?'])
+      expect(code(await gql(server.url, SEND, { c: conv.id, x }, user))).toEqual(['BAD_USER_INPUT', 'text']);
+    // The other string arguments: ids and cursors.
+    expect(code(await gql(server.url, SEND, { c: `${conv.id}\u0000`, x: 'hi' }, user))).toEqual([
+      'BAD_USER_INPUT',
+      'conversationId',
+    ]);
+    expect(code(await gql(server.url, MESSAGE, { id: '\u0000' }, user))).toEqual(['BAD_USER_INPUT', 'id']);
+    expect(code(await gql(server.url, CONVERSATION, { id: `${conv.id}\ud800` }, user))).toEqual([
+      'BAD_USER_INPUT',
+      'id',
+    ]);
+    expect(code(await gql(server.url, CONVERSATIONS, { after: 'a\u0000' }, user))).toEqual(['BAD_USER_INPUT', 'after']);
+    expect(code(await gql(server.url, CONVERSATION, { id: conv.id, after: '\ud800' }, user))).toEqual([
+      'BAD_USER_INPUT',
+      'after',
+    ]);
+    const client = await wsClient(server.wsUrl, user);
+    const sub = await collect(client, EVENTS, { id: '\u0000' });
+    await client.dispose();
+    expect(sub[0]!.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+
+    // Stored: the one valid conversation, no message.
+    const stored = await fx.pool.query('SELECT title FROM chat.conversations WHERE org_id = $1 AND user_id = $2', [
+      ORG_A,
+      userId,
+    ]);
+    expect(stored.rows).toEqual([{ title: 'Pinguine \u{1F427}' }]);
+    const messages = await fx.pool.query('SELECT count(*)::int AS n FROM chat.messages WHERE conversation_id = $1', [
+      conv.id,
+    ]);
+    expect(messages.rows).toEqual([{ n: 0 }]);
+  });
 });
 
 describe('authentication', () => {
@@ -319,6 +382,144 @@ describe('paging and failures', () => {
       .conversations;
     expect(p2.edges.map((e: any) => e.node.title)).toEqual(['one']);
     expect(p2.pageInfo.hasNextPage).toBe(false);
+  });
+
+  it("a cursor holds only its own row's creation time and id, whatever other orgs and users did", async () => {
+    const orgC = randomUUID();
+    const orgD = randomUUID();
+    const c = await fx.issuer.sign({ orgId: orgC, userId: randomUUID() });
+    const d = await fx.issuer.sign({ orgId: orgD, userId: randomUUID() });
+    // Another org is busy first; then org C (brand new) starts its first conversation.
+    for (const t of ['d1', 'd2', 'd3']) await gql(server.url, CREATE, { t }, d);
+    const mine = (await gql(server.url, CREATE, { t: 'c1' }, c)).data!.createConversation;
+    const list = (await gql(server.url, CONVERSATIONS, {}, c)).data!.conversations;
+    const cursor = list.edges[0].cursor;
+    expect(cursorText(cursor)).toBe(`conversation|${await createdMicros('conversations', mine.id)}|${mine.id}`);
+    expect(list.pageInfo).toEqual({ hasNextPage: false, endCursor: cursor });
+
+    // More activity in org D and by another user of org C: C's cursor is the same.
+    for (const t of ['d4', 'd5']) await gql(server.url, CREATE, { t }, d);
+    await gql(server.url, CREATE, { t: 'c2' }, await fx.issuer.sign({ orgId: orgC, userId: randomUUID() }));
+    expect((await gql(server.url, CONVERSATIONS, {}, c)).data!.conversations.edges[0].cursor).toBe(cursor);
+
+    // Message cursors likewise: each is the message's own time and id.
+    const thread = (await gql(server.url, CONVERSATION, { id: shared.conversationId }, token.A1)).data!.conversation;
+    for (const e of thread.messages.edges)
+      expect(cursorText(e.cursor)).toBe(`message|${await createdMicros('messages', e.node.id)}|${e.node.id}`);
+  });
+
+  it('paging visits every conversation exactly once, newest first, ties in time broken by id', async () => {
+    const userId = randomUUID();
+    const user = await fx.issuer.sign({ orgId: ORG_A, userId });
+    // Written directly so that five rows share one microsecond (and other owners' rows share it too).
+    const same = '2024-05-06T07:08:09.123456Z';
+    const times = [same, same, '2024-05-06T07:08:09.123455Z', same, '2023-01-01T00:00:00.000000Z', same, same];
+    times.push('2024-05-06T07:08:09.123457Z');
+    const rows: { id: string; at: string }[] = [];
+    for (const [i, at] of times.entries()) {
+      const { rows: r } = await fx.pool.query<{ id: string }>(
+        'INSERT INTO chat.conversations (org_id, user_id, title, created_at) VALUES ($1, $2, $3, $4) RETURNING id',
+        [ORG_A, userId, `t${i}`, at],
+      );
+      rows.push({ id: r[0]!.id, at });
+    }
+    for (const [org, owner] of [
+      [ORG_A, randomUUID()],
+      [ORG_B, userId],
+    ])
+      await fx.pool.query(
+        'INSERT INTO chat.conversations (org_id, user_id, title, created_at) VALUES ($1, $2, $3, $4)',
+        [org, owner, 'not yours', same],
+      );
+    // Newest first; equal times by id descending (uuid order is the order of its lower-case hex text).
+    const expected = [...rows].sort((a, b) => (b.at + b.id).localeCompare(a.at + a.id));
+
+    const seen: { id: string; cursor: string }[] = [];
+    let after: string | null = null;
+    for (let pages = 0; ; pages++) {
+      const p: any = (await gql(server.url, CONVERSATIONS, { first: 3, after }, user)).data!.conversations;
+      seen.push(...p.edges.map((e: any) => ({ id: e.node.id, cursor: e.cursor })));
+      expect(p.pageInfo.endCursor).toBe(p.edges.at(-1).cursor);
+      if (!p.pageInfo.hasNextPage) {
+        expect(pages).toBe(2); // 8 rows in pages of 3, 3, 2
+        break;
+      }
+      after = p.pageInfo.endCursor;
+    }
+    expect(seen.map((s) => s.id)).toEqual(expected.map((r) => r.id));
+    expect(seen.map((s) => cursorText(s.cursor))).toEqual(expected.map((r) => `conversation|${r.at}|${r.id}`));
+
+    // A cursor is a position, not a row: it still works after its row is gone.
+    await fx.pool.query('DELETE FROM chat.conversations WHERE id = $1', [expected[2]!.id]);
+    const rest = (await gql(server.url, CONVERSATIONS, { first: 10, after: seen[2]!.cursor }, user)).data!
+      .conversations;
+    expect(rest.edges.map((e: any) => e.node.id)).toEqual(expected.slice(3).map((r) => r.id));
+  });
+
+  it('messages page in the order written; a new question and its answer list after the latest message', async () => {
+    const userId = randomUUID();
+    const user = await fx.issuer.sign({ orgId: ORG_A, userId });
+    const conv = (await gql(server.url, CREATE, { t: 'clock' }, user)).data!.createConversation;
+    // A message stamped an hour ahead, as if the clock then stepped back.
+    const ahead = await fx.pool.query<{ id: string }>(
+      `INSERT INTO chat.messages (conversation_id, org_id, role, status, text, created_at)
+       VALUES ($1, $2, 'ASSISTANT', 'COMPLETE', 'earlier answer', clock_timestamp() + interval '1 hour') RETURNING id`,
+      [conv.id, ORG_A],
+    );
+    const sent = (await gql(server.url, SEND, { c: conv.id, x: 'How many penguins are there?' }, user)).data!
+      .sendMessage;
+    await waitForFinal(server.url, sent.assistantMessage.id, user);
+    const order = [ahead.rows[0]!.id, sent.userMessage.id, sent.assistantMessage.id];
+
+    const walked: string[] = [];
+    let after: string | null = null;
+    do {
+      const m: any = (await gql(server.url, CONVERSATION, { id: conv.id, first: 1, after }, user)).data!.conversation
+        .messages;
+      walked.push(...m.edges.map((e: any) => e.node.id));
+      after = m.pageInfo.hasNextPage ? m.pageInfo.endCursor : null;
+    } while (after);
+    expect(walked).toEqual(order);
+    const times = await Promise.all(order.map((id) => createdMicros('messages', id)));
+    expect([...times].sort()).toEqual(times);
+    expect(new Set(times).size).toBe(3);
+  }, 120_000);
+
+  it('a malformed cursor, or one of another list, is BAD_USER_INPUT naming after', async () => {
+    const user = await fx.issuer.sign({ orgId: ORG_A, userId: randomUUID() });
+    const id = randomUUID();
+    const at = '2024-05-06T07:08:09.123456Z';
+    const err = (r: { errors?: { extensions?: Record<string, any> }[] }) => [
+      r.errors?.[0]?.extensions?.code,
+      r.errors?.[0]?.extensions?.field,
+    ];
+    const bad = [
+      '',
+      'bm9wZQ',
+      b64url('conversation:5'), // the former shape
+      b64url(`message|${at}|${id}`), // another list's
+      b64url(`conversation|2024-02-30T07:08:09.123456Z|${id}`), // no such day
+      b64url(`conversation|2024-05-06T07:08:09.123Z|${id}`), // not microseconds
+      b64url(`conversation|${at}|${id.toUpperCase()}`),
+      b64url(`conversation|${at}|${id}|x`),
+      `${b64url(`conversation|${at}|${id}`)}=`,
+      Buffer.from(`conversation|${at}|${id}`).toString('base64'), // padded base64, not base64url
+    ];
+    for (const after of bad)
+      expect([after, ...err(await gql(server.url, CONVERSATIONS, { after }, user))]).toEqual([
+        after,
+        'BAD_USER_INPUT',
+        'after',
+      ]);
+    const other = b64url(`conversation|${at}|${id}`);
+    expect(err(await gql(server.url, CONVERSATION, { id: shared.conversationId, after: other }, token.A1))).toEqual([
+      'BAD_USER_INPUT',
+      'after',
+    ]);
+    // A well-formed position is accepted even if no row of the caller has it (it is only a place in the order).
+    const ok = await gql(server.url, CONVERSATIONS, { after: other }, user);
+    expect(ok.errors).toBeUndefined();
+    expect(ok.data!.conversations).toEqual({ edges: [], pageInfo: { hasNextPage: false, endCursor: null } });
   });
 
   it('an unreachable lake: the answer is FAILED with UPSTREAM_UNAVAILABLE, the question is kept', async () => {

@@ -25,6 +25,12 @@ export type Message = {
   updatedAt: string;
 };
 
+/**
+ * A position in a list: the row's own creation time (ISO-8601 UTC with microseconds, `2025-01-02T03:04:05.123456Z`,
+ * PostgreSQL's full precision) and id (lower-case UUID). Lists order by (createdAt, id); `id` breaks ties.
+ */
+export type Keyset = { createdAt: string; id: string };
+
 /** One page of a keyset-paginated list; `endCursor` is the cursor of the last item (null when empty). */
 export type Page<T> = { items: { node: T; cursor: string }[]; hasNextPage: boolean; endCursor: string | null };
 
@@ -43,16 +49,24 @@ export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
 export interface ChatStore {
   /** Creates a conversation owned by the caller. `title` must already be validated (1..200 chars). */
   createConversation(title: string): Promise<Conversation>;
-  /** The caller's conversations, newest first; `after` is a cursor from a previous page (already decoded). */
-  listConversations(first: number, afterSeq: bigint | null): Promise<Page<Conversation>>;
+  /**
+   * The caller's conversations, newest first: by (createdAt, id) descending. `after` is a decoded cursor of a
+   * previous page: the rows strictly after that position (the row itself need not exist any more).
+   */
+  listConversations(first: number, after: Keyset | null): Promise<Page<Conversation>>;
   /** The caller's conversation `id`, or null (another org's or user's id, or none). */
   getConversation(id: string): Promise<Conversation | null>;
-  /** Messages of conversation `conversationId` in the order they were written; empty when not visible. */
-  listMessages(conversationId: string, first: number, afterSeq: bigint | null): Promise<Page<Message>>;
+  /**
+   * Messages of conversation `conversationId` in the order they were written: by (createdAt, id) ascending, `after`
+   * as in {@link ChatStore.listConversations}; empty when the conversation is not visible.
+   */
+  listMessages(conversationId: string, first: number, after: Keyset | null): Promise<Page<Message>>;
   /** Message `id` when its conversation is the caller's, else null. */
   getMessage(id: string): Promise<Message | null>;
   /**
-   * Stores the user's message (COMPLETE) and a PENDING assistant message in one transaction.
+   * Stores the user's message (COMPLETE) and a PENDING assistant message in one transaction. Each new message's
+   * `createdAt` is the clock's time, but at least 1 µs after the conversation's latest message, so the order written
+   * is the listed order even if the clock steps back.
    * @returns both, or null when the conversation is not the caller's (nothing is written then).
    */
   addExchange(
@@ -66,19 +80,41 @@ export interface ChatStore {
   updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
 }
 
-/** Opaque cursors are base64url of "<prefix>:<seq>"; see {@link decodeCursor}. */
-export function encodeCursor(prefix: string, seq: bigint | string): string {
-  return Buffer.from(`${prefix}:${seq}`, 'utf8').toString('base64url');
+/** The lists that have cursors; a cursor of one list is not accepted by another. */
+export type CursorList = 'conversation' | 'message';
+
+const UUID_TEXT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const CURSOR_TEXT = new RegExp(
+  `^(conversation|message)\\|([1-9]\\d{3}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3})(\\d{3})Z\\|(${UUID_TEXT})$`,
+);
+
+/**
+ * An opaque cursor: base64url (no padding) of `<list>|<createdAt>|<id>` — the row's OWN position ({@link Keyset}),
+ * so it reveals nothing about other rows, users or organizations (QA finding F7: the former global sequence number
+ * revealed the platform's volume). Clients must treat it as opaque.
+ */
+export function encodeCursor(list: CursorList, key: Keyset): string {
+  return Buffer.from(`${list}|${key.createdAt}|${key.id}`, 'utf8').toString('base64url');
 }
 
-/** Decodes a cursor made by {@link encodeCursor} with the same prefix; null when malformed. */
-export function decodeCursor(prefix: string, cursor: string): bigint | null {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) return null;
-  const m = new RegExp(`^${prefix}:(\\d{1,19})$`).exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m ? BigInt(m[1]!) : null;
+/**
+ * Decodes a cursor made by {@link encodeCursor} for `list`. Null when malformed: not canonical base64url, another
+ * list's cursor, not a real UTC instant with microseconds in years 1000..9999, or not a lower-case UUID. So what
+ * reaches SQL is always a valid timestamptz and uuid.
+ */
+export function decodeCursor(list: CursorList, cursor: string): Keyset | null {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
+  const m = CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m || m[1] !== list) return null;
+  const [, , millis, micros, id] = m as unknown as [string, string, string, string, string];
+  // A real instant: Date normalizes Feb 30 or 25:00 to another text, which then differs.
+  const t = new Date(`${millis}Z`);
+  if (Number.isNaN(t.getTime()) || t.toISOString() !== `${millis}Z`) return null;
+  const key = { createdAt: `${millis}${micros}Z`, id };
+  return encodeCursor(list, key) === cursor ? key : null;
 }
 
-type ConversationRow = { id: string; title: string; created_at: Date; seq: string };
+type ConversationRow = { id: string; title: string; created_at: Date; cursor_at: string };
 type MessageRow = {
   id: string;
   conversation_id: string;
@@ -90,7 +126,7 @@ type MessageRow = {
   error_code: string | null;
   created_at: Date;
   updated_at: Date;
-  seq: string;
+  cursor_at: string;
 };
 
 const toConversation = (r: ConversationRow): Conversation => ({
@@ -112,14 +148,25 @@ const toMessage = (r: MessageRow): Message => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-const MESSAGE_COLUMNS =
-  'm.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at, m.updated_at, m.seq';
+/** `created_at` as the cursor's text: ISO-8601 UTC with all six fractional digits (a JS Date keeps only three). */
+const cursorAt = (column: string) =>
+  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
+const CONVERSATION_COLUMNS = `id, title, created_at, ${cursorAt('created_at')}`;
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at,
+  m.updated_at, ${cursorAt('m.created_at')}`;
 /** The visibility rule of messages, as one join: the conversation is this org's and this user's. */
 const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
   WHERE m.org_id = $1 AND c.user_id = $2`;
 
-function page<R extends { seq: string }, T>(rows: R[], first: number, prefix: string, map: (r: R) => T): Page<T> {
-  const items = rows.slice(0, first).map((r) => ({ node: map(r), cursor: encodeCursor(prefix, r.seq) }));
+function page<R extends { id: string; cursor_at: string }, T>(
+  rows: R[],
+  first: number,
+  list: CursorList,
+  map: (r: R) => T,
+): Page<T> {
+  const items = rows
+    .slice(0, first)
+    .map((r) => ({ node: map(r), cursor: encodeCursor(list, { createdAt: r.cursor_at, id: r.id }) }));
   return { items, hasNextPage: rows.length > first, endCursor: items.at(-1)?.cursor ?? null };
 }
 
@@ -148,36 +195,36 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
   return {
     async createConversation(title) {
       const { rows } = await pool.query<ConversationRow>(
-        'INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING id, title, created_at, seq',
+        `INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING ${CONVERSATION_COLUMNS}`,
         [orgId, userId, title],
       );
       return toConversation(rows[0]!);
     },
 
-    async listConversations(first, afterSeq) {
+    async listConversations(first, after) {
       const { rows } = await pool.query<ConversationRow>(
-        `SELECT id, title, created_at, seq FROM chat.conversations
-         WHERE org_id = $1 AND user_id = $2 AND ($3::bigint IS NULL OR seq < $3::bigint)
-         ORDER BY seq DESC LIMIT $4`,
-        [orgId, userId, afterSeq?.toString() ?? null, first + 1],
+        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations
+         WHERE org_id = $1 AND user_id = $2 ${after ? 'AND (created_at, id) < ($4::timestamptz, $5::uuid)' : ''}
+         ORDER BY created_at DESC, id DESC LIMIT $3`,
+        [orgId, userId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
       );
       return page(rows, first, 'conversation', toConversation);
     },
 
     async getConversation(id) {
       const { rows } = await pool.query<ConversationRow>(
-        'SELECT id, title, created_at, seq FROM chat.conversations WHERE id = $3 AND org_id = $1 AND user_id = $2',
+        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations WHERE id = $3 AND org_id = $1 AND user_id = $2`,
         [orgId, userId, id],
       );
       return rows[0] ? toConversation(rows[0]) : null;
     },
 
-    async listMessages(conversationId, first, afterSeq) {
+    async listMessages(conversationId, first, after) {
       const { rows } = await pool.query<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES}
-           AND m.conversation_id = $3 AND ($4::bigint IS NULL OR m.seq > $4::bigint)
-         ORDER BY m.seq LIMIT $5`,
-        [orgId, userId, conversationId, afterSeq?.toString() ?? null, first + 1],
+           AND m.conversation_id = $3 ${after ? 'AND (m.created_at, m.id) > ($5::timestamptz, $6::uuid)' : ''}
+         ORDER BY m.created_at, m.id LIMIT $4`,
+        [orgId, userId, conversationId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
       );
       return page(rows, first, 'message', toMessage);
     },
@@ -192,11 +239,14 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
 
     addExchange(conversationId, text) {
       return inTransaction(async (client) => {
-        // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's.
+        // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's. The time is
+        // the clock's, but after the conversation's latest message: the answer always lists after its question.
         const insert = (role: MessageRole, status: MessageStatus, body: string) =>
           client.query<MessageRow>(
-            `INSERT INTO chat.messages AS m (conversation_id, org_id, role, status, text)
-             SELECT c.id, c.org_id, $4, $5, $6 FROM chat.conversations c
+            `INSERT INTO chat.messages AS m (conversation_id, org_id, role, status, text, created_at, updated_at)
+             SELECT c.id, c.org_id, $4, $5, $6, t.at, t.at FROM chat.conversations c
+             CROSS JOIN LATERAL (SELECT GREATEST(clock_timestamp(), (SELECT max(p.created_at) + interval '1 microsecond'
+               FROM chat.messages p WHERE p.conversation_id = c.id)) AS at) t
              WHERE c.id = $3 AND c.org_id = $1 AND c.user_id = $2
              RETURNING ${MESSAGE_COLUMNS}`,
             [orgId, userId, conversationId, role, status, body],

@@ -7,7 +7,14 @@ import {
   requireTenant,
   type RequestContext,
 } from '@datapilot/common';
-import { createChatStore, decodeCursor, type Conversation, type Message, type Page } from '../data/chat-store.ts';
+import {
+  createChatStore,
+  decodeCursor,
+  type Conversation,
+  type CursorList,
+  type Message,
+  type Page,
+} from '../data/chat-store.ts';
 import { openMessageEventStream, type MessageEvent, type MessageEventHub } from '../events.ts';
 import type { Responder } from '../responder.ts';
 
@@ -26,20 +33,34 @@ function uuidArg(value: string, field: string): string {
   return value.toLowerCase();
 }
 
-/** A trimmed text of 1..max characters. @throws BAD_USER_INPUT naming `field` otherwise. */
+/** An unpaired UTF-16 surrogate (with the `u` flag a proper pair is one code point, not `Cs`). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A trimmed text of 1..max characters (UTF-16 code units) that PostgreSQL can store as given.
+ * @throws BAD_USER_INPUT naming `field` when empty or too long; when it holds U+0000 (PostgreSQL text cannot: it
+ *   failed as INTERNAL, QA finding F5); or an unpaired surrogate (not Unicode: the driver would silently store
+ *   U+FFFD instead). Checked before anything is written.
+ */
 function textArg(value: string, field: string, max: number): string {
+  if (value.includes('\u0000')) throw badUserInput(`${field} must not contain the NUL character (U+0000).`, field);
+  if (LONE_SURROGATE.test(value))
+    throw badUserInput(`${field} must be valid Unicode (it has an unpaired surrogate).`, field);
   const t = value.trim();
   if (!t) throw badUserInput(`${field} must not be empty.`, field);
   if (t.length > max) throw badUserInput(`${field} must be at most ${max} characters.`, field);
   return t;
 }
 
-/** `first` in 1..MAX_PAGE and a decoded `after` cursor. @throws BAD_USER_INPUT otherwise. */
-function pageArgs(args: { first?: number | null; after?: string | null }, prefix: string, def: number) {
+/**
+ * `first` in 1..MAX_PAGE and the decoded `after` cursor of `list` ({@link decodeCursor}).
+ * @throws BAD_USER_INPUT naming `first` or `after` otherwise (a malformed cursor or another list's).
+ */
+function pageArgs(args: { first?: number | null; after?: string | null }, list: CursorList, def: number) {
   const first = args.first ?? def;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE)
     throw badUserInput(`first must be between 1 and ${MAX_PAGE}.`, 'first');
-  const after = args.after == null ? null : decodeCursor(prefix, args.after);
+  const after = args.after == null ? null : decodeCursor(list, args.after);
   if (args.after != null && after === null) throw badUserInput('after is not a cursor of this list.', 'after');
   return { first, after };
 }
