@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import WebSocket from 'ws';
 import { SignJWT, generateKeyPair, importJWK, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
@@ -83,6 +84,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+/**
+ * Signs claims with the auth subgraph's real signing key, read from its table: a token exactly as the
+ * auth subgraph would sign it, but with the claims (and `exp`) the test chooses.
+ */
+async function signWithAuthKey(claims: { sub: string; org: string; role: string; iat: number; exp: number }) {
+  const db = new pg.Client({ connectionString: dbUrl });
+  await db.connect();
+  const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`))
+    .rows[0];
+  await db.end();
+  const jwk = typeof row.private_jwk === 'string' ? JSON.parse(row.private_jwk) : row.private_jwk;
+  const { sub, iat, exp, ...rest } = claims;
+  return new SignJWT(rest)
+    .setProtectedHeader({ alg: 'EdDSA', kid: row.kid })
+    .setIssuer('datapilot-auth')
+    .setAudience('datapilot')
+    .setSubject(sub)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(await importJWK(jwk, 'EdDSA'));
+}
 
 describe('demo organization through the gateway', () => {
   it('lists the eight demo tables with the row counts of their source files', async () => {
@@ -245,24 +268,9 @@ describe('every root field of the composed schema is guarded', () => {
   }
 
   async function forgedTokens() {
-    // Expired: signed with the auth subgraph's real key (read from its table), exp in the past.
-    const db = new pg.Client({ connectionString: dbUrl });
-    await db.connect();
-    const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`))
-      .rows[0];
-    await db.end();
-    const jwk = typeof row.private_jwk === 'string' ? JSON.parse(row.private_jwk) : row.private_jwk;
-    const realKey = await importJWK(jwk, 'EdDSA');
-    const claims = { org: randomUUID(), role: 'OWNER' };
     const now = Math.floor(Date.now() / 1000);
-    const expired = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', kid: row.kid })
-      .setIssuer('datapilot-auth')
-      .setAudience('datapilot')
-      .setSubject(randomUUID())
-      .setIssuedAt(now - 3600)
-      .setExpirationTime(now - 600)
-      .sign(realKey);
+    const claims = { org: randomUUID(), role: 'OWNER' };
+    const expired = await signWithAuthKey({ ...claims, sub: randomUUID(), iat: now - 3600, exp: now - 600 });
     // Bad signature: the same header and claims, signed by a key that is not in the JWKS.
     const other = await generateKeyPair('EdDSA');
     const badSig = await new SignJWT(claims)
@@ -309,17 +317,6 @@ describe('every root field of the composed schema is guarded', () => {
   });
 });
 
-describe('a killed service', () => {
-  it('answers UPSTREAM_UNAVAILABLE for its fields while the other subgraphs keep answering', async () => {
-    await stack.stopService('lake');
-    const r = await gql(gw, `{ lakeTables { name } }`, {}, tokenA);
-    expect(codes(r)).toEqual(['UPSTREAM_UNAVAILABLE']);
-    const me = await gql(gw, `{ me { role } }`, {}, tokenA);
-    expect(me.data?.me).toEqual({ role: 'OWNER' });
-    expect(JSON.stringify(r)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
-  });
-});
-
 describe('bounds and bad requests at the gateway', () => {
   it('refuses too wide and ambiguous operations with BAD_USER_INPUT before any subgraph runs', async () => {
     const wide = `{ ${Array.from({ length: 501 }, (_, i) => `a${i}: me { role }`).join(' ')} }`;
@@ -347,5 +344,44 @@ describe('bounds and bad requests at the gateway', () => {
     expect(q.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
     const bad = await collectSubscription(ws, `subscription { noSuchField }`, {}, auth, 10_000);
     expect(bad.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+});
+
+describe('the gateway WebSocket edge', () => {
+  it('closes an authenticated socket with 4401 when its token expires', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signWithAuthKey({
+      sub: stack.demo.userId,
+      org: stack.demo.orgId,
+      role: 'OWNER',
+      iat: now,
+      exp: now + 3,
+    });
+    const socket = new WebSocket(ws, 'graphql-transport-ws');
+    const seen: string[] = [];
+    const closed = new Promise<{ code: number; afterMs: number }>((resolve) => {
+      socket.on('open', () =>
+        socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+      );
+      socket.on('message', (m) => seen.push(JSON.parse(String(m)).type));
+      socket.on('close', (code) => resolve({ code, afterMs: Date.now() - now * 1000 }));
+    });
+    const { code, afterMs } = await closed;
+    expect(seen).toEqual(['connection_ack']);
+    expect(code).toBe(4401);
+    expect(afterMs).toBeGreaterThanOrEqual(2_000);
+    expect(afterMs).toBeLessThan(10_000);
+  });
+});
+
+// Last: it stops the lake subgraph for the rest of the file.
+describe('a killed service', () => {
+  it('answers UPSTREAM_UNAVAILABLE for its fields while the other subgraphs keep answering', async () => {
+    await stack.stopService('lake');
+    const r = await gql(gw, `{ lakeTables { name } }`, {}, tokenA);
+    expect(codes(r)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    const me = await gql(gw, `{ me { role } }`, {}, tokenA);
+    expect(me.data?.me).toEqual({ role: 'OWNER' });
+    expect(JSON.stringify(r)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/i);
   });
 });
