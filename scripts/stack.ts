@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -82,10 +82,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!databaseUrl) {
       const start = opts.postgres === 'system' ? startSystemPostgres : startEmbeddedPostgres;
       log(`starting PostgreSQL (${opts.postgres ?? 'embedded'})`);
+      // The server's own lines (initdb, checkpoints) go to a file; the launcher's progress lines to the console.
+      mkdirSync(logDir, { recursive: true });
+      const pgLogFile = path.join(logDir, 'postgres.log');
+      const pgLog = (line: string) => {
+        appendFileSync(pgLogFile, line + '\n');
+        if (/^(initialising PostgreSQL|(embedded )?PostgreSQL \d+ ready)/.test(line)) log(line);
+      };
       const pgSrv = await start({
         port: await port(DEFAULT_PORTS.postgres),
         dataDir: path.join(dataDir, 'postgres'),
-        log,
+        log: pgLog,
       });
       stops.push(pgSrv.stop);
       databaseUrl = pgSrv.url;
