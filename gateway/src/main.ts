@@ -5,9 +5,9 @@ import {
   createTokenVerifier,
   int,
   loadConfig,
-  oneOf,
   url,
   onShutdown,
+  SERVICE_CONFIG,
 } from '@datapilot/common';
 import { createGatewayServer } from './server.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
@@ -15,13 +15,13 @@ import { loadSubgraphDefs } from './subgraphs.ts';
 
 const P = DEFAULT_PORTS;
 const config = loadConfig({
+  ...SERVICE_CONFIG,
   GATEWAY_PORT: int('HTTP and WebSocket port of the gateway', P.gateway, 0, 65535),
   AUTH_URL: url('auth subgraph GraphQL URL', `http://127.0.0.1:${P.auth}/graphql`),
   CHAT_URL: url('chat subgraph GraphQL URL', `http://127.0.0.1:${P.chat}/graphql`),
   CHAT_WS_URL: url('chat subgraph graphql-ws URL', `ws://127.0.0.1:${P.chat}/graphql`),
   LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
   GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
-  AUTH_JWKS_URL: url('JWKS of the auth subgraph', `http://127.0.0.1:${P.auth}/.well-known/jwks.json`),
   GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_LIMITS.maxDepth, 1, 100),
   GATEWAY_MAX_QUERY_FIELDS: int(
     'most fields (aliases counted) one operation may select',
@@ -29,7 +29,6 @@ const config = loadConfig({
     1,
     100_000,
   ),
-  LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
 });
 const logger = createLogger('gateway', config.LOG_LEVEL);
 

@@ -81,3 +81,12 @@ export function loadConfig<S extends Record<string, EnvSpec<unknown>>>(
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return Object.freeze(out) as never;
 }
+
+/**
+ * Variables every DataPilot service reads, for `loadConfig({ ...SERVICE_CONFIG, ... })`:
+ * the auth subgraph's JWKS (token verification) and the log level.
+ */
+export const SERVICE_CONFIG = {
+  AUTH_JWKS_URL: url('JWKS of the auth subgraph', 'http://127.0.0.1:4001/.well-known/jwks.json'),
+  LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+};

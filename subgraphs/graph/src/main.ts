@@ -6,21 +6,20 @@ import {
   DEFAULT_PORTS,
   int,
   loadConfig,
-  oneOf,
   str,
   url,
   onShutdown,
+  SERVICE_CONFIG,
 } from '@datapilot/common';
 import { ensureGraphSchema } from './data/datasets.ts';
 import { createGraphServer } from './server.ts';
 
 const cfg = loadConfig({
+  ...SERVICE_CONFIG,
   NEO4J_URI: url('Bolt URI of Neo4j', 'bolt://127.0.0.1:7688'),
   NEO4J_USER: str('Neo4j user', 'neo4j'),
   NEO4J_PASSWORD: str('Neo4j password', 'datapilot-dev'),
-  AUTH_JWKS_URL: url('JWKS of the auth subgraph', 'http://127.0.0.1:4001/.well-known/jwks.json'),
   GRAPH_PORT: int('port of the graph subgraph', DEFAULT_PORTS.graph, 0, 65535),
-  LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
 });
 const logger = createLogger('graph', cfg.LOG_LEVEL);
 const driver = neo4j.driver(cfg.NEO4J_URI, neo4j.auth.basic(cfg.NEO4J_USER, cfg.NEO4J_PASSWORD));
