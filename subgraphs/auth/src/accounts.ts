@@ -8,6 +8,7 @@ import { conflict, DataPilotError, unauthenticated, type Role } from '@datapilot
 import * as db from './data/accounts.ts';
 import type { OrganizationView, UserView } from './data/tenant.ts';
 import type { SigningKeyStore } from './keys.ts';
+import type { LoginThrottle } from './login-throttle.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { hashRefreshToken, newRefreshToken, signAccessToken } from './tokens.ts';
 import { checkEmail, checkOrgName, checkPasswordStrength, normalizeEmail } from './validation.ts';
@@ -76,6 +77,8 @@ export type AccountServiceDeps = {
   accessTokenTtlSeconds: number;
   /** Refresh-token lifetime in seconds. */
   refreshTokenTtlSeconds: number;
+  /** Per-email login throttling (state in PostgreSQL, shared by replicas). */
+  throttle: LoginThrottle;
 };
 
 /** The public account flows; see {@link createAccountService}. */
@@ -85,7 +88,14 @@ export interface AccountService {
   /**
    * Checks email + password and signs in to the organization the user joined first. An unknown email costs
    * the same scrypt work as a known one (verified against a dummy hash).
-   * @throws UNAUTHENTICATED {@link INVALID_CREDENTIALS} for an unknown email or a wrong password;
+   *
+   * Throttled per normalised email (see login-throttle.ts; OWASP Authentication Cheat Sheet, "Login Throttling" /
+   * "Account Lockout"): the attempt is counted first; once the email has `maxFailures` failures within the last
+   * `windowSeconds` (defaults 10 per 900 s), the call answers RATE_LIMITED before any lookup or scrypt, for known
+   * and unknown emails alike. A correct password clears the email's failures.
+   * @throws RATE_LIMITED "Too many failed logins for this email. Try again later." with
+   *   `extensions.retryAfterSeconds` (integer seconds, 1..windowSeconds), even when the password is right;
+   *   UNAUTHENTICATED {@link INVALID_CREDENTIALS} for an unknown email or a wrong password;
    *   FORBIDDEN when the (authenticated) user belongs to no organization.
    */
   login(email: string, password: string): Promise<AuthPayload>;
@@ -100,7 +110,7 @@ export interface AccountService {
 
 /** Creates the account flows over `deps.pool`, signing with `deps.keys`. */
 export function createAccountService(deps: AccountServiceDeps): AccountService {
-  const { pool, keys, accessTokenTtlSeconds, refreshTokenTtlSeconds } = deps;
+  const { pool, keys, accessTokenTtlSeconds, refreshTokenTtlSeconds, throttle } = deps;
 
   /** Signs an access token and stores a new refresh token (in `c`'s transaction when given). */
   async function issue(
@@ -136,9 +146,14 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
     },
 
     async login(email, password) {
+      const attempt = await throttle.begin(email); // RATE_LIMITED here: no lookup, no scrypt
       const user = await db.findUserByEmail(pool, normalizeEmail(email));
       const ok = await verifyPassword(password, user ? user.password_hash : await dummyHash());
-      if (!user || !ok) throw unauthenticated(INVALID_CREDENTIALS);
+      if (!user || !ok) {
+        await attempt.failed();
+        throw unauthenticated(INVALID_CREDENTIALS);
+      }
+      await attempt.succeeded();
       if (needsRehash(user.password_hash)) await db.updatePasswordHash(pool, user.id, await hashPassword(password));
       const first = (await db.listMemberships(pool, user.id))[0];
       if (!first) throw new DataPilotError('FORBIDDEN', 'This account belongs to no organization.');

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { createLogger, int, loadConfig, oneOf, str, DEFAULT_PORTS, onShutdown } from '@datapilot/common';
 import { createAuthServer } from './server.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from './tokens.ts';
+import { DEFAULT_LOGIN_FAILURE_WINDOW_SECONDS, DEFAULT_LOGIN_MAX_FAILURES } from './login-throttle.ts';
 
 const config = loadConfig({
   DATABASE_URL: str('PostgreSQL URL; the auth subgraph owns schema `auth` (required)'),
@@ -14,6 +15,18 @@ const config = loadConfig({
     DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
     300,
     365 * 86_400,
+  ),
+  LOGIN_MAX_FAILURES: int(
+    'failed logins per email within the window before login answers RATE_LIMITED',
+    DEFAULT_LOGIN_MAX_FAILURES,
+    1,
+    1000,
+  ),
+  LOGIN_FAILURE_WINDOW_SECONDS: int(
+    'sliding window of login throttling, in seconds',
+    DEFAULT_LOGIN_FAILURE_WINDOW_SECONDS,
+    1,
+    86_400,
   ),
   DATABASE_POOL_MAX: int('largest number of PostgreSQL connections', 10, 1, 200),
   LOG_LEVEL: oneOf('log level', ['debug', 'info', 'warn', 'error'] as const, 'info'),
@@ -31,6 +44,8 @@ try {
     logger,
     accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    loginMaxFailures: config.LOGIN_MAX_FAILURES,
+    loginFailureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
   });
   onShutdown(logger, [() => server.close(), () => pool.end()]);
 } catch (err) {

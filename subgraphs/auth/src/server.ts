@@ -23,6 +23,7 @@ import {
 } from '@datapilot/common';
 import { createAccountService } from './accounts.ts';
 import { createSigningKeyStore } from './keys.ts';
+import { createLoginThrottle } from './login-throttle.ts';
 import { createResolvers } from './resolvers/index.ts';
 import { DEFAULT_ACCESS_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TOKEN_TTL_SECONDS } from './tokens.ts';
 
@@ -54,6 +55,13 @@ export type AuthServerOptions = {
   accessTokenTtlSeconds?: number;
   /** Refresh-token lifetime in seconds (default 2 592 000 = 30 days). */
   refreshTokenTtlSeconds?: number;
+  /**
+   * Login throttling: failed logins per email allowed within the window before `login` answers RATE_LIMITED
+   * (integer ≥ 1; default 10). Give every replica the same value. See login-throttle.ts.
+   */
+  loginMaxFailures?: number;
+  /** Login throttling: length of the sliding window, in seconds (integer ≥ 1; default 900 = 15 minutes). */
+  loginFailureWindowSeconds?: number;
 };
 
 /** A running auth server. */
@@ -76,11 +84,21 @@ export type AuthServer = {
  * - GET `/.well-known/jwks.json`: public keys only (`kty`, `crv`, `x`, `kid`, `alg` EdDSA, `use` sig),
  *   `cache-control: public, max-age=300`;
  * - GET `/health`: 200 `{ status: "ok" }` when PostgreSQL answers, else 503 `{ status: "unavailable" }`.
- * @throws the PostgreSQL error when the database is unreachable or a migration fails; the listen error
+ * `login` is throttled per email (state in `auth.login_failures`, shared by every replica on the database; see
+ * login-throttle.ts): RATE_LIMITED with `extensions.retryAfterSeconds` after `loginMaxFailures` failures within
+ * `loginFailureWindowSeconds`.
+ * @throws RangeError when `loginMaxFailures` or `loginFailureWindowSeconds` is not an integer ≥ 1;
+ *   the PostgreSQL error when the database is unreachable or a migration fails; the listen error
  *   (EADDRINUSE) when the port is taken.
  */
 export async function createAuthServer(opts: AuthServerOptions): Promise<AuthServer> {
   const { pool, logger } = opts;
+  const throttle = createLoginThrottle({
+    pool,
+    logger,
+    maxFailures: opts.loginMaxFailures,
+    windowSeconds: opts.loginFailureWindowSeconds,
+  });
   const applied = await migrateAuthSchema(pool);
   if (applied.length) logger.info('auth migrations applied', { versions: applied });
   const keys = await createSigningKeyStore(pool);
@@ -89,6 +107,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     keys,
     accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+    throttle,
   });
   const verifier = createTokenVerifier({ jwks: keys.getKey });
 

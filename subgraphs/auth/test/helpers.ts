@@ -2,7 +2,7 @@
 import pg from 'pg';
 import { createLogger } from '@datapilot/common';
 import { startTestDatabase, type TestDatabase } from '../../../infra/postgres/testing.ts';
-import { createAuthServer, type AuthServer } from '../src/index.ts';
+import { createAuthServer, type AuthServer, type AuthServerOptions } from '../src/index.ts';
 
 export type GqlResult = {
   status: number;
@@ -20,8 +20,8 @@ export async function gql(url: string, query: string, variables: Record<string, 
   return { status: res.status, ...((await res.json()) as object) } as GqlResult;
 }
 
-/** A fresh database, a pool on it and a running auth server (port 0). */
-export async function startAuth(): Promise<{
+/** A fresh database, a pool on it and a running auth server (port 0), with `opts` added to its options. */
+export async function startAuth(opts: Partial<AuthServerOptions> = {}): Promise<{
   db: TestDatabase;
   pool: pg.Pool;
   server: AuthServer;
@@ -29,7 +29,7 @@ export async function startAuth(): Promise<{
 }> {
   const db = await startTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 5 });
-  const server = await createAuthServer({ pool, port: 0, logger: createLogger('auth-test', 'warn') });
+  const server = await createAuthServer({ pool, port: 0, logger: createLogger('auth-test', 'warn'), ...opts });
   return {
     db,
     pool,
