@@ -8,3 +8,4 @@ export * from './ports.ts';
 export * from './migrations.ts';
 export * from './http.ts';
 export * from './shutdown.ts';
+export * from './pg.ts';

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Pool } from 'pg';
+import { inTransaction } from './pg.ts';
 
 /**
  * Applies versioned SQL migrations to one PostgreSQL schema, in file-name order.
@@ -15,10 +16,8 @@ import type { Pool } from 'pg';
 export async function runMigrations(pool: Pool, schema: string, dir: string): Promise<string[]> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name ${schema}`);
   const files = (await readdir(dir)).filter((f) => /^\d+_[\w-]+\.sql$/.test(f)).sort();
-  const applied: string[] = [];
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
+    const applied: string[] = [];
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`migrations:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(
@@ -36,12 +35,6 @@ export async function runMigrations(pool: Pool, schema: string, dir: string): Pr
       await client.query(`INSERT INTO ${schema}.schema_migrations (version, name) VALUES ($1, $2)`, [version, file]);
       applied.push(version);
     }
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
-  return applied;
+    return applied;
+  });
 }

@@ -3,8 +3,8 @@
  * `ensureUser` shares with signup. Resolvers stay thin: they call these and shape nothing.
  */
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
-import { conflict, DataPilotError, unauthenticated, type Role } from '@datapilot/common';
+import type { Pool } from 'pg';
+import { conflict, DataPilotError, inTransaction, unauthenticated, type Role } from '@datapilot/common';
 import * as db from './data/accounts.ts';
 import type { OrganizationView, UserView } from './data/tenant.ts';
 import type { SigningKeyStore } from './keys.ts';
@@ -30,22 +30,6 @@ export type AuthPayload = {
 
 /** Signup's input, before validation. */
 export type SignupInput = { email: string; password: string; orgName: string };
-
-/** Runs `fn` in a transaction on one client; rolls back and rethrows on error. */
-export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Validates the input, hashes the password (outside the transaction), then in one transaction creates the

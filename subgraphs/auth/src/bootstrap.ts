@@ -4,7 +4,8 @@
  */
 import type { Pool } from 'pg';
 import { conflict, hasErrorCode } from '@datapilot/common';
-import { inTransaction, registerAccount, type SignupInput } from './accounts.ts';
+import { inTransaction } from '@datapilot/common';
+import { registerAccount, type SignupInput } from './accounts.ts';
 import * as db from './data/accounts.ts';
 import { verifyPassword } from './passwords.ts';
 import { migrateAuthSchema } from './server.ts';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { TenantContext } from '@datapilot/common';
+import { inTransaction as commonInTransaction, type TenantContext } from '@datapilot/common';
 
 /** Who wrote a message. */
 export type MessageRole = 'USER' | 'ASSISTANT';
@@ -177,20 +177,9 @@ function page<R extends { id: string; cursor_at: string }, T>(
 export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
   const { orgId, userId } = tenant;
 
-  async function inTransaction<T>(fn: (client: PoolClient) => Promise<T | null>): Promise<T | null> {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query(out === null ? 'ROLLBACK' : 'COMMIT');
-      return out;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
-  }
+  /** A transaction that commits only when `fn` found what it needed (a non-null result). */
+  const inTransaction = <T>(fn: (client: PoolClient) => Promise<T | null>) =>
+    commonInTransaction(pool, fn, (out) => out !== null);
 
   return {
     async createConversation(title) {
