@@ -10,6 +10,8 @@ import {
   abstainText,
   describe as describeAnswer,
   jsonCell,
+  MAX_GROUPS,
+  ordinal,
   normalizeResult,
   planQuestion,
   toSql,
@@ -56,9 +58,10 @@ const DEV: Record<string, { sql: string; params: Record<string, string | number>
   },
   'dev-04': {
     sql:
-      'SELECT `origin`, COUNT(*) AS `row_count` FROM `flights` WHERE `origin` IS NOT NULL GROUP BY `origin` ' +
-      'ORDER BY `row_count` DESC NULLS LAST, `origin` ASC LIMIT 1',
-    params: {},
+      'SELECT `origin`, `row_count` FROM (SELECT `origin`, COUNT(*) AS `row_count`, ' +
+      'RANK() OVER (ORDER BY COUNT(*) DESC NULLS LAST) AS `_rank` FROM `flights` WHERE `origin` IS NOT NULL ' +
+      'GROUP BY `origin`) AS `ranked` WHERE `_rank` <= :p1 ORDER BY `row_count` DESC NULLS LAST, `origin` ASC LIMIT 1000',
+    params: { p1: 1 },
   },
   'dev-05': {
     sql:
@@ -80,17 +83,20 @@ const DEV: Record<string, { sql: string; params: Record<string, string | number>
   },
   'dev-10': {
     sql:
-      'SELECT `state`, COUNT(*) AS `row_count` FROM `airports` WHERE `state` IS NOT NULL GROUP BY `state` ' +
-      'ORDER BY `row_count` DESC NULLS LAST, `state` ASC LIMIT 3',
-    params: {},
+      'SELECT `state`, `row_count` FROM (SELECT `state`, COUNT(*) AS `row_count`, ' +
+      'RANK() OVER (ORDER BY COUNT(*) DESC NULLS LAST) AS `_rank` FROM `airports` WHERE `state` IS NOT NULL ' +
+      'GROUP BY `state`) AS `ranked` WHERE `_rank` <= :p1 ORDER BY `row_count` DESC NULLS LAST, `state` ASC LIMIT 1000',
+    params: { p1: 3 },
   },
   'dev-11': { sql: 'SELECT AVG(`delay`) AS `avg_delay` FROM `flights`', params: {} },
   'dev-12': { sql: 'SELECT COUNT(*) AS `row_count` FROM `flights` WHERE `delay` > :p1', params: { p1: 60 } },
   'dev-13': {
     sql:
-      'SELECT `weather`, AVG(`temp_max`) AS `avg_temp_max` FROM `seattle_weather` WHERE `weather` IS NOT NULL ' +
-      'GROUP BY `weather` ORDER BY `avg_temp_max` DESC NULLS LAST, `weather` ASC LIMIT 1',
-    params: {},
+      'SELECT `weather`, `avg_temp_max` FROM (SELECT `weather`, AVG(`temp_max`) AS `avg_temp_max`, ' +
+      'RANK() OVER (ORDER BY AVG(`temp_max`) DESC NULLS LAST) AS `_rank` FROM `seattle_weather` ' +
+      'WHERE `weather` IS NOT NULL GROUP BY `weather` HAVING AVG(`temp_max`) IS NOT NULL) AS `ranked` ' +
+      'WHERE `_rank` <= :p1 ORDER BY `avg_temp_max` DESC NULLS LAST, `weather` ASC LIMIT 1000',
+    params: { p1: 1 },
   },
   'dev-14': {
     sql: 'SELECT AVG(`price`) AS `avg_price` FROM `stocks` WHERE `symbol` = :p1 AND YEAR(`date`) = :p2',
@@ -137,7 +143,7 @@ suite('analyst: the development questions', () => {
     it(`${id}: ${question}`, () => {
       const { sql, params } = sqlOf(question);
       expect({ sql, params }).toEqual(DEV[id]);
-      identifiersFromCatalog(sql, ['row_count', sql.match(/AS `([a-z_]+)`/)![1]!]);
+      identifiersFromCatalog(sql, ['row_count', sql.match(/AS `([a-z_]+)`/)![1]!, '_rank', 'ranked']);
       noInlineLiterals(sql);
     });
   }
@@ -183,15 +189,19 @@ suite('analyst: other phrasings', () => {
     ],
     [
       'Which year had the most precipitation?',
-      'SELECT YEAR(`date`) AS `year`, SUM(`precipitation`) AS `sum_precipitation` FROM `seattle_weather` WHERE `date` IS NOT NULL ' +
-        'GROUP BY YEAR(`date`) ORDER BY `sum_precipitation` DESC NULLS LAST, YEAR(`date`) ASC LIMIT 1',
-      {},
+      'SELECT `year`, `sum_precipitation` FROM (SELECT YEAR(`date`) AS `year`, SUM(`precipitation`) AS `sum_precipitation`, ' +
+        'RANK() OVER (ORDER BY SUM(`precipitation`) DESC NULLS LAST) AS `_rank` FROM `seattle_weather` ' +
+        'WHERE `date` IS NOT NULL GROUP BY YEAR(`date`) HAVING SUM(`precipitation`) IS NOT NULL) AS `ranked` ' +
+        'WHERE `_rank` <= :p1 ORDER BY `sum_precipitation` DESC NULLS LAST, `year` ASC LIMIT 1000',
+      { p1: 1 },
     ],
     [
       'Top 5 origins by average delay',
-      'SELECT `origin`, AVG(`delay`) AS `avg_delay` FROM `flights` WHERE `origin` IS NOT NULL GROUP BY `origin` ' +
-        'ORDER BY `avg_delay` DESC NULLS LAST, `origin` ASC LIMIT 5',
-      {},
+      'SELECT `origin`, `avg_delay` FROM (SELECT `origin`, AVG(`delay`) AS `avg_delay`, ' +
+        'RANK() OVER (ORDER BY AVG(`delay`) DESC NULLS LAST) AS `_rank` FROM `flights` WHERE `origin` IS NOT NULL ' +
+        'GROUP BY `origin` HAVING AVG(`delay`) IS NOT NULL) AS `ranked` ' +
+        'WHERE `_rank` <= :p1 ORDER BY `avg_delay` DESC NULLS LAST, `origin` ASC LIMIT 1000',
+      { p1: 5 },
     ],
   ];
   for (const [question, sql, params] of cases)
@@ -322,6 +332,130 @@ suite('analyst: answer text', () => {
     expect(describeAnswer(plan('What was the average temp_max in Seattle in 1999?'), r)).toBe(
       'There is no average temp_max in seattle_weather where the year of date is 1999: no rows with a value match.',
     );
+  });
+});
+
+suite('analyst: top-N keeps ties', () => {
+  const plan = (q: string) => planQuestion(q, catalog) as Plan;
+  const counts = (rows: [string, number][]) => ({
+    columns: [
+      { name: 'origin', type: 'string' },
+      { name: 'row_count', type: 'bigint' },
+    ],
+    rows,
+  });
+
+  it('the fewest: every group of rank 1, the value order then the label', () => {
+    const { sql, params } = sqlOf('Which origin airport has the fewest flights?');
+    expect(sql).toBe(
+      'SELECT `origin`, `row_count` FROM (SELECT `origin`, COUNT(*) AS `row_count`, ' +
+        'RANK() OVER (ORDER BY COUNT(*) ASC NULLS LAST) AS `_rank` FROM `flights` WHERE `origin` IS NOT NULL ' +
+        'GROUP BY `origin`) AS `ranked` WHERE `_rank` <= :p1 ORDER BY `row_count` ASC NULLS LAST, `origin` ASC LIMIT 1000',
+    );
+    expect(params).toEqual({ p1: 1 });
+    noInlineLiterals(sql);
+  });
+
+  it('top N with a filter: the filter binds first, N after it', () => {
+    const { sql, params } = sqlOf('Top 4 destinations by number of flights from SEA');
+    expect(sql).toBe(
+      'SELECT `destination`, `row_count` FROM (SELECT `destination`, COUNT(*) AS `row_count`, ' +
+        'RANK() OVER (ORDER BY COUNT(*) DESC NULLS LAST) AS `_rank` FROM `flights` ' +
+        'WHERE `origin` = :p1 AND `destination` IS NOT NULL GROUP BY `destination`) AS `ranked` ' +
+        'WHERE `_rank` <= :p2 ORDER BY `row_count` DESC NULLS LAST, `destination` ASC LIMIT 1000',
+    );
+    expect(params).toEqual({ p1: 'SEA', p2: 4 });
+    identifiersFromCatalog(sql, ['row_count', '_rank', 'ranked']);
+    noInlineLiterals(sql);
+  });
+
+  it('a top 1 shared by several groups says so and names them', () => {
+    const rows: [string, number][] = ['APF', 'BGM', 'DRO', 'GUC', 'HDN', 'MLB', 'MOT', 'SCC', 'SUX'].map((o) => [o, 1]);
+    expect(describeAnswer(plan('Which origin airport has the fewest flights?'), counts(rows))).toBe(
+      '9 values of origin tie for the lowest number of rows in flights, with 1 each: ' +
+        'APF, BGM, DRO, GUC, HDN, MLB, MOT, SCC, SUX.',
+    );
+  });
+
+  it('names at most 10, then how many more', () => {
+    const rows: [string, number][] = Array.from({ length: 12 }, (_, i) => [`A${String(i).padStart(2, '0')}`, 7]);
+    expect(describeAnswer(plan('Which origin airport has the most flights?'), counts(rows))).toBe(
+      '12 values of origin tie for the highest number of rows in flights, with 7 each: ' +
+        'A00, A01, A02, A03, A04, A05, A06, A07, A08, A09, and 2 more (see the table).',
+    );
+  });
+
+  it('a top N longer than N says which place is shared', () => {
+    const rows: [string, number][] = [
+      ['SFO', 28],
+      ['LAX', 25],
+      ['SJC', 21],
+      ['ANC', 20],
+      ['GEG', 20],
+    ];
+    expect(describeAnswer(plan('Top 4 destinations by number of flights from SEA'), counts(rows))).toBe(
+      'Top 4 destination by number of rows in flights where origin is "SEA": 5 rows, as 2 tie for 4th place with 20 ' +
+        'each: SFO: 28, LAX: 25, SJC: 21, ANC: 20, GEG: 20.',
+    );
+  });
+
+  it('a result as long as the LIMIT may be cut: the counts say "or more"', () => {
+    const rows: [string, number][] = Array.from({ length: MAX_GROUPS }, (_, i) => [
+      `X${String(i).padStart(4, '0')}`,
+      1,
+    ]);
+    expect(describeAnswer(plan('Which origin airport has the fewest flights?'), counts(rows))).toBe(
+      '1000 or more values of origin tie for the lowest number of rows in flights, with 1 each: ' +
+        'X0000, X0001, X0002, X0003, X0004, X0005, X0006, X0007, X0008, X0009, and 990 more (see the table).',
+    );
+  });
+
+  it('groups of a year tie too', () => {
+    const r = {
+      columns: [
+        { name: 'year', type: 'int' },
+        { name: 'sum_precipitation', type: 'double' },
+      ],
+      rows: [
+        [2012, 1000.5],
+        [2014, 1000.5],
+      ],
+    };
+    expect(describeAnswer(plan('Which year had the most precipitation?'), r)).toBe(
+      '2 years of date tie for the highest total precipitation in seattle_weather, with 1000.5 each: 2012, 2014.',
+    );
+  });
+
+  it('no group with a value of an average to rank', () => {
+    const r = {
+      columns: [
+        { name: 'origin', type: 'string' },
+        { name: 'avg_delay', type: 'double' },
+      ],
+      rows: [],
+    };
+    expect(describeAnswer(plan('Top 5 origins by average delay'), r)).toBe(
+      'There is no average delay per origin in flights: no rows with a value match.',
+    );
+  });
+
+  it('ordinals', () => {
+    expect([1, 2, 3, 4, 10, 11, 12, 13, 21, 22, 23, 101, 111, 112].map(ordinal)).toEqual([
+      '1st',
+      '2nd',
+      '3rd',
+      '4th',
+      '10th',
+      '11th',
+      '12th',
+      '13th',
+      '21st',
+      '22nd',
+      '23rd',
+      '101st',
+      '111th',
+      '112th',
+    ]);
   });
 });
 

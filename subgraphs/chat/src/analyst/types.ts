@@ -51,7 +51,7 @@ export type Filter = { column: CatalogColumn; op: '=' | '>' | '>=' | '<' | '<=';
 
 /**
  * What the analyst will compute: one aggregate over one table, optionally grouped by one column (or the year of a
- * date column), filtered, ordered by the aggregate and limited (top-N).
+ * date column), filtered, ordered by the aggregate and ranked (top-N, ties kept).
  */
 export type Plan = {
   table: CatalogTable;
@@ -62,7 +62,10 @@ export type Plan = {
   filters: Filter[];
   /** For grouped plans: the order of the aggregate. */
   order: 'DESC' | 'ASC';
-  /** Top-N (grouped plans only); null = all groups (capped at {@link MAX_GROUPS}). */
+  /**
+   * Top-N (grouped plans only): the groups ranked N or better by the aggregate, so every group tied with the N-th
+   * value is included (more than N rows on a tie; see toSql). null = all groups (capped at {@link MAX_GROUPS}).
+   */
   limit: number | null;
 };
 
