@@ -166,8 +166,17 @@ describe('a second organization sees nothing of the first', () => {
     expect(tables.data!.lakeTables).toEqual([]);
     const one = await gql(gw, `{ lakeTable(name: "seattle_weather") { name rowCount } }`, {}, tokenB);
     expect(codes(one)).toEqual(['NOT_FOUND']);
-    const ds = await gql(gw, `{ datasets { name } }`, {}, tokenB);
+    const ds = await gql(
+      gw,
+      `{ datasets { name } datasetsConnection { totalCount edges { node { name } } } }`,
+      {},
+      tokenB,
+    );
     expect(ds.data!.datasets).toEqual([]);
+    expect(ds.data!.datasetsConnection).toEqual({ totalCount: 0, edges: [] });
+    const meB = await gql(gw, `{ me { organization { id name } } }`, {}, tokenB);
+    expect(meB.data!.me.organization.name).toBe('Other Org');
+    expect(meB.data!.me.organization.id).not.toBe(stack.demo.orgId);
 
     const conv = await gql(gw, `mutation { createConversation(title: "mine") { id } }`, {}, tokenA);
     const convId = conv.data!.createConversation.id;
