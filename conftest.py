@@ -1,7 +1,7 @@
-"""Fixture for the spark-apps tests: a Spark session with Delta.
+"""Shared pytest fixtures of the Python side (spark-apps/tests, orchestration/tests).
 
-Spark: the Spark Connect server named by SPARK_REMOTE (`sc://127.0.0.1:15002`) when set, else a local Spark
-with the Delta jars of `.local/jars/delta` (started once per test run).
+Spark: the Spark Connect server named by SPARK_REMOTE (e.g. `sc://127.0.0.1:15002`) when set, else a local
+Spark with the Delta jars of `.local/jars/delta`, started once per test run.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # spark-apps/, for spark_session
+REPO_ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO_ROOT / "orchestration"))
+sys.path.insert(0, str(REPO_ROOT / "spark-apps"))
 
 
 @pytest.fixture(scope="session")
