@@ -10,9 +10,9 @@ import { DataPilotError } from '@datapilot/common';
 
 /** Bounds on one operation, checked at the gateway before planning. */
 export type OperationLimits = {
-  /** Deepest field nesting allowed (the root fields are depth 1). Introspection fields (`__*`) are not counted. */
+  /** Deepest field nesting allowed (the root fields are depth 1). Introspection subtrees (`__*`) do not add depth. */
   maxDepth: number;
-  /** Most fields an operation may select in all, aliases and fragment uses counted each time they occur. */
+  /** Most fields an operation may select in all (introspection included), aliases and fragment uses counted each time. */
   maxFields: number;
 };
 
@@ -28,24 +28,31 @@ export function measureOperation(
   fragments: ReadonlyMap<string, FragmentDefinitionNode>,
 ): { depth: number; fields: number } {
   let fields = 0;
-  const walk = (set: SelectionSetNode, depth: number, path: ReadonlySet<string>): number => {
+  // `inIntrospection`: below a `__schema`/`__type` field, fields count but depth does not (graphql-js
+  // already bounds introspection nesting; aliases of it are what cost).
+  const walk = (set: SelectionSetNode, depth: number, path: ReadonlySet<string>, inIntrospection: boolean): number => {
     let deepest = depth - 1;
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        if (sel.name.value.startsWith('__')) continue;
         fields += 1;
-        deepest = Math.max(deepest, sel.selectionSet ? walk(sel.selectionSet, depth + 1, path) : depth);
+        const intro = inIntrospection || sel.name.value.startsWith('__');
+        const own = intro ? 0 : depth;
+        const below = sel.selectionSet ? walk(sel.selectionSet, depth + 1, path, intro) : own;
+        deepest = Math.max(deepest, intro ? 0 : below);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-        deepest = Math.max(deepest, walk(sel.selectionSet, depth, path));
+        deepest = Math.max(deepest, walk(sel.selectionSet, depth, path, inIntrospection));
       } else {
         const frag = fragments.get(sel.name.value);
         if (!frag || path.has(frag.name.value)) continue;
-        deepest = Math.max(deepest, walk(frag.selectionSet, depth, new Set([...path, frag.name.value])));
+        deepest = Math.max(
+          deepest,
+          walk(frag.selectionSet, depth, new Set([...path, frag.name.value]), inIntrospection),
+        );
       }
     }
     return deepest;
   };
-  const depth = walk(op.selectionSet, 1, new Set());
+  const depth = walk(op.selectionSet, 1, new Set(), false);
   return { depth, fields };
 }
 

@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { GraphQLError } from 'graphql';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import {
@@ -48,8 +49,12 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     ).extensions?.response?.body;
     const first = typeof body === 'object' ? body?.errors?.[0] : undefined;
     const code = first?.extensions?.code;
-    if (response && response.status < 500 && first && typeof code === 'string' && code in ERROR_HTTP_STATUS)
-      throw new DataPilotError(code as ErrorCode, first.message ?? 'Request failed.');
+    if (response && response.status < 500 && first && typeof code === 'string') {
+      if (code in ERROR_HTTP_STATUS) throw new DataPilotError(code as ErrorCode, first.message ?? 'Request failed.');
+      // The subgraph refused the document (e.g. a literal its scalar rejects): a client error, not an outage.
+      if (code.startsWith('GRAPHQL_') || code === 'BAD_REQUEST')
+        throw new GraphQLError(first.message ?? 'Invalid request.', { extensions: { code } });
+    }
     throw new DataPilotError('UPSTREAM_UNAVAILABLE', `The ${this.subgraph} service is unavailable; try again.`);
   }
 }
@@ -93,6 +98,8 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     formatError: createFormatError((err) => opts.logger.error('unexpected error', { err })),
     includeStacktraceInErrorResponses: false,
     introspection: true,
+    // Automatic persisted queries would share one cache across tenants and need a retry dance; off.
+    persistedQueries: false,
     plugins: [useOperationLimits(limits)],
     // Bounds the parser's work on huge documents (graphql-js counts tokens).
     parseOptions: { maxTokens: 20_000 },

@@ -9,6 +9,7 @@ import {
   parse,
   print,
   validate,
+  getVariableValues,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -16,7 +17,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import { measureOperation, type OperationLimits } from './limits.ts';
-import { hasErrorCode, type Logger, type TenantContext, type TokenVerifier } from '@datapilot/common';
+import { MAX_BODY_BYTES, hasErrorCode, type Logger, type TenantContext, type TokenVerifier } from '@datapilot/common';
 
 /**
  * graphql-ws close codes used by the gateway (graphql-ws PROTOCOL.md reserves 4400-4499 for the
@@ -55,7 +56,8 @@ export function attachSubscriptionEdge(opts: {
   logger: Logger;
   limits: OperationLimits;
 }): () => Promise<void> {
-  const wss = new WebSocketServer({ server: opts.server, path: opts.path });
+  // Frames are bounded like HTTP bodies (the ws default would accept 100 MiB).
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: MAX_BODY_BYTES });
   const state = new WeakMap<object, SocketState>();
 
   const upstreamClient = (s: SocketState, url: string): Client => {
@@ -114,6 +116,8 @@ export function attachSubscriptionEdge(opts: {
         if (!op) return refuse('The document has several operations (or not the one named): send operationName.');
         if (op.operation !== 'subscription')
           return refuse('Only subscriptions are served over WebSocket; send queries and mutations over HTTP.');
+        const coerced = getVariableValues(opts.schema, op.variableDefinitions ?? [], payload.variables ?? {});
+        if (coerced.errors) return coerced.errors.map((e) => coded(e, 'BAD_USER_INPUT'));
         const fragments = new Map(
           document.definitions.flatMap((d) =>
             d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [],

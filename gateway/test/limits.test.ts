@@ -20,11 +20,17 @@ describe('measureOperation', () => {
     expect(measure('{ a { b { c } } x: d y: d }')).toEqual({ depth: 3, fields: 5 });
   });
 
-  it('follows fragment spreads and inline fragments, and skips introspection fields', () => {
-    // q(1) > F{ r(2) > s(3) } and an inline fragment t(2); __typename and __schema subtrees do not count.
+  it('follows fragment spreads and inline fragments; introspection fields count but add no depth', () => {
+    // q(1) > F{ r(2) > s(3) } and an inline fragment t(2), __typename: 5 fields, depth 3;
+    // __schema > types > name: 3 more fields, no depth.
     const src =
       'query { q { ...F ... on Q { t } __typename } __schema { types { name } } } fragment F on Q { r { s } }';
-    expect(measure(src)).toEqual({ depth: 3, fields: 4 });
+    expect(measure(src)).toEqual({ depth: 3, fields: 8 });
+  });
+
+  it('bounds aliased introspection: 30 aliases of __schema { types { name fields { name } } } (5 fields each) are 150 fields', () => {
+    const src = `{ ${Array.from({ length: 30 }, (_, i) => `s${i}: __schema { types { name fields { name } } }`).join(' ')} }`;
+    expect(measure(src)).toEqual({ depth: 0, fields: 150 });
   });
 
   it('counts a fragment as many times as it is spread', () => {

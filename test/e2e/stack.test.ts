@@ -356,6 +356,40 @@ describe('bounds and bad requests at the gateway', () => {
   });
 });
 
+describe('bad input answers a code, never INTERNAL', () => {
+  it('NUL in any text and deeply nested variables are BAD_USER_INPUT, also on public fields', async () => {
+    const nul = await gql(gw, LOGIN, { e: 'a\u0000@example.com', p: 'whatever-long-1' });
+    expect([nul.status, codes(nul)]).toEqual([400, ['BAD_USER_INPUT']]);
+    const nest = (n: number): unknown => (n === 0 ? { name: { eq: 'x' } } : { NOT: nest(n - 1) });
+    const deep = await gql(gw, `query($w: DatasetWhere) { datasets(where: $w) { name } }`, { w: nest(200) }, tokenA);
+    expect(codes(deep)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('a literal a subgraph refuses is GRAPHQL_VALIDATION_FAILED, not an outage', async () => {
+    const r = await gql(gw, `{ datasets(where: { updatedAt: { gt: "yesterday" } }) { name } }`, {}, tokenA);
+    expect(codes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('automatic persisted queries are switched off with their own code', async () => {
+    const res = await fetch(gw, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } }),
+    });
+    const body = (await res.json()) as any;
+    expect(body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+  });
+
+  it('over WebSocket, a bad variable is BAD_USER_INPUT and an oversized frame closes the socket (1009)', async () => {
+    const auth = { authorization: `Bearer ${tokenA}` };
+    const q = `subscription($id: ID!) { messageEvents(messageId: $id) { kind } }`;
+    const missing = await collectSubscription(ws, q, {}, auth, 10_000);
+    expect(missing.errors.flat().map((e: any) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    const big = await collectSubscription(ws, q, { id: 'x'.repeat(1_100_000) }, auth, 10_000);
+    expect(big.closeCode).toBe(1009);
+  });
+});
+
 describe('the gateway WebSocket edge', () => {
   it('closes an authenticated socket with 4401 when its token expires', async () => {
     const now = Math.floor(Date.now() / 1000);

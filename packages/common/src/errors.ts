@@ -65,20 +65,21 @@ export function hasErrorCode(e: unknown, code?: ErrorCode): boolean {
   return typeof c === 'string' && c in ERROR_HTTP_STATUS && (code === undefined || c === code);
 }
 
+/** Apollo Server's own codes for a malformed request, kept as they are (its documented error codes). */
+const APOLLO_REQUEST_CODES =
+  /^(GRAPHQL_\w+|BAD_REQUEST|PERSISTED_QUERY_NOT_FOUND|PERSISTED_QUERY_NOT_SUPPORTED|OPERATION_RESOLUTION_FAILURE)$/;
+
 /**
  * Apollo Server `formatError` hook: errors with a DataPilot code pass through; GraphQL validation
- * and parse errors keep Apollo's own codes (GRAPHQL_VALIDATION_FAILED, ...); everything else is
+ * and parse errors and other malformed requests keep Apollo's own codes (GRAPHQL_VALIDATION_FAILED,
+ * PERSISTED_QUERY_NOT_SUPPORTED, ...); everything else is
  * masked to INTERNAL with a generic message (the original goes to `log`). Stack traces never leave.
  */
 export function createFormatError(log: (err: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.code;
     const original = (error as { originalError?: unknown })?.originalError ?? error;
-    if (
-      hasErrorCode(formatted) ||
-      (typeof code === 'string' && code.startsWith('GRAPHQL_')) ||
-      code === 'BAD_REQUEST'
-    ) {
+    if (hasErrorCode(formatted) || (typeof code === 'string' && APOLLO_REQUEST_CODES.test(code))) {
       const { stacktrace: _s, exception: _e, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }

@@ -28,6 +28,33 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Deepest nesting of JSON `variables` accepted (objects and lists); deeper input is BAD_USER_INPUT. */
+export const MAX_VARIABLES_DEPTH = 32;
+
+/**
+ * Refuses, before GraphQL sees it, what no DataPilot field accepts and what costs the executors' stacks:
+ * the NUL character (U+0000: PostgreSQL text cannot hold it) in the query's string literals or in any
+ * variable, and variables nested deeper than {@link MAX_VARIABLES_DEPTH}.
+ * @throws DataPilotError BAD_USER_INPUT.
+ */
+export function checkGraphQLInput(body: unknown): void {
+  if (!body || typeof body !== 'object') return;
+  const { query, variables } = body as { query?: unknown; variables?: unknown };
+  const nul = () => new DataPilotError('BAD_USER_INPUT', 'Text may not contain the NUL character (U+0000).');
+  if (typeof query === 'string' && /\\u(0000|\{0+\})/i.test(query)) throw nul();
+  const walk = (v: unknown, depth: number): void => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) throw nul();
+      return;
+    }
+    if (!v || typeof v !== 'object') return;
+    if (depth > MAX_VARIABLES_DEPTH)
+      throw new DataPilotError('BAD_USER_INPUT', `Variables may nest at most ${MAX_VARIABLES_DEPTH} levels deep.`);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1);
+  };
+  walk(variables, 0);
+}
+
 /** Writes a JSON response. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
@@ -71,6 +98,7 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
         } catch {
           throw new DataPilotError('BAD_USER_INPUT', 'The request body is not valid JSON.');
         }
+        checkGraphQLInput(body);
       }
       const result = await opts.apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },

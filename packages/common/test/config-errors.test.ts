@@ -1,6 +1,15 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createFormatError, int, loadConfig, notFound, str, url } from '../src/index.ts';
+import {
+  ConfigError,
+  checkGraphQLInput,
+  createFormatError,
+  int,
+  loadConfig,
+  notFound,
+  str,
+  url,
+} from '../src/index.ts';
 
 describe('loadConfig', () => {
   const spec = {
@@ -44,5 +53,28 @@ describe('createFormatError', () => {
       extensions: { code: 'INTERNAL' },
     });
     expect(logged).toHaveLength(1);
+  });
+});
+
+describe('checkGraphQLInput', () => {
+  const code = (body: unknown) => {
+    try {
+      checkGraphQLInput(body);
+      return 'accepted';
+    } catch (e) {
+      return (e as { extensions: { code: string } }).extensions.code;
+    }
+  };
+  it('refuses NUL in variables (at any depth) and as a \\u0000 escape in the query, accepts other text', () => {
+    expect(code({ query: '{ a }', variables: { t: 'a\u0000b' } })).toBe('BAD_USER_INPUT');
+    expect(code({ query: '{ a }', variables: { i: { list: ['ok', 'x\u0000'] } } })).toBe('BAD_USER_INPUT');
+    expect(code({ query: '{ a(t: "x\\u0000") }' })).toBe('BAD_USER_INPUT');
+    expect(code({ query: '{ a(t: "x\\u{0}") }' })).toBe('BAD_USER_INPUT');
+    expect(code({ query: '{ a(t: "é 🐧 \\u00e9") }', variables: { t: 'tab\tok' } })).toBe('accepted');
+  });
+  it('refuses variables nested deeper than 32 levels', () => {
+    const nest = (n: number): unknown => (n === 0 ? 1 : { NOT: nest(n - 1) });
+    expect(code({ query: '{ a }', variables: { w: nest(31) } })).toBe('accepted');
+    expect(code({ query: '{ a }', variables: { w: nest(40) } })).toBe('BAD_USER_INPUT');
   });
 });
