@@ -26,6 +26,7 @@ import {
   type TenantContext,
   type TokenVerifier,
   apolloLogger,
+  MAX_BODY_BYTES,
 } from '@datapilot/common';
 import { createAnalyst, type Analyst } from './analyst/index.ts';
 import { createMessageEventHub } from './events.ts';
@@ -138,7 +139,8 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
   });
 
   // graphql-ws on the same port and path. The tenant of each socket is kept beside it, never in client input.
-  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH });
+  // Frames are bounded like HTTP bodies (the ws default would accept 100 MiB).
+  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
   const tenants = new WeakMap<WebSocket, TenantContext>();
   const expiryTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
   const format = (errors: readonly unknown[]) =>
