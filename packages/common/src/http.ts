@@ -32,27 +32,20 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
 export const MAX_VARIABLES_DEPTH = 32;
 
 /**
- * Refuses, before GraphQL sees it, what no DataPilot field accepts and what costs the executors' stacks:
- * the NUL character (U+0000: PostgreSQL text cannot hold it) in the query's string literals or in any
- * variable, and variables nested deeper than {@link MAX_VARIABLES_DEPTH}.
+ * Refuses, before GraphQL sees it, variables nested deeper than {@link MAX_VARIABLES_DEPTH} (objects and
+ * lists): graphql-js coerces input recursively, and a deep enough value overflows its stack.
+ * Text rules (such as no NUL where PostgreSQL stores text) belong to the fields that store it.
  * @throws DataPilotError BAD_USER_INPUT.
  */
 export function checkGraphQLInput(body: unknown): void {
   if (!body || typeof body !== 'object') return;
-  const { query, variables } = body as { query?: unknown; variables?: unknown };
-  const nul = () => new DataPilotError('BAD_USER_INPUT', 'Text may not contain the NUL character (U+0000).');
-  if (typeof query === 'string' && /\\u(0000|\{0+\})/i.test(query)) throw nul();
   const walk = (v: unknown, depth: number): void => {
-    if (typeof v === 'string') {
-      if (v.includes('\u0000')) throw nul();
-      return;
-    }
     if (!v || typeof v !== 'object') return;
     if (depth > MAX_VARIABLES_DEPTH)
       throw new DataPilotError('BAD_USER_INPUT', `Variables may nest at most ${MAX_VARIABLES_DEPTH} levels deep.`);
     for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1);
   };
-  walk(variables, 0);
+  walk((body as { variables?: unknown }).variables, 0);
 }
 
 /** Writes a JSON response. */

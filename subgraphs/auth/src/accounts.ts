@@ -131,7 +131,10 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
 
     async login(email, password) {
       const attempt = await throttle.begin(email); // RATE_LIMITED here: no lookup, no scrypt
-      const user = await db.findUserByEmail(pool, normalizeEmail(email));
+      // No stored email has a control character (signup refuses them; PostgreSQL text cannot hold NUL):
+      // such an input is an unknown email, answered like any other.
+      const normalized = normalizeEmail(email);
+      const user = /\p{Cc}/u.test(normalized) ? undefined : await db.findUserByEmail(pool, normalized);
       const ok = await verifyPassword(password, user ? user.password_hash : await dummyHash());
       if (!user || !ok) {
         await attempt.failed();

@@ -15,7 +15,8 @@ export const MAX_ORG_NAME_LENGTH = 100;
 
 // local part: 1–64 characters without spaces or "@" (RFC 5321 §4.5.3.1.1 limit); domain: dot-separated
 // ASCII labels (an internationalised domain must be given in its punycode form), a TLD of letters.
-const EMAIL = /^[^\s@]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// Control characters (NUL among them) are refused anywhere.
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/u;
 
 /**
  * The canonical form of an email: trimmed and lower-cased. Both signup and login use it, so
