@@ -4,6 +4,7 @@
  */
 import type { Pool } from 'pg';
 import type { Role, TenantContext } from '@datapilot/common';
+import { findMembership } from './accounts.ts';
 
 /** A user as the schema shows it. */
 export type UserView = { id: string; email: string; createdAt: string };
@@ -27,21 +28,13 @@ export function tenantData(pool: Pool, tenant: TenantContext): TenantData {
   const { userId, orgId } = tenant;
   return {
     async me() {
-      const r = await pool.query(
-        `SELECT u.id AS user_id, u.email, u.created_at AS user_created_at,
-                o.id AS org_id, o.name, o.created_at AS org_created_at, m.role
-           FROM auth.memberships m
-           JOIN auth.users u ON u.id = m.user_id
-           JOIN auth.organizations o ON o.id = m.org_id
-          WHERE m.user_id = $1 AND m.org_id = $2`,
-        [userId, orgId],
-      );
-      const row = r.rows[0];
-      if (!row) return undefined;
+      const found = await findMembership(pool, userId, orgId);
+      if (!found) return undefined;
+      const { user, membership: m } = found;
       return {
-        user: { id: row.user_id, email: row.email, createdAt: row.user_created_at.toISOString() },
-        organization: { id: row.org_id, name: row.name, createdAt: row.org_created_at.toISOString() },
-        role: row.role as Role,
+        user: { id: user.id, email: user.email, createdAt: user.created_at.toISOString() },
+        organization: { id: m.org_id, name: m.org_name, createdAt: m.org_created_at.toISOString() },
+        role: m.role,
       };
     },
     async organization(id) {
