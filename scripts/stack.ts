@@ -10,7 +10,8 @@ import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts
 import { runDemoPipeline } from '../infra/spark/pipeline.ts';
 import { ensureNeo4jInstalled, startNeo4j } from '../infra/neo4j/index.ts';
 import { startEmbeddedPostgres, startSystemPostgres } from '../infra/postgres/index.ts';
-import { freePort, spawnService, type Child, type Log } from './lib/processes.ts';
+import { freePort } from '../infra/net.ts';
+import { spawnService, type Child, type Log } from './lib/processes.ts';
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));

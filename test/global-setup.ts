@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts';
 import { ensureNeo4jInstalled, startNeo4j } from '../infra/neo4j/index.ts';
 import { startSystemPostgres } from '../infra/postgres/index.ts';
-import { freePort } from '../scripts/lib/processes.ts';
+import { freePort } from '../infra/net.ts';
 
 const log = (msg: string) => process.stderr.write(`[test-setup] ${msg}\n`);
 

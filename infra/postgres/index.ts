@@ -16,11 +16,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { freePort } from '../net.ts';
 
 /** Receives progress lines and the server's own log lines (one call a line, no trailing newline). */
 export type PostgresLog = (line: string) => void;
@@ -67,18 +67,7 @@ const DEFAULT_PASSWORD = 'postgres';
 const INSTALL_HINT =
   'Install them with `apt-get install postgresql` (Debian/Ubuntu), or set DATABASE_URL to an existing server.';
 
-/** Returns a TCP port that was free on 127.0.0.1 a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../net.ts';
 
 /** `postgres://user:password@127.0.0.1:port/database`, with user and password URL-encoded. */
 export function postgresUrl(user: string, password: string, port: number, database = 'postgres'): string {

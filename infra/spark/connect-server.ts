@@ -5,11 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, open, rm, rmdir } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { SparkInfraError, defaultSparkLog, type SparkLog } from './errors.ts';
 import { connectServerJar, deltaJarsToPass, sparkHome, sparkPaths, REPO_ROOT } from './paths.ts';
 import { tailOf } from './proc.ts';
+import { isPortOpen } from '../net.ts';
 
 /** Options of {@link startSparkConnect}. */
 export interface SparkConnectOptions {
@@ -73,19 +73,7 @@ export function sparkConnectConf(port: number, stateDir: string, lakeRoot: strin
   };
 }
 
-/** True when something accepts TCP connections on 127.0.0.1:`port` (within `timeoutMs`). */
-export function isPortOpen(port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+export { isPortOpen } from '../net.ts';
 
 /**
  * Removes a stopped server's state folder: its scratch space always, the warehouse and the folder itself only

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { isPortOpen } from '../../infra/net.ts';
 
 /** A progress printer for long steps: `[stack] message` lines on stderr. */
 export type Log = (msg: string) => void;
@@ -15,14 +15,7 @@ export async function waitForPort(what: string, host: string, port: number, time
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!isAlive()) throw new Error(`${what} exited before it listened on ${host}:${port}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host, port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (await isPortOpen(port, 1000, host)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${what} did not listen on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`);
@@ -76,17 +69,4 @@ export async function spawnService(opts: {
         proc.kill('SIGTERM');
       }),
   };
-}
-
-/** Asks the OS for a free loopback TCP port. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }

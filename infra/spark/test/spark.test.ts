@@ -2,7 +2,7 @@
 // through it into a temporary lake, row counts checked against the source files (counted here, in Node).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
+import { freePort } from '../../net.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,17 +39,6 @@ function sourceCount(file: string): number {
   const text = readFileSync(path.join(DATA, file), 'utf8');
   if (file.endsWith('.json')) return (JSON.parse(text) as unknown[]).length;
   return text.split('\n').filter((l) => l.trim() !== '').length - 1;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe('jars and confs (no Spark process)', () => {

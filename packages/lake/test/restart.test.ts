@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSparkConnect, type RunningSparkConnect } from '../../../infra/spark/index.ts';
-import { freePort } from '../../../scripts/lib/processes.ts';
+import { freePort } from '../../../infra/net.ts';
 import { createLake, createSparkConnectClient, type Lake, type SparkConnectClient } from '../src/index.ts';
 
 const ORG = '0d0d0d0d-0000-4000-8000-00000000000d';
