@@ -1,12 +1,13 @@
 /**
  * Starts a local PostgreSQL by hand and keeps it running until Ctrl-C / SIGTERM (then a fast shutdown).
  *
- *   npx tsx infra/postgres/cli.ts embedded [--port 5433] [--data-dir .local/data/postgres/embedded]
- *   npx tsx infra/postgres/cli.ts system   [--port 5433] [--data-dir .local/data/postgres/system] [--bin-dir DIR]
+ *   npx tsx infra/postgres/cli.ts embedded [--port 5433] [--data-dir .local/data/postgres-embedded]
+ *   npx tsx infra/postgres/cli.ts system   [--port 5433] [--data-dir .local/data/postgres-system] [--bin-dir DIR]
  *
  * Options: `--port` TCP port on 127.0.0.1 (default 5433, 0 = a free one); `--data-dir` cluster directory
- * (default `.local/data/postgres/<flavour>` under the repository; one per flavour because their major
- * versions differ); `--user` / `--password` the superuser set at initialisation (default postgres/postgres);
+ * (default `.local/data/postgres-<flavour>` under the repository: one per flavour because their major
+ * versions differ, beside the stack's cluster `.local/data/postgres`, not inside it); `--user` / `--password`
+ * the superuser set at initialisation (default postgres/postgres);
  * `--quiet` hides the server's log lines. Prints the connection URL as `DATABASE_URL=...` on stdout.
  */
 import path from 'node:path';
@@ -39,7 +40,7 @@ async function main() {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port ${values.port} is not a port number`);
-  const dataDir = path.resolve(values['data-dir'] ?? path.join(repoRoot, '.local', 'data', 'postgres', flavour));
+  const dataDir = path.resolve(values['data-dir'] ?? path.join(repoRoot, '.local', 'data', `postgres-${flavour}`));
   const log = values.quiet ? undefined : (line: string) => process.stderr.write(`[postgres] ${line}\n`);
   const opts = { port, dataDir, log, user: values.user, password: values.password };
   const pg: RunningPostgres =

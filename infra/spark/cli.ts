@@ -1,33 +1,25 @@
 /**
  * `tsx infra/spark/cli.ts <command>`:
  * - `setup`: install pyspark into `.local/venv` and resolve the Delta jars (idempotent).
- * - `start [--port 15002] [--lake-root <abs path>] [--driver-memory 2g]`: run a Spark Connect server with Delta
- *   until Ctrl-C / SIGTERM. Defaults: SPARK_CONNECT_PORT or 15002, LAKE_ROOT or `<repo>/.local/data/lake`.
- * - `demo --org <uuid> [--remote sc://127.0.0.1:15002] [--lake-root …]`: load the demo org through the pipeline
- *   and print its results as JSON.
+ * - `start [--port 15002] [--driver-memory 2g]`: run a Spark Connect server with Delta until Ctrl-C / SIGTERM.
+ *   Port: SPARK_CONNECT_PORT or 15002. With S3_ENDPOINT set, the server also gets s3a settings from S3_ENDPOINT,
+ *   S3_REGION (default us-east-1), S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY.
  * Exit 1 with the error's message on failure.
  */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS } from '@datapilot/common';
 import { SparkInfraError, defaultSparkLog } from './errors.ts';
 import { ensureSparkInstalled } from './install.ts';
 import { startSparkConnect } from './connect-server.ts';
-import { runDemoPipeline } from './pipeline.ts';
-import { REPO_ROOT } from './paths.ts';
 
 const log = defaultSparkLog;
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
     port: { type: 'string' },
-    'lake-root': { type: 'string' },
     'driver-memory': { type: 'string' },
-    remote: { type: 'string' },
-    org: { type: 'string' },
   },
 });
-const lakeRoot = path.resolve(values['lake-root'] ?? process.env.LAKE_ROOT ?? path.join(REPO_ROOT, '.local/data/lake'));
 
 async function main(command: string | undefined): Promise<void> {
   switch (command) {
@@ -36,7 +28,16 @@ async function main(command: string | undefined): Promise<void> {
       return;
     case 'start': {
       const port = Number(values.port ?? process.env.SPARK_CONNECT_PORT ?? DEFAULT_PORTS.sparkConnect);
-      const server = await startSparkConnect({ port, lakeRoot, log, driverMemory: values['driver-memory'] });
+      const env = process.env;
+      const s3 = env.S3_ENDPOINT
+        ? {
+            endpoint: env.S3_ENDPOINT,
+            region: env.S3_REGION || 'us-east-1',
+            accessKeyId: env.S3_ACCESS_KEY_ID ?? '',
+            secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? '',
+          }
+        : undefined;
+      const server = await startSparkConnect({ port, s3, log, driverMemory: values['driver-memory'] });
       process.stdout.write(`${server.remote}\n`);
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
@@ -45,15 +46,8 @@ async function main(command: string | undefined): Promise<void> {
       await server.stop();
       return;
     }
-    case 'demo': {
-      if (!values.org) throw new Error('demo needs --org <uuid>');
-      const remote = values.remote ?? process.env.SPARK_REMOTE ?? `sc://127.0.0.1:${DEFAULT_PORTS.sparkConnect}`;
-      const results = await runDemoPipeline({ remote, lakeRoot, orgId: values.org, log });
-      process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-      return;
-    }
     default:
-      throw new Error('usage: tsx infra/spark/cli.ts setup | start [--port N] [--lake-root P] | demo --org <uuid>');
+      throw new Error('usage: tsx infra/spark/cli.ts setup | start [--port N] [--driver-memory M]');
   }
 }
 

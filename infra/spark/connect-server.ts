@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { S3Endpoint } from '../s3/client.ts';
+import { writePropertiesFile } from '../properties.ts';
 import { SparkInfraError, defaultSparkLog, type SparkLog } from './errors.ts';
 import { connectServerJar, deltaJarsToPass, sparkHome, sparkPaths, REPO_ROOT } from './paths.ts';
 import { tailOf } from './proc.ts';
@@ -15,8 +17,11 @@ import { isPortOpen } from '../net.ts';
 export interface SparkConnectOptions {
   /** TCP port on 127.0.0.1 for the Spark Connect gRPC service (the usual one is 15002). */
   port: number;
-  /** Absolute lake root; created when missing, and passed to the server as `spark.datapilot.lakeRoot`. */
-  lakeRoot: string;
+  /**
+   * The S3-compatible store of the lake (`s3a://<bucket>/...` paths): handed to the server as the
+   * `spark.hadoop.fs.s3a.*` settings of {@link s3aConf}, so the keys live on the server only.
+   */
+  s3?: S3Endpoint;
   /** Progress lines; default stderr with a `[spark]` prefix. */
   log?: SparkLog;
   /** Driver (= whole server in local mode) heap, Spark syntax; default `2g`. */
@@ -53,9 +58,9 @@ export interface RunningSparkConnect {
  * 2 cores); deletion vectors off for new Delta tables
  * (`spark.databricks.delta.properties.defaults.enableDeletionVectors=false`: other Delta readers, e.g.
  * delta-rs, may lack them); warehouse under `stateDir` (scratch space too, via SPARK_LOCAL_DIRS); no web UI;
- * gRPC and the driver bound to 127.0.0.1 only. `lakeRoot` is recorded as `spark.datapilot.lakeRoot`.
+ * gRPC and the driver bound to 127.0.0.1 only.
  */
-export function sparkConnectConf(port: number, stateDir: string, lakeRoot: string): Record<string, string> {
+export function sparkConnectConf(port: number, stateDir: string): Record<string, string> {
   return {
     'spark.sql.extensions': 'io.delta.sql.DeltaSparkSessionExtension',
     'spark.sql.catalog.spark_catalog': 'org.apache.spark.sql.delta.catalog.DeltaCatalog',
@@ -69,32 +74,66 @@ export function sparkConnectConf(port: number, stateDir: string, lakeRoot: strin
     'spark.databricks.delta.snapshotPartitions': '2',
     'spark.databricks.delta.properties.defaults.enableDeletionVectors': 'false',
     'spark.sql.warehouse.dir': path.join(stateDir, 'warehouse'),
-    'spark.datapilot.lakeRoot': lakeRoot,
+  };
+}
+
+/**
+ * Spark confs that let s3a (hadoop-aws) reach an S3-compatible store, each `spark.hadoop.fs.s3a.<name>`:
+ * `endpoint` (the URL as given), `endpoint.region`, `path.style.access=true` (`<endpoint>/<bucket>/<key>`; S3Proxy
+ * serves nothing else), `connection.ssl.enabled` (true for an `https:` endpoint, false for `http:`),
+ * `aws.credentials.provider=org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider` (the two keys below and nothing
+ * else: no environment, instance profile or ~/.aws lookups), `access.key`, `secret.key`.
+ * The same settings as `spark-apps/spark_session.py` `s3a_conf` (local Spark).
+ * @throws RangeError when `endpoint` is not an http(s) URL.
+ */
+export function s3aConf(s3: S3Endpoint): Record<string, string> {
+  const scheme = new URL(s3.endpoint).protocol;
+  if (scheme !== 'http:' && scheme !== 'https:')
+    throw new RangeError(`S3 endpoint must be http(s)://, got ${s3.endpoint}`);
+  const p = 'spark.hadoop.fs.s3a.';
+  return {
+    [`${p}endpoint`]: s3.endpoint,
+    [`${p}endpoint.region`]: s3.region,
+    [`${p}path.style.access`]: 'true',
+    [`${p}connection.ssl.enabled`]: String(scheme === 'https:'),
+    [`${p}aws.credentials.provider`]: 'org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider',
+    [`${p}access.key`]: s3.accessKeyId,
+    [`${p}secret.key`]: s3.secretAccessKey,
   };
 }
 
 export { isPortOpen } from '../net.ts';
 
+/** The server's settings file (`--properties-file`, mode 0600: it may hold S3 keys), removed once it is ready. */
+const confFile = (stateDir: string) => path.join(stateDir, 'spark-connect.properties');
+
 /**
- * Removes a stopped server's state folder: its scratch space always, the warehouse and the folder itself only
- * when empty (DataPilot writes Delta tables by path under the lake root, never managed tables).
+ * Removes a stopped server's state folder: its scratch space and settings file always, the warehouse and the
+ * folder itself only when empty (DataPilot writes Delta tables by path, never managed tables).
  */
 async function removeState(stateDir: string): Promise<void> {
   await rm(path.join(stateDir, 'tmp'), { recursive: true, force: true });
+  await rm(confFile(stateDir), { force: true });
   for (const dir of [path.join(stateDir, 'warehouse'), stateDir]) await rmdir(dir).catch(() => undefined);
 }
 
 const READY_LINE = /Spark Connect server started at: \S*:(\d+)/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves after `ms` without keeping the process alive (for a deadline raced against the exit). */
+const deadline = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /**
  * Starts a Spark Connect server with Delta on 127.0.0.1:`port` and resolves once it is ready: its log has the
  * line "Spark Connect server started at: …:<port>" AND the port accepts TCP connections (typically 6-15 s).
  *
  * Runs `<pyspark>/bin/spark-submit --master local[*] --driver-memory <driverMemory> --jars <deltaJarsToPass>
- * --conf … --class …SparkConnectServer <spark-connect jar>` with working directory `.local/spark/connect-<port>`
- * (warehouse, Derby, scratch), logging per `infra/spark/log4j2.properties` into
- * `.local/logs/spark-connect-<port>.log` (truncated at start). The server stops with this Node process.
+ * --properties-file <stateDir>/spark-connect.properties --class …SparkConnectServer <spark-connect jar>` with
+ * working directory `.local/spark/connect-<port>` (warehouse, Derby, scratch), logging per
+ * `infra/spark/log4j2.properties` into `.local/logs/spark-connect-<port>.log` (truncated at start). The settings
+ * ({@link sparkConnectConf}, {@link s3aConf} when `s3` is given, then `conf`) go through that file, mode 0600 and
+ * deleted once the server is ready, not `--conf` arguments: the S3 secret must not show in `ps`. Spark redacts
+ * them in its logs and UI (`spark.redaction.regex` matches `secret` and `access.key`). The server stops with this
+ * Node process.
  *
  * @throws SparkInfraError NOT_INSTALLED (run setup), PORT_IN_USE (something listens on `port` already),
  *   START_FAILED (the server exited; message has its last log lines), START_TIMEOUT (not ready in
@@ -106,7 +145,6 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   const { port } = opts;
   const timeoutMs = opts.readyTimeoutMs ?? 120_000;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port must be 1-65535, got ${port}`);
-  if (!path.isAbsolute(opts.lakeRoot)) throw new RangeError(`lakeRoot must be absolute, got ${opts.lakeRoot}`);
   const p = sparkPaths(opts.repoRoot ?? REPO_ROOT);
   const home = sparkHome(p.repoRoot);
   const connectJar = connectServerJar(home);
@@ -119,13 +157,13 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   }
 
   const stateDir = path.join(p.stateDir, `connect-${port}`);
-  await Promise.all([
-    mkdir(opts.lakeRoot, { recursive: true }),
-    mkdir(path.join(stateDir, 'tmp'), { recursive: true }),
-    mkdir(p.logsDir, { recursive: true }),
-  ]);
+  await Promise.all([mkdir(path.join(stateDir, 'tmp'), { recursive: true }), mkdir(p.logsDir, { recursive: true })]);
   const logFile = path.join(p.logsDir, `spark-connect-${port}.log`);
-  const conf = { ...sparkConnectConf(port, stateDir, opts.lakeRoot), ...opts.conf };
+  await writePropertiesFile(confFile(stateDir), {
+    ...sparkConnectConf(port, stateDir),
+    ...(opts.s3 ? s3aConf(opts.s3) : {}),
+    ...opts.conf,
+  });
   const args = [
     '--master',
     'local[*]',
@@ -135,7 +173,8 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
     `-Dlog4j2.configurationFile="file:${p.log4jConfig}" -Dderby.system.home="${path.join(stateDir, 'derby')}"`,
     '--jars',
     jars.join(','),
-    ...Object.entries(conf).flatMap(([k, v]) => ['--conf', `${k}=${v}`]),
+    '--properties-file',
+    confFile(stateDir),
     '--class',
     'org.apache.spark.sql.connect.service.SparkConnectServer',
     connectJar,
@@ -177,7 +216,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
       process.removeListener('exit', killOnExit);
       if (exitCode === undefined) {
         child.kill('SIGTERM');
-        if (!(await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]))) {
+        if (!(await Promise.race([exited.then(() => true), deadline(20_000).then(() => false)]))) {
           child.kill('SIGKILL');
           await exited;
         }
@@ -222,6 +261,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   } finally {
     await handle.close();
   }
+  await rm(confFile(stateDir), { force: true }); // read at start only
   const startMs = Date.now() - started;
   log(`Spark Connect ready on sc://127.0.0.1:${port} in ${(startMs / 1000).toFixed(1)} s`);
   void exited.then(() => {

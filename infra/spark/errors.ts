@@ -1,7 +1,8 @@
 /**
  * Why a Spark infrastructure step failed. Callers branch on `code`, never on the message:
  * - `MISSING_TOOL`: python3 ≥ 3.10, Java ≥ 17 or Maven is not installed (the message names the Debian package).
- * - `NOT_INSTALLED`: setup has not run (no venv / pyspark / Delta jars).
+ * - `NOT_INSTALLED`: setup has not run (no venv / pyspark / Delta jars / hadoop-aws).
+ * - `VERSION_MISMATCH`: the resolved hadoop-aws is not the version of the Hadoop inside pyspark (fix the pom).
  * - `SETUP_FAILED`: `python -m venv`, `pip install` or `mvn` exited non-zero (`logFile` has the output).
  * - `PORT_IN_USE`: something already accepts connections on the Spark Connect port.
  * - `START_FAILED`: the Spark Connect server exited before it was ready (`logFile` has its log).
@@ -12,6 +13,7 @@
 export type SparkInfraErrorCode =
   | 'MISSING_TOOL'
   | 'NOT_INSTALLED'
+  | 'VERSION_MISMATCH'
   | 'SETUP_FAILED'
   | 'PORT_IN_USE'
   | 'START_FAILED'

