@@ -9,3 +9,5 @@ export * from './migrations.ts';
 export * from './http.ts';
 export * from './shutdown.ts';
 export * from './pg.ts';
+export * from './keyset.ts';
+export * from './ws.ts';

@@ -35,6 +35,12 @@ const SIMPLE_NAMES: Record<string, string> = {
   time: 'time',
 };
 
+/**
+ * The Spark SQL name (`simpleString`) of a primitive type named as Spark Connect's `DataType` oneof and the Delta
+ * schema format name it (`long` → `bigint`, `integer` → `int`, `byte` → `tinyint`); an unknown name is returned as is.
+ */
+export const simpleTypeName = (kind: string): string => SIMPLE_NAMES[kind] ?? kind;
+
 /** The Spark SQL name of a Spark Connect `DataType` (Spark's `simpleString`). */
 export function sparkTypeName(t: SparkDataType | undefined): string {
   const kind = t?.kind;
@@ -53,7 +59,7 @@ export function sparkTypeName(t: SparkDataType | undefined): string {
     case 'struct':
       return `struct<${(t.struct?.fields ?? []).map((f) => `${f.name}:${sparkTypeName(f.data_type)}`).join(',')}>`;
     default:
-      return SIMPLE_NAMES[kind] ?? kind;
+      return simpleTypeName(kind);
   }
 }
 

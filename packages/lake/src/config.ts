@@ -1,26 +1,54 @@
-import { fileURLToPath } from 'node:url';
-import { int, str, type Logger } from '@datapilot/common';
+import { int, optStr, str, url, type Logger } from '@datapilot/common';
 import { createSparkConnectClient, type SparkConnectClient } from './spark-connect.ts';
 import { createLake, type Lake } from './org-lake.ts';
-
-/** Default lake root of the embedded stack: `<repo>/.local/data/lake`. */
-export const DEFAULT_LAKE_ROOT = fileURLToPath(new URL('../../../.local/data/lake', import.meta.url));
+import { createObjectStore, type ObjectStore } from './object-store.ts';
 
 /**
  * The environment variables of every service that reads the lake (lake and chat subgraphs), for
- * `loadConfig({ ...LAKE_CONFIG, ... })` in an entry point.
+ * `loadConfig({ ...LAKE_CONFIG, ... })` in an entry point. The S3 credentials have no default: `npm start`
+ * generates them for the embedded S3Proxy and passes them on; a deployment sets them (MinIO, S3).
  */
 export const LAKE_CONFIG = {
   SPARK_REMOTE: str('Spark Connect connection string, sc://host:port[/;token=...]', 'sc://127.0.0.1:15002'),
-  LAKE_ROOT: str('absolute path of the lake root as the Spark server sees it', DEFAULT_LAKE_ROOT),
+  S3_ENDPOINT: url('S3 API endpoint of the lake, http(s)://host:port (path-style addressing)', 'http://127.0.0.1:9100'),
+  S3_PUBLIC_ENDPOINT: optStr('S3 endpoint that clients reach for presigned upload URLs (default S3_ENDPOINT)'),
+  S3_REGION: str('SigV4 signing region of the object store', 'us-east-1'),
+  S3_ACCESS_KEY_ID: str('access key id of the lake bucket (never sent to clients)'),
+  S3_SECRET_ACCESS_KEY: str('secret access key of the lake bucket (never sent to clients)'),
+  LAKE_BUCKET: str('bucket of the lake: bronze/org=<org>/..., gold/org=<org>/<table>', 'datapilot-lake'),
   LAKE_QUERY_TIMEOUT_MS: int('deadline of one Spark statement, in milliseconds', 30_000, 1_000, 600_000),
 };
 
-/** Creates the Spark Connect client and the org-scoped lake from {@link LAKE_CONFIG} values. */
+/** The parsed {@link LAKE_CONFIG} values. */
+export type LakeConfig = {
+  SPARK_REMOTE: string;
+  S3_ENDPOINT: string;
+  S3_PUBLIC_ENDPOINT?: string;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+  LAKE_BUCKET: string;
+  LAKE_QUERY_TIMEOUT_MS: number;
+};
+
+/** The lake's object store from {@link LAKE_CONFIG} values. @throws Error for a malformed bucket or endpoint. */
+export function objectStoreFromConfig(config: LakeConfig): ObjectStore {
+  return createObjectStore({
+    endpoint: config.S3_ENDPOINT,
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT,
+    region: config.S3_REGION,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    bucket: config.LAKE_BUCKET,
+  });
+}
+
+/** Creates the Spark Connect client, the object store and the org-scoped lake from {@link LAKE_CONFIG} values. */
 export function createLakeFromConfig(
-  config: { SPARK_REMOTE: string; LAKE_ROOT: string; LAKE_QUERY_TIMEOUT_MS: number },
+  config: LakeConfig,
   logger: Logger,
-): { spark: SparkConnectClient; lake: Lake } {
+): { spark: SparkConnectClient; store: ObjectStore; lake: Lake } {
   const spark = createSparkConnectClient({ remote: config.SPARK_REMOTE, timeoutMs: config.LAKE_QUERY_TIMEOUT_MS });
-  return { spark, lake: createLake({ spark, lakeRoot: config.LAKE_ROOT, logger }) };
+  const store = objectStoreFromConfig(config);
+  return { spark, store, lake: createLake({ spark, store, logger }) };
 }

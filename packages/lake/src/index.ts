@@ -1,6 +1,14 @@
-/** @datapilot/lake-core: a minimal Spark Connect client and the org-scoped lake access layer on top. */
+/** @datapilot/lake-core: a minimal Spark Connect client, the lake's object store and the org-scoped lake on top. */
 export * from './spark-connect.ts';
 export { SparkError, isSessionLost, safeSparkMessage } from './spark-errors.ts';
 export * from './org-lake.ts';
-export { ORG_ID_PATTERN, TABLE_NAME_PATTERN, isTableName, scanOrgTables, deltaVersion } from './lake-layout.ts';
+export * from './lake-layout.ts';
+export * from './object-store.ts';
+export {
+  createDeltaLogReader,
+  parseSchemaString,
+  deltaTypeName,
+  type DeltaLogReader,
+  type DeltaSnapshot,
+} from './delta-log.ts';
 export * from './config.ts';

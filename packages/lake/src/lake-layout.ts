@@ -1,76 +1,81 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
+/**
+ * The lake's layout on the object store, one place for every key and URI rule (issue 5):
+ * - raw uploads (bronze): `bronze/org=<org id>/<table>/<upload id>/<file>`
+ * - Delta tables (gold):  `gold/org=<org id>/<table>/` (with its `_delta_log/`)
+ * Spark sees the same objects as `s3a://<bucket>/<key>`. Only validated org ids, table names, upload ids and file
+ * names reach a key, so a key never leaves the org's own prefix and can be put in a Spark SQL string literal as is.
+ */
 
 /** Organization ids are lower-case UUIDs (the `org` claim of the access token). */
 export const ORG_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Lake table names (the brief's layout rule): lower-case, start with a letter, at most 63 characters. */
+/** Lake table names: lower-case, start with a letter, at most 63 characters. */
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+/**
+ * Bucket names as S3 allows them for path-style access (AWS "Bucket naming rules"): 3-63 characters of lower-case
+ * letters, digits, dots and hyphens, starting and ending with a letter or digit. Such a name is also safe inside a
+ * single-quoted Spark SQL literal.
+ */
+export const BUCKET_NAME_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+/**
+ * Stored file names of uploads: 1-100 characters of letters, digits, `.`, `_` and `-`, starting with a letter, digit
+ * or `-`: Hadoop treats files whose names start with `_` or `.` as hidden and Spark reads nothing from them, even
+ * by exact path. No path separators, no glob or URI metacharacters (`*?[]{}\:`), nothing that needs quoting.
+ */
+export const FILE_NAME_PATTERN = /^[A-Za-z0-9-][A-Za-z0-9._-]{0,99}$/;
 
 /** True when `name` is a valid lake table name ({@link TABLE_NAME_PATTERN}). */
 export const isTableName = (name: string): boolean => TABLE_NAME_PATTERN.test(name);
 
-/**
- * Checks that the lake root can be put inside a single-quoted Spark SQL string literal as is: an absolute
- * path without quotes, backticks, backslashes or control characters.
- * @throws Error naming the problem (configuration, checked at start).
- */
-export function checkLakeRoot(lakeRoot: string): string {
-  if (!path.isAbsolute(lakeRoot))
-    throw new Error(`LAKE_ROOT must be an absolute path, got ${JSON.stringify(lakeRoot)}`);
-  // eslint-disable-next-line no-control-regex
-  if (/['"`\\\u0000-\u001f]/.test(lakeRoot))
-    throw new Error('LAKE_ROOT must not contain quotes, backslashes or control characters');
-  return lakeRoot.replace(/\/+$/, '') || '/';
-}
-
-/** `<lakeRoot>/gold/org=<orgId>`: the folder of an org's gold Delta tables. */
-export function orgGoldDir(lakeRoot: string, orgId: string): string {
+const checkOrg = (orgId: string) => {
   if (!ORG_ID_PATTERN.test(orgId)) throw new Error('invalid org id');
-  return path.join(lakeRoot, 'gold', `org=${orgId}`);
-}
-
-const COMMIT_FILE = /^(\d{20})\.json$/;
-const CHECKPOINT_FILE = /^(\d{20})\.checkpoint(?:\.\d+\.\d+)?\.parquet$/;
-
-/**
- * The Delta version of the table at `tableDir`: the highest `NNN.json` commit in `_delta_log`
- * (or checkpoint, when commits were cleaned up). Undefined when there is no `_delta_log` or no commit yet.
- */
-export async function deltaVersion(tableDir: string): Promise<number | undefined> {
-  let files: string[];
-  try {
-    files = await readdir(path.join(tableDir, '_delta_log'));
-  } catch {
-    return undefined;
-  }
-  let max: number | undefined;
-  for (const f of files) {
-    const m = COMMIT_FILE.exec(f) ?? CHECKPOINT_FILE.exec(f);
-    if (m) max = Math.max(max ?? 0, Number(m[1]));
-  }
-  return max;
-}
+};
+const checkTable = (table: string) => {
+  if (!isTableName(table)) throw new Error('invalid table name');
+};
 
 /**
- * The Delta tables of an org on disk: every sub-folder of `<lakeRoot>/gold/org=<orgId>` whose name is a valid
- * table name and which holds a `_delta_log` with at least one commit, with its Delta version. Folders with
- * other names are ignored (they can never be registered in Spark). An org without a folder has no tables.
- * @returns table name → Delta version, sorted by name.
+ * Checks a bucket name against {@link BUCKET_NAME_PATTERN}.
+ * @throws Error naming the rule (configuration, checked at start).
  */
-export async function scanOrgTables(lakeRoot: string, orgId: string): Promise<Map<string, number>> {
-  const dir = orgGoldDir(lakeRoot, orgId);
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw e;
-  }
-  const names = entries.filter((e) => e.isDirectory() && isTableName(e.name)).map((e) => e.name);
-  const versions = await Promise.all(names.map((n) => deltaVersion(path.join(dir, n))));
-  const out = new Map<string, number>();
-  names.forEach((n, i) => {
-    if (versions[i] !== undefined) out.set(n, versions[i]);
-  });
-  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+export function checkBucketName(bucket: string): string {
+  if (!BUCKET_NAME_PATTERN.test(bucket) || bucket.includes('..'))
+    throw new Error(
+      `LAKE_BUCKET must be 3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit; ` +
+        `got ${JSON.stringify(bucket)}`,
+    );
+  return bucket;
+}
+
+/** `gold/org=<orgId>/`: the key prefix of an org's gold Delta tables. @throws Error for a malformed org id. */
+export function goldOrgPrefix(orgId: string): string {
+  checkOrg(orgId);
+  return `gold/org=${orgId}/`;
+}
+
+/** `gold/org=<orgId>/<table>/`: the key prefix of one Delta table. @throws Error for a malformed org or table. */
+export function goldTablePrefix(orgId: string, table: string): string {
+  checkTable(table);
+  return `${goldOrgPrefix(orgId)}${table}/`;
+}
+
+/** `bronze/org=<orgId>/<table>/`: the key prefix of a table's raw uploads. @throws Error for a malformed org or table. */
+export function bronzeTablePrefix(orgId: string, table: string): string {
+  checkOrg(orgId);
+  checkTable(table);
+  return `bronze/org=${orgId}/${table}/`;
+}
+
+/**
+ * `bronze/org=<orgId>/<table>/<uploadId>/<fileName>`: where an upload's raw file is stored.
+ * @throws Error when any part breaks its rule (the caller validates user input first and answers BAD_USER_INPUT).
+ */
+export function bronzeKey(orgId: string, table: string, uploadId: string, fileName: string): string {
+  if (!ORG_ID_PATTERN.test(uploadId)) throw new Error('invalid upload id');
+  if (!FILE_NAME_PATTERN.test(fileName)) throw new Error('invalid file name');
+  return `${bronzeTablePrefix(orgId, table)}${uploadId}/${fileName}`;
+}
+
+/** `s3a://<bucket>/<key>`: how Spark (Hadoop S3A) names an object or prefix. */
+export function s3aUri(bucket: string, key: string): string {
+  return `s3a://${checkBucketName(bucket)}/${key.replace(/\/+$/, '')}`;
 }

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { badUserInput, notFound, type Logger, type TenantContext } from '@datapilot/common';
 import type { ColumnInfo, NamedArgs, SparkConnectClient, SqlResult } from './spark-connect.ts';
 import { SparkError, isSessionLost } from './spark-errors.ts';
-import { ORG_ID_PATTERN, checkLakeRoot, deltaVersion, isTableName, orgGoldDir, scanOrgTables } from './lake-layout.ts';
+import { ORG_ID_PATTERN, goldOrgPrefix, goldTablePrefix, isTableName, s3aUri } from './lake-layout.ts';
+import type { ObjectStore } from './object-store.ts';
+import { createDeltaLogReader, type DeltaLogReader, type DeltaSnapshot } from './delta-log.ts';
 
-/** A gold table of the caller's org: name, Delta version (highest commit in `_delta_log`) and Spark columns. */
+/** A gold table of the caller's org: name, Delta version and columns, as its Delta log says. */
 export type TableInfo = { name: string; version: number; columns: ColumnInfo[] };
 
 /** A page of rows of one table, each row a JSON object keyed by column name. */
@@ -17,15 +18,16 @@ export const MAX_ROWS_LIMIT = 10_000;
 export const MAX_ROWS_OFFSET = 2_000_000_000;
 
 /**
- * The lake as one organization sees it. Every method works in that org's own Spark Connect session, which
- * holds a temporary view per table of the org's gold folder and nothing else; paths of other orgs never
- * appear in it, and `spark.sql.runSQLOnFiles=false` stops `delta.\`/path\``-style reads of any path.
- * Build one per request ({@link Lake.forTenant}): it reads the org's folder once and reuses that listing.
+ * The lake as one organization sees it. Tables, versions and columns come from the object store and each table's
+ * Delta log (no Spark); rows and queries run in that org's own Spark Connect session, which holds a temporary view
+ * per table under the org's gold prefix and nothing else: other orgs' paths never appear in it, and
+ * `spark.sql.runSQLOnFiles=false` stops `delta.\`s3a://...\``-style reads of any path.
+ * Build one per request ({@link Lake.forTenant}): it lists the org's prefix once and reuses that listing.
  */
 export interface OrgLake {
   /** The org (from the verified token). */
   readonly orgId: string;
-  /** The org's tables, sorted by name. @throws SparkError UPSTREAM_* / INTERNAL when Spark fails. */
+  /** The org's tables, sorted by name. @throws DataPilotError UPSTREAM_* when the object store fails. */
   listTables(): Promise<TableInfo[]>;
   /** One table, or null when the org has no table of that name (including malformed names). */
   getTable(name: string): Promise<TableInfo | null>;
@@ -92,19 +94,29 @@ type OrgState = {
   configured: boolean;
   /** Serializes (re-)registration of views. */
   lock: Promise<unknown>;
-  /** table → columns, for the Delta version they were read at. */
-  columns: Map<string, { version: number; columns: ColumnInfo[] }>;
+};
+
+/** Options of {@link createLake}. */
+export type LakeDeps = {
+  /** The Spark Connect client (owned by the caller: `lake.close()` does not close it). */
+  spark: SparkConnectClient;
+  /** The lake's bucket (owned by the caller). Spark must reach the same bucket through s3a. */
+  store: ObjectStore;
+  /** Optional: session resets and registrations are logged at info/debug. */
+  logger?: Logger;
 };
 
 /**
- * Creates the org-scoped lake over a Spark Connect client.
+ * Creates the org-scoped lake over a Spark Connect client and the lake's object store.
  *
- * Each org gets one Spark Connect session per process (session id: a random UUID). Before each operation the
- * org's gold folder (`<lakeRoot>/gold/org=<orgId>/<table>/_delta_log`) is listed, and the session's temporary
- * views are brought in line with it: `CREATE OR REPLACE TEMPORARY VIEW <table> USING delta OPTIONS (path
- * '<lakeRoot>/gold/org=<orgId>/<table>')` for a new table or a new Delta version (so a changed schema shows),
- * `DROP VIEW` for a table gone from disk. Only validated org ids (UUID) and table names
- * (`^[a-z][a-z0-9_]{0,62}$`) reach the SQL text; values never do.
+ * Listing: the org's tables are the prefixes `gold/org=<orgId>/<table>/` (valid table names only) whose
+ * `_delta_log/` holds a commit; version and columns are read from the Delta log ({@link createDeltaLogReader}).
+ *
+ * Each org gets one Spark Connect session per process (session id: a random UUID). Before each Spark operation the
+ * session's temporary views are brought in line with the listing: `CREATE OR REPLACE TEMPORARY VIEW <table> USING
+ * delta OPTIONS (path 's3a://<bucket>/gold/org=<orgId>/<table>')` for a new table or a new Delta version (so a changed
+ * schema shows), `DROP VIEW` for a table gone from the store. Only validated org ids (UUID), bucket names and table
+ * names (`^[a-z][a-z0-9_]{0,62}$`) reach the SQL text; values never do.
  *
  * `USING delta OPTIONS (path ...)` views are used because they keep resolving after the session sets
  * `spark.sql.runSQLOnFiles=false` (checked against Spark 4.1.4 + Delta 4.4.0), whereas
@@ -113,35 +125,44 @@ type OrgState = {
  * If Spark loses the session (server restart: `INVALID_HANDLE.SESSION_CHANGED`; idle expiry or release:
  * `SESSION_CLOSED`), or a registered view is missing (`TABLE_OR_VIEW_NOT_FOUND` naming it), the org starts a
  * fresh session id, registers its views again and retries the operation once.
- *
- * @param deps.spark the client (owned by the caller: `lake.close()` does not close it).
- * @param deps.lakeRoot absolute path of the lake root (`LAKE_ROOT`), as the Spark server sees it.
- * @param deps.logger optional: session resets and registrations are logged at info/debug.
- * @throws Error when `lakeRoot` is not a usable absolute path.
  */
-export function createLake(deps: { spark: SparkConnectClient; lakeRoot: string; logger?: Logger }): Lake {
-  const { spark, logger } = deps;
-  const lakeRoot = checkLakeRoot(deps.lakeRoot);
+export function createLake(deps: LakeDeps): Lake {
+  const { spark, store, logger } = deps;
+  const deltaLog: DeltaLogReader = createDeltaLogReader(store);
   const orgs = new Map<string, OrgState>();
   const pingSession = randomUUID();
 
   const stateOf = (orgId: string): OrgState => {
     let s = orgs.get(orgId);
     if (!s) {
-      s = { sessionId: randomUUID(), views: new Map(), configured: false, lock: Promise.resolve(), columns: new Map() };
+      s = { sessionId: randomUUID(), views: new Map(), configured: false, lock: Promise.resolve() };
       orgs.set(orgId, s);
     }
     return s;
   };
 
+  /** The org's Delta tables on the store: name → snapshot, sorted by name. */
+  const listOrgTables = async (orgId: string): Promise<Map<string, DeltaSnapshot>> => {
+    const prefix = goldOrgPrefix(orgId);
+    const names = (await store.listPrefixes(prefix))
+      .map((p) => p.slice(prefix.length, -1))
+      .filter(isTableName)
+      .sort();
+    const snapshots = await Promise.all(names.map((n) => deltaLog.snapshot(goldTablePrefix(orgId, n))));
+    const out = new Map<string, DeltaSnapshot>();
+    names.forEach((n, i) => {
+      if (snapshots[i]) out.set(n, snapshots[i]);
+    });
+    return out;
+  };
+
   /** Brings the session's views in line with `tables` (serialized per org). */
-  const sync = (orgId: string, state: OrgState, tables: Map<string, number>): Promise<void> => {
+  const sync = (orgId: string, state: OrgState, tables: Map<string, DeltaSnapshot>): Promise<void> => {
     const run = state.lock.then(async () => {
       const sid = state.sessionId;
-      const dir = orgGoldDir(lakeRoot, orgId);
-      for (const [name, version] of tables) {
+      for (const [name, { version }] of tables) {
         if (state.views.get(name) === version) continue;
-        const location = path.join(dir, name);
+        const location = s3aUri(store.bucket, goldTablePrefix(orgId, name));
         await spark.executeSql(
           sid,
           `CREATE OR REPLACE TEMPORARY VIEW ${quoteIdent(name)} USING delta OPTIONS (path '${location}')`,
@@ -151,8 +172,8 @@ export function createLake(deps: { spark: SparkConnectClient; lakeRoot: string; 
       }
       for (const name of [...state.views.keys()]) {
         if (tables.has(name)) continue;
-        // A concurrent request may have listed the folder later than this one: drop only what is gone now.
-        if ((await deltaVersion(path.join(dir, name))) !== undefined) continue;
+        // A concurrent request may have listed the store later than this one: drop only what is gone now.
+        if ((await deltaLog.version(goldTablePrefix(orgId, name))) !== undefined) continue;
         await spark.executeSql(sid, `DROP VIEW IF EXISTS ${quoteIdent(name)}`);
         state.views.delete(name);
       }
@@ -187,17 +208,17 @@ export function createLake(deps: { spark: SparkConnectClient; lakeRoot: string; 
       const orgId = tenant.orgId;
       if (!ORG_ID_PATTERN.test(orgId)) throw new Error('forTenant: the org id is not a UUID');
       const state = stateOf(orgId);
-      let scan: Promise<Map<string, number>> | undefined;
-      const tables = () => (scan ??= scanOrgTables(lakeRoot, orgId));
+      let listing: Promise<Map<string, DeltaSnapshot>> | undefined;
+      const tables = () => (listing ??= listOrgTables(orgId));
 
       /** Runs `fn` in the org's session with its views in place; on a lost session, once more in a new one. */
       const inSession = async <T>(fn: (sessionId: string) => Promise<T>): Promise<T> => {
-        const onDisk = await tables();
+        const onStore = await tables();
         for (let attempt = 0; ; attempt++) {
           const sid = state.sessionId;
           let views: ReadonlySet<string> = new Set();
           try {
-            await sync(orgId, state, onDisk);
+            await sync(orgId, state, onStore);
             views = new Set(state.views.keys());
             return await fn(state.sessionId);
           } catch (e) {
@@ -208,24 +229,15 @@ export function createLake(deps: { spark: SparkConnectClient; lakeRoot: string; 
         }
       };
 
-      const columnsOf = async (name: string, version: number): Promise<ColumnInfo[]> => {
-        const cached = state.columns.get(name);
-        if (cached?.version === version) return cached.columns;
-        const res = await inSession((sid) => spark.executeSql(sid, `SELECT * FROM ${quoteIdent(name)} LIMIT 0`));
-        state.columns.set(name, { version, columns: res.columns });
-        return res.columns;
-      };
-
       const info = async (name: string): Promise<TableInfo | null> => {
         if (!isTableName(name)) return null;
-        const version = (await tables()).get(name);
-        if (version === undefined) return null;
-        return { name, version, columns: await columnsOf(name, version) };
+        const snap = (await tables()).get(name);
+        return snap ? { name, version: snap.version, columns: snap.columns } : null;
       };
 
       const rowCounts = async (names: readonly string[]): Promise<(number | Error)[]> => {
-        const onDisk = await tables();
-        const known = [...new Set(names.filter((n) => isTableName(n) && onDisk.has(n)))];
+        const onStore = await tables();
+        const known = [...new Set(names.filter((n) => isTableName(n) && onStore.has(n)))];
         const counts = new Map<string, number>();
         if (known.length) {
           const sql = known.map((n, i) => `SELECT ${i} AS i, COUNT(*) AS n FROM ${quoteIdent(n)}`).join(' UNION ALL ');
@@ -244,8 +256,7 @@ export function createLake(deps: { spark: SparkConnectClient; lakeRoot: string; 
       return {
         orgId,
         async listTables() {
-          const names = [...(await tables()).keys()];
-          return (await Promise.all(names.map(info))).filter((t): t is TableInfo => t !== null);
+          return [...(await tables())].map(([name, s]) => ({ name, version: s.version, columns: s.columns }));
         },
         getTable: info,
         async rowCount(name) {

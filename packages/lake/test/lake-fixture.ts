@@ -1,6 +1,6 @@
 /**
- * Test fixture: a temporary LAKE_ROOT with gold Delta tables of three orgs, written through the real Spark
- * Connect server (SPARK_REMOTE, default sc://127.0.0.1:15002) by a separate writer session.
+ * Test fixture: a fresh bucket (on the test run's S3Proxy) with gold Delta tables of three orgs, written through the
+ * real Spark Connect server (SPARK_REMOTE, default sc://127.0.0.1:15002) over s3a by a separate writer session.
  *
  * What is written, so that tests can state the expected values by hand:
  * - org A `customers` (id int, name string, city string, signup date, score double): 3 rows by CREATE (Delta
@@ -9,15 +9,20 @@
  * - org A `orders` (order_id bigint, customer_id int, amount decimal(10,2), placed_at timestamp): 120 rows,
  *   order_id 1..120, customer_id = order_id % 5 + 1, amount = order_id * 1.25, placed_at = 2024-01-01 00:00:00
  *   UTC + order_id hours; one CREATE → version 0.
- * - org A folder `notes` without `_delta_log` and `Bad-Name` with one: neither is a table.
+ * - org A prefix `notes/` without `_delta_log` and `Bad-Name/` with one: neither is a table.
  * - org B `inventory` (sku string, qty int): 3 rows, version 0.
- * - org C: no folder at all (tests add tables to it).
+ * - org C: no objects at all (tests add tables to it).
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { createSparkConnectClient, type SparkConnectClient } from '../src/index.ts';
+import { createTestBucket } from '../../../infra/s3/testing.ts';
+import {
+  createObjectStore,
+  createSparkConnectClient,
+  goldTablePrefix,
+  s3aUri,
+  type ObjectStore,
+  type SparkConnectClient,
+} from '../src/index.ts';
 
 export const SPARK_REMOTE = process.env.SPARK_REMOTE || 'sc://127.0.0.1:15002';
 
@@ -78,11 +83,13 @@ const customerValues = (rows: typeof CUSTOMERS) =>
     .join(', ');
 
 export type LakeFixture = {
-  lakeRoot: string;
+  /** The fixture's bucket (the lake's object store). */
+  store: ObjectStore;
   /** A client of its own (writer session), for tests that write more tables. */
   writer: SparkConnectClient;
   writerSession: string;
-  tableDir(orgId: string, table: string): string;
+  /** `s3a://<bucket>/gold/org=<orgId>/<table>`: where Spark writes a table. */
+  tableUri(orgId: string, table: string): string;
   /** Runs a write statement in the writer session. */
   write(sql: string): Promise<void>;
   cleanup(): Promise<void>;
@@ -90,14 +97,15 @@ export type LakeFixture = {
 
 /** Creates the fixture lake (takes several seconds: four Delta commits through Spark). */
 export async function createLakeFixture(): Promise<LakeFixture> {
-  const lakeRoot = await mkdtemp(path.join(os.tmpdir(), 'dp-lake-test-'));
+  const bucket = await createTestBucket();
+  const store = createObjectStore(bucket.store);
   const writer = createSparkConnectClient({ remote: SPARK_REMOTE, timeoutMs: 180_000 });
   const writerSession = randomUUID();
-  const tableDir = (orgId: string, table: string) => path.join(lakeRoot, 'gold', `org=${orgId}`, table);
+  const tableUri = (orgId: string, table: string) => s3aUri(store.bucket, goldTablePrefix(orgId, table));
   const write = async (sql: string) => {
     await writer.executeSql(writerSession, sql);
   };
-  const at = (orgId: string, table: string) => `delta.\`${tableDir(orgId, table)}\``;
+  const at = (orgId: string, table: string) => `delta.\`${tableUri(orgId, table)}\``;
 
   await write(
     `CREATE TABLE ${at(ORG_A, 'customers')} USING delta AS ` +
@@ -116,21 +124,20 @@ export async function createLakeFixture(): Promise<LakeFixture> {
     `CREATE TABLE ${at(ORG_B, 'inventory')} USING delta AS ` +
       `SELECT CAST(sku AS STRING) AS sku, CAST(qty AS INT) AS qty FROM VALUES ('A-1', 10), ('B-2', 0), ('C-3', 7) AS t(sku, qty)`,
   );
-  await mkdir(tableDir(ORG_A, 'notes'), { recursive: true });
-  await writeFile(path.join(tableDir(ORG_A, 'notes'), 'readme.txt'), 'not a Delta table');
-  await mkdir(path.join(tableDir(ORG_A, 'Bad-Name'), '_delta_log'), { recursive: true });
-  await writeFile(path.join(tableDir(ORG_A, 'Bad-Name'), '_delta_log', '00000000000000000000.json'), '{}');
+  await store.put(`gold/org=${ORG_A}/notes/readme.txt`, 'not a Delta table');
+  await store.put(`gold/org=${ORG_A}/Bad-Name/_delta_log/00000000000000000000.json`, '{}');
 
   return {
-    lakeRoot,
+    store,
     writer,
     writerSession,
-    tableDir,
+    tableUri,
     write,
     async cleanup() {
       await writer.releaseSession(writerSession);
       writer.close();
-      await rm(lakeRoot, { recursive: true, force: true });
+      store.close();
+      await bucket.close();
     },
   };
 }

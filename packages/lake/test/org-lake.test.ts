@@ -2,7 +2,6 @@
  * The org-scoped lake against the real Spark Connect server and Delta tables written by the fixture.
  * Expected values come from what the fixture wrote (see lake-fixture.ts), not from the code under test.
  */
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLake,
@@ -48,7 +47,7 @@ beforeAll(async () => {
     releaseSession: (id) => spark.releaseSession(id),
     close: () => spark.close(),
   };
-  lake = createLake({ spark: recording, lakeRoot: fx.lakeRoot });
+  lake = createLake({ spark: recording, store: fx.store });
 }, 300_000);
 
 afterAll(async () => {
@@ -125,7 +124,7 @@ describe('org A', () => {
   it('runs only SELECT/WITH statements through query()', async () => {
     const a = lake.forTenant(A);
     for (const sql of [
-      `CREATE OR REPLACE TEMPORARY VIEW x USING parquet OPTIONS (path '${fx.tableDir(ORG_B, 'inventory')}')`,
+      `CREATE OR REPLACE TEMPORARY VIEW x USING parquet OPTIONS (path '${fx.tableUri(ORG_B, 'inventory')}')`,
       'DROP VIEW customers',
       'SET spark.sql.runSQLOnFiles=true',
     ])
@@ -150,18 +149,19 @@ describe('org B (isolation)', () => {
   it("cannot read A's view by guessing its name, nor A's files by path", async () => {
     const b = lake.forTenant(B);
     await expect(b.query('SELECT * FROM customers')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
-    await expect(b.query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``)).rejects.toMatchObject({
+    await expect(b.query(`SELECT * FROM delta.\`${fx.tableUri(ORG_A, 'customers')}\``)).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
-    await expect(b.query(`SELECT * FROM parquet.\`${fx.tableDir(ORG_A, 'orders')}\``)).rejects.toMatchObject({
+    await expect(b.query(`SELECT * FROM parquet.\`${fx.tableUri(ORG_A, 'orders')}\``)).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
-    // Error messages never carry the lake path.
-    const err = await b.query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``).catch((e: Error) => e);
-    expect(String((err as Error).message)).not.toContain(fx.lakeRoot);
+    // Error messages never carry the lake's bucket or keys.
+    const err = await b.query(`SELECT * FROM delta.\`${fx.tableUri(ORG_A, 'customers')}\``).catch((e: Error) => e);
+    expect(String((err as Error).message)).not.toContain(fx.store.bucket);
+    expect(String((err as Error).message)).not.toContain(ORG_A);
     // A's own session cannot read by path either (runSQLOnFiles=false), only through its views.
     await expect(
-      lake.forTenant(A).query(`SELECT * FROM delta.\`${fx.tableDir(ORG_A, 'customers')}\``),
+      lake.forTenant(A).query(`SELECT * FROM delta.\`${fx.tableUri(ORG_A, 'customers')}\``),
     ).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
     const inv = await b.query('SELECT sku, qty FROM inventory ORDER BY sku');
     expect(inv.rows).toEqual([
@@ -172,10 +172,10 @@ describe('org B (isolation)', () => {
   }, 120_000);
 });
 
-describe('registration follows the disk, sessions recover', () => {
-  it('an org without a folder has no tables; new tables, new versions and removed tables are picked up', async () => {
+describe('registration follows the object store, sessions recover', () => {
+  it('an org without objects has no tables; new tables, new versions and removed tables are picked up', async () => {
     expect(await lake.forTenant(C).listTables()).toEqual([]);
-    await fx.write(`CREATE TABLE delta.\`${fx.tableDir(ORG_C, 'events')}\` USING delta AS SELECT id FROM range(3)`);
+    await fx.write(`CREATE TABLE delta.\`${fx.tableUri(ORG_C, 'events')}\` USING delta AS SELECT id FROM range(3)`);
     let c = lake.forTenant(C);
     expect(await c.listTables()).toEqual([
       { name: 'events', version: 0, columns: [{ name: 'id', type: 'bigint', nullable: true }] },
@@ -184,7 +184,7 @@ describe('registration follows the disk, sessions recover', () => {
 
     // Version 1 adds a column: the view is re-registered, so the new column shows.
     await fx.write(
-      `CREATE OR REPLACE TABLE delta.\`${fx.tableDir(ORG_C, 'events')}\` USING delta AS SELECT id, 'x' AS tag FROM range(4)`,
+      `CREATE OR REPLACE TABLE delta.\`${fx.tableUri(ORG_C, 'events')}\` USING delta AS SELECT id, 'x' AS tag FROM range(4)`,
     );
     c = lake.forTenant(C);
     expect(await c.getTable('events')).toEqual({
@@ -202,7 +202,7 @@ describe('registration follows the disk, sessions recover', () => {
       [3, 'x'],
     ]);
 
-    await rm(fx.tableDir(ORG_C, 'events'), { recursive: true, force: true });
+    for (const o of await fx.store.listObjects(`gold/org=${ORG_C}/events/`)) await fx.store.delete(o.key);
     c = lake.forTenant(C);
     expect(await c.listTables()).toEqual([]);
     await expect(c.query('SELECT * FROM events')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });

@@ -5,18 +5,26 @@
  * answer as before. (The shared server of the other tests is never restarted.)
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSparkConnect, type RunningSparkConnect } from '../../../infra/spark/index.ts';
+import { createTestBucket, type TestBucket } from '../../../infra/s3/testing.ts';
 import { freePort } from '../../../infra/net.ts';
-import { createLake, createSparkConnectClient, type Lake, type SparkConnectClient } from '../src/index.ts';
+import {
+  createLake,
+  createObjectStore,
+  createSparkConnectClient,
+  goldTablePrefix,
+  s3aUri,
+  type Lake,
+  type ObjectStore,
+  type SparkConnectClient,
+} from '../src/index.ts';
 
 const ORG = '0d0d0d0d-0000-4000-8000-00000000000d';
 const quiet = () => undefined;
 
-let lakeRoot: string;
+let bucket: TestBucket;
+let store: ObjectStore;
 let port: number;
 let server: RunningSparkConnect | undefined;
 let spark: SparkConnectClient;
@@ -24,9 +32,10 @@ let lake: Lake;
 const errorClasses: string[] = [];
 
 beforeAll(async () => {
-  lakeRoot = await mkdtemp(path.join(os.tmpdir(), 'dp-lake-restart-'));
+  bucket = await createTestBucket();
+  store = createObjectStore(bucket.store);
   port = await freePort();
-  server = await startSparkConnect({ port, lakeRoot, log: quiet, driverMemory: '1g' });
+  server = await startSparkConnect({ port, s3: bucket.store, log: quiet, driverMemory: '1g' });
   spark = createSparkConnectClient({ remote: server.remote, timeoutMs: 120_000 });
   const recording: SparkConnectClient = {
     executeSql: (sid, sql, args, opts) =>
@@ -37,8 +46,8 @@ beforeAll(async () => {
     releaseSession: (id) => spark.releaseSession(id),
     close: () => spark.close(),
   };
-  lake = createLake({ spark: recording, lakeRoot });
-  const dir = path.join(lakeRoot, 'gold', `org=${ORG}`, 'metrics');
+  lake = createLake({ spark: recording, store });
+  const dir = s3aUri(store.bucket, goldTablePrefix(ORG, 'metrics'));
   await spark.executeSql(
     randomUUID(),
     `CREATE TABLE delta.\`${dir}\` USING delta AS SELECT id, id * 2 AS twice FROM range(7)`,
@@ -49,7 +58,8 @@ afterAll(async () => {
   await lake?.close();
   spark?.close();
   await server?.stop();
-  await rm(lakeRoot, { recursive: true, force: true });
+  store?.close();
+  await bucket?.close();
 });
 
 it('recovers its org session after the Spark Connect server restarts', async () => {
@@ -57,7 +67,7 @@ it('recovers its org session after the Spark Connect server restarts', async () 
   expect((await lake.forTenant({ orgId: ORG }).query(q, { min: 3 })).rows).toEqual([[2 * (3 + 4 + 5 + 6)]]);
 
   await server!.stop();
-  server = await startSparkConnect({ port, lakeRoot, log: quiet, driverMemory: '1g' });
+  server = await startSparkConnect({ port, s3: bucket.store, log: quiet, driverMemory: '1g' });
 
   expect((await lake.forTenant({ orgId: ORG }).query(q, { min: 5 })).rows).toEqual([[2 * (5 + 6)]]);
   expect(await lake.forTenant({ orgId: ORG }).rowCount('metrics')).toBe(7);
