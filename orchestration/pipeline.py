@@ -1,12 +1,16 @@
-"""The local pipeline runner: stage raw files into an org's bronze area, then build its gold Delta tables.
+"""The ingest pipeline without Airflow, for tests and debugging: the same four steps the `datapilot_ingest` DAG runs
+(`datapilot_pipeline.steps`), in order, in this process.
 
-`npm start` runs `demo` (through `infra/spark/pipeline.ts`) to load the demo org. The functions are plain
-Python taking a Spark Connect URL (or a session), so an Airflow DAG can call `stage_to_bronze` and
-`load_table` as tasks, or `load_demo_org` as one.
+    pipeline.py stage --org <uuid> --table <name> --file <path> [--upload-id <uuid>] [--name <stored file name>]
+        puts a local file at bronze/org=<org>/<table>/<upload id>/<name> (boto3) and prints
+        {"bronze_key", "size_bytes", "upload_id"}.
+    pipeline.py run --org <uuid> --table <name> --upload-id <uuid> --key <bronze key> --format CSV|JSON|NDJSON|PARQUET
+                    --size-bytes <n> [--mode OVERWRITE|APPEND] [--run-id <uuid>] [--max-bad-records <n>]
+        runs validate, load, quality and publish, and prints the quality report (the quality task's XCom) as JSON.
 
-Output contract of the CLI: one JSON line per table on stdout, in `DEMO_TABLES` order,
-`{"table", "rows", "columns": [{"name", "type", "nullable"}], "version", "path"}`; progress as JSON log
-lines (`{"time", "level", "service": "pipeline", "msg", ...}`) on stderr. Exit 0 done, 2 bad input, 1 failure.
+Settings from the environment as for the DAG's tasks (`datapilot_pipeline.config`). Progress as JSON log lines
+(`{"time", "level", "service": "pipeline", "msg", ...}`) on stderr. Exit 0 done, 2 a failure the user must fix
+(the log line carries its `code` and `message`), 1 any other failure.
 """
 
 from __future__ import annotations
@@ -14,52 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "spark-apps"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dags"))
 
-from bronze_to_gold import (  # noqa: E402
-    InvalidInput,
-    bronze_dir,
-    bronze_to_gold,
-    validate_lake_root,
-    validate_org,
-    validate_table,
-)
-from spark_session import get_spark  # noqa: E402
-
-
-@dataclass(frozen=True)
-class SourceTable:
-    """One table to load: its gold name, the raw file's name and its format (`csv` or `json`)."""
-
-    table: str
-    file: str
-    fmt: str
-
-
-DEMO_TABLES: tuple[SourceTable, ...] = (
-    SourceTable("seattle_weather", "seattle-weather.csv", "csv"),
-    SourceTable("stocks", "stocks.csv", "csv"),
-    SourceTable("cars", "cars.json", "json"),
-    SourceTable("penguins", "penguins.json", "json"),
-    SourceTable("gapminder", "gapminder.json", "json"),
-    SourceTable("unemployment_across_industries", "unemployment-across-industries.json", "json"),
-    SourceTable("flights", "flights-20k.json", "json"),
-    SourceTable("airports", "airports.csv", "csv"),
-)
-"""The demo org's tables, read from `vega-datasets` (`node_modules/vega-datasets/data/`)."""
-
-DEFAULT_DATA_DIR = REPO_ROOT / "node_modules" / "vega-datasets" / "data"
+from datapilot_pipeline import steps  # noqa: E402
+from datapilot_pipeline.config import lake_bucket_from_env, s3_client, s3_settings_from_env  # noqa: E402
+from datapilot_pipeline.errors import PipelineError  # noqa: E402
+from datapilot_pipeline.lake import FORMATS, MODES, bronze_upload_prefix, check_bronze_key  # noqa: E402
 
 
 def log(msg: str, level: str = "info", **fields: Any) -> None:
@@ -69,105 +40,95 @@ def log(msg: str, level: str = "info", **fields: Any) -> None:
     print(json.dumps(line), file=sys.stderr, flush=True)
 
 
-def stage_to_bronze(lake_root: str, org_id: str, table: str, source_file: str) -> str:
-    """Copies `source_file` to `<lake_root>/bronze/org=<org>/<table>/<file name>` and returns that path.
+def stage_file(
+    s3: Any, *, bucket: str, org_id: str, table: str, upload_id: str, path: str, file_name: str | None = None
+) -> dict[str, Any]:
+    """Puts the local file `path` at `bronze/org=<org_id>/<table>/<upload_id>/<file_name>` (default: its base name)
+    in `bucket`, replacing what is there. Returns `{"bronze_key", "size_bytes", "upload_id"}`.
 
-    The copy is atomic (a temporary file in the same folder, then a rename), so a reader never sees half a
-    file; copying again replaces it. Raises InvalidInput for a bad org or table, FileNotFoundError if the
-    source is missing.
+    Raises PipelineError INVALID_PARAMS / BAD_KEY for bad ids or a refused file name; OSError for an unreadable file;
+    boto3's errors.
     """
-    target_dir = bronze_dir(lake_root, org_id, table)
-    os.makedirs(target_dir, exist_ok=True)
-    target = os.path.join(target_dir, os.path.basename(source_file))
-    fd, tmp = tempfile.mkstemp(prefix=".staging-", dir=target_dir)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source_file, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+    key = bronze_upload_prefix(org_id, table, upload_id) + (file_name or os.path.basename(path))
+    check_bronze_key(key, org_id, table, upload_id)
+    # boto3 signs the payload over http, and S3Proxy then holds a single PUT in its heap (a 46 MB PUT ran out of its
+    # 128 MiB): upload_file sends files over 8 MiB as a multipart upload of 8 MiB parts.
+    s3.upload_file(path, bucket, key)
+    return {"bronze_key": key, "size_bytes": os.path.getsize(path), "upload_id": upload_id}
 
 
-def load_table(spark: Any, lake_root: str, org_id: str, source: SourceTable, data_dir: str) -> dict[str, Any]:
-    """Stages one source file into bronze, then runs bronze_to_gold on it; returns bronze_to_gold's result."""
-    staged = stage_to_bronze(lake_root, org_id, source.table, os.path.join(data_dir, source.file))
-    return bronze_to_gold(spark, org_id, source.table, staged, source.fmt, lake_root)
-
-
-def load_demo_org(
-    spark_remote: str | None,
-    lake_root: str,
-    org_id: str,
-    data_dir: str,
-    on_result: Callable[[dict[str, Any]], None] | None = None,
-    spark: Any = None,
-    tables: tuple[SourceTable, ...] = DEMO_TABLES,
-) -> list[dict[str, Any]]:
-    """Loads the demo tables (`DEMO_TABLES`) for `org_id`: bronze copy, then gold Delta table, one by one.
-
-    Spark: `spark` if given (left open), else a new session on `spark_remote` (`sc://host:port`, stopped at
-    the end), else the process's local Spark. `on_result` is called with each table's result as soon as it
-    is written (the CLI prints it). Returns the results in `tables` order.
-
-    Raises InvalidInput (BAD_USER_INPUT) for a bad org id or lake root before anything is written;
-    FileNotFoundError when a source file is missing from `data_dir`.
-    """
-    org_id = validate_org(org_id)
-    lake_root = validate_lake_root(lake_root)
-    for source in tables:
-        validate_table(source.table)
-        if not os.path.isfile(os.path.join(data_dir, source.file)):
-            raise FileNotFoundError(f"{source.file} is not in {data_dir}")
-    own = spark is None
+def run(params: dict[str, Any], dag_run_id: str) -> dict[str, Any]:
+    """Runs the four steps for `params` (the DAG's params) and returns `{"validate", "load", "quality", "publish"}`,
+    each step's result. Raises what the steps raise (PipelineError for a failure the user must fix)."""
+    results: dict[str, Any] = {}
     started = time.monotonic()
-    if own:
-        spark = get_spark(spark_remote, app_name="datapilot-demo")
-    results = []
-    try:
-        for source in tables:
-            t0 = time.monotonic()
-            result = load_table(spark, lake_root, org_id, source, data_dir)
-            results.append(result)
-            log(
-                "table loaded",
-                table=source.table,
-                rows=result["rows"],
-                version=result["version"],
-                ms=round((time.monotonic() - t0) * 1000),
-            )
-            if on_result:
-                on_result(result)
-    finally:
-        if own and spark_remote:
-            spark.stop()
-    log("demo org loaded", org=org_id, tables=len(results), ms=round((time.monotonic() - started) * 1000))
+    results["validate"] = steps.validate_step(params)
+    log("validated", **results["validate"])
+    results["load"] = steps.load_step(params)
+    load = results["load"]
+    log(
+        "loaded",
+        delta_version=load["delta_version"],
+        rows_written=load["rows_written"],
+        rows_rejected=load["rows_rejected"],
+    )
+    results["quality"] = steps.quality_step(params, load)
+    log("quality", row_count=results["quality"]["row_count"])
+    results["publish"] = steps.publish_step(params, results["quality"], dag_run_id)
+    log("published", ms=round((time.monotonic() - started) * 1000), **results["publish"])
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `pipeline.py demo --remote sc://... --lake-root <abs path> --org <uuid> --data-dir <dir>`."""
-    parser = argparse.ArgumentParser(description="DataPilot local pipeline runner.")
+    """The CLI (module doc)."""
+    parser = argparse.ArgumentParser(description="DataPilot ingest pipeline without Airflow.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="load the demo org's tables into bronze and gold")
-    demo.add_argument(
-        "--remote", default=os.environ.get("SPARK_REMOTE"), help="sc://host:port (default SPARK_REMOTE; else local)"
-    )
-    demo.add_argument("--lake-root", required=True, help="absolute path of the lake root")
-    demo.add_argument("--org", required=True, help="org id (UUID)")
-    demo.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="folder with the vega-datasets files")
+    stage = sub.add_parser("stage", help="put a local file into an org's bronze prefix")
+    stage.add_argument("--org", required=True)
+    stage.add_argument("--table", required=True)
+    stage.add_argument("--file", required=True)
+    stage.add_argument("--upload-id", default=None, help="default: a new UUID")
+    stage.add_argument("--name", default=None, help="stored file name (default: the file's base name)")
+    go = sub.add_parser("run", help="validate, load, quality, publish one bronze object")
+    go.add_argument("--org", required=True)
+    go.add_argument("--table", required=True)
+    go.add_argument("--upload-id", required=True)
+    go.add_argument("--key", required=True, help="the bronze key")
+    go.add_argument("--format", required=True, choices=FORMATS)
+    go.add_argument("--size-bytes", required=True, type=int)
+    go.add_argument("--mode", default="OVERWRITE", choices=MODES)
+    go.add_argument("--run-id", default=None, help="pipeline run id (default: a new UUID)")
+    go.add_argument("--max-bad-records", default=0, type=int)
     args = parser.parse_args(argv)
-
-    def emit(result: dict[str, Any]) -> None:
-        print(json.dumps(result), flush=True)
-
     try:
-        load_demo_org(args.remote, args.lake_root, args.org, args.data_dir, on_result=emit)
+        if args.command == "stage":
+            result = stage_file(
+                s3_client(s3_settings_from_env()),
+                bucket=lake_bucket_from_env(),
+                org_id=args.org,
+                table=args.table,
+                upload_id=args.upload_id or str(uuid.uuid4()),
+                path=args.file,
+                file_name=args.name,
+            )
+            print(json.dumps(result), flush=True)
+            return 0
+        run_id = args.run_id or str(uuid.uuid4())
+        params = {
+            "org_id": args.org,
+            "table": args.table,
+            "upload_id": args.upload_id,
+            "pipeline_run_id": run_id,
+            "bronze_key": args.key,
+            "format": args.format,
+            "mode": args.mode,
+            "size_bytes": args.size_bytes,
+            "max_bad_records": args.max_bad_records,
+        }
+        print(json.dumps(run(params, dag_run_id=f"cli__{run_id}")["quality"]), flush=True)
         return 0
-    except InvalidInput as e:
-        log("bad input", level="error", code=e.code, field=e.field, error=str(e))
+    except PipelineError as e:
+        log("refused", level="error", code=e.code, message=e.message)
         return 2
     except Exception as e:  # noqa: BLE001 - the CLI reports every failure as one log line and exit 1
         log("pipeline failed", level="error", error=f"{type(e).__name__}: {e}")

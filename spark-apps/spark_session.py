@@ -1,15 +1,18 @@
-"""Spark sessions for DataPilot's Python jobs: a Spark Connect client, or a local Spark with Delta.
+"""Spark sessions for DataPilot's Python jobs: a Spark Connect client, or a local Spark with Delta and s3a.
 
-The Delta jars are the ones `infra/spark` resolves with Maven into `<repo>/.local/jars/delta`; only those
-whose artifact name pyspark's own `jars/` directory lacks are handed to Spark (the same rule as
-`infra/spark/paths.ts` `deltaJarsToPass`), so no library is on the classpath twice in two versions.
+The Delta and s3a jars (hadoop-aws with the AWS SDK v2 modules it uses) are the ones `infra/spark` resolves
+with Maven into `<repo>/.local/jars/delta`; only those whose artifact name pyspark's own `jars/` directory
+lacks are handed to Spark (the same rule as `infra/spark/paths.ts` `deltaJarsToPass`), so no library is on the
+classpath twice in two versions.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pyspark.sql import SparkSession
 
@@ -58,13 +61,48 @@ def delta_jars(jars_dir: Path | None = None) -> list[Path]:
     return sorted(p for p in jars_dir.glob("*.jar") if jar_artifact(p.name) not in bundled)
 
 
+def s3a_conf(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Spark confs that let s3a reach the lake's S3-compatible store, from the variables of the README.
+
+    Reads `S3_ENDPOINT` (`http(s)://host:port`), `S3_REGION` (default `us-east-1`), `S3_ACCESS_KEY_ID` and
+    `S3_SECRET_ACCESS_KEY` from `env` (default `os.environ`); returns {} when `S3_ENDPOINT` is unset. Each key is
+    `spark.hadoop.fs.s3a.<name>`: `endpoint`, `endpoint.region`, `path.style.access=true`,
+    `connection.ssl.enabled` (true for https), `aws.credentials.provider=...SimpleAWSCredentialsProvider` (the two
+    keys only), `access.key`, `secret.key`: the same settings as `infra/spark/connect-server.ts` `s3aConf`.
+
+    Raises ValueError when `S3_ENDPOINT` is not an http(s) URL or a key is missing.
+    """
+    env = os.environ if env is None else env
+    endpoint = env.get("S3_ENDPOINT")
+    if not endpoint:
+        return {}
+    scheme = urlsplit(endpoint).scheme
+    if scheme not in ("http", "https"):
+        raise ValueError(f"S3_ENDPOINT must be http(s)://host:port, got {endpoint!r}")
+    missing = [k for k in ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if not env.get(k)]
+    if missing:
+        raise ValueError(f"S3_ENDPOINT is set but {' and '.join(missing)} is not")
+    p = "spark.hadoop.fs.s3a."
+    return {
+        f"{p}endpoint": endpoint,
+        f"{p}endpoint.region": env.get("S3_REGION") or "us-east-1",
+        f"{p}path.style.access": "true",
+        f"{p}connection.ssl.enabled": str(scheme == "https").lower(),
+        f"{p}aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+        f"{p}access.key": env["S3_ACCESS_KEY_ID"],
+        f"{p}secret.key": env["S3_SECRET_ACCESS_KEY"],
+    }
+
+
 def get_spark(remote: str | None = None, app_name: str = "datapilot") -> SparkSession:
     """A Spark session with Delta and DataPilot's session settings (UTC, deletion vectors off by default).
 
     - `remote` given (`sc://host:port`): a NEW Spark Connect session on that server (its own SQL conf and
-      temporary views); the caller stops it with `spark.stop()`, which releases the server-side session.
-    - `remote` None: the process's local Spark (`local[2]`, 2 GiB driver, Delta jars from `.local/jars/delta`),
-      created on first use and shared by later calls (`getOrCreate`).
+      temporary views); the caller stops it with `spark.stop()`, which releases the server-side session. The
+      server has its own S3 settings (`infra/spark` starts it with them).
+    - `remote` None: the process's local Spark (`local[2]`, 2 GiB driver, Delta and s3a jars from
+      `.local/jars/delta`, the s3a settings of `s3a_conf()` when S3_ENDPOINT is set), created on first use and
+      shared by later calls (`getOrCreate`, which keeps the first call's settings).
     """
     if remote:
         spark = SparkSession.builder.remote(remote).create()
@@ -86,6 +124,6 @@ def get_spark(remote: str | None = None, app_name: str = "datapilot") -> SparkSe
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={state / 'derby'}")
         .config("spark.ui.enabled", "false")
     )
-    for key, value in SESSION_CONF.items():
+    for key, value in {**SESSION_CONF, **s3a_conf()}.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
