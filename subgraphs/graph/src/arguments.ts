@@ -1,12 +1,25 @@
-import { Kind, type FieldDefinitionNode, type GraphQLScalarType, type GraphQLSchema, type ValueNode } from 'graphql';
+import {
+  Kind,
+  type ConstValueNode,
+  type FieldDefinitionNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLScalarType,
+  type GraphQLSchema,
+  type ObjectTypeDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
 import { badUserInput } from '@datapilot/common';
 
 /**
- * Checks of the arguments of @neo4j/graphql's generated root fields, run before the library translates them to
- * Cypher. The library does not check them itself: a negative `limit`/`offset` reaches Neo4j (ArgumentError),
- * a negative `first` throws a plain Error, `limit: 0`/`first: 0` are read as "no limit", a malformed `after`
- * cursor is ignored, a null filter field throws a TypeError, and its DateTime scalar passes any string literal
- * to Cypher's `datetime()` (SyntaxError). None of those is typed, so they are prevented here instead of mapped.
+ * Checks of the arguments of @neo4j/graphql's generated fields (root fields and the relationship fields nested in
+ * their results), run before the library translates them to Cypher. The library does not check them itself: a
+ * negative `limit`/`offset` reaches Neo4j (ArgumentError), a negative `first` throws a plain Error,
+ * `limit: 0`/`first: 0` are read as "no limit", a malformed `after` cursor is ignored, a null filter field throws
+ * a TypeError, and its DateTime scalar passes any string literal to Cypher's `datetime()` (SyntaxError). None of
+ * those is typed, so they are prevented here instead of mapped.
  */
 
 /**
@@ -14,6 +27,14 @@ import { badUserInput } from '@datapilot/common';
  * 1..MAX_PAGE_SIZE. Omitting them still returns every match (an organization has a catalog, not a log).
  */
 export const MAX_PAGE_SIZE = 1000;
+
+/**
+ * Largest page of a list nested in a root field's result, in items: `Dataset.runs(limit:)` and
+ * `Dataset.runsConnection(first:)` accept 1..MAX_NESTED_PAGE_SIZE, and it is their default (see
+ * {@link describeFields}), so that every nested list is bounded: `datasets` can return a whole catalog, and each
+ * dataset gains a run with every load.
+ */
+export const MAX_NESTED_PAGE_SIZE = 100;
 
 /**
  * Largest offset a cursor may carry: the next page starts at offset + 1, which must fit a GraphQL Int
@@ -46,21 +67,104 @@ export function cursorOffset(cursor: string): number | undefined {
  *   nested filter).
  */
 export function validateRootArgs(args: Record<string, unknown>): void {
+  checkArgs(args, '', MAX_PAGE_SIZE, true);
+}
+
+/**
+ * Validates the arguments of every field selected inside a root field's result (through fragments too), with
+ * the rules of {@link validateRootArgs} except that `limit` and `first` are integers in
+ * 1..{@link MAX_NESTED_PAGE_SIZE}, and that null is refused for them and for `sort` (null would lift the
+ * defaults {@link describeFields} gives them: the bound and the order). Values are
+ * read from the operation: literals as written, variables from `info.variableValues` (already coerced); an
+ * argument left out, or given a variable the request did not set, is not checked (its default applies). Each
+ * fragment is checked once, where it is first spread.
+ * @throws DataPilotError BAD_USER_INPUT with `extensions.field` naming the argument by its field path below the
+ *   root field, without aliases (`runs.limit`, `edges.node.runsConnection.after`, `runs.where.OR[0].id`).
+ */
+export function validateNestedArgs(
+  info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'variableValues'>,
+): void {
+  const seen = new Set<string>();
+  const walk = (set: SelectionSetNode | undefined, at: string): void => {
+    for (const sel of set?.selections ?? []) {
+      if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet, at);
+      else if (sel.kind === Kind.FRAGMENT_SPREAD) {
+        const name = sel.name.value;
+        if (seen.has(name)) continue;
+        seen.add(name);
+        walk((info.fragments[name] as FragmentDefinitionNode | undefined)?.selectionSet, at);
+      } else {
+        const path = `${at}${sel.name.value}`;
+        const args: Record<string, unknown> = {};
+        for (const arg of sel.arguments ?? []) {
+          const value = valueOf(arg.value, info.variableValues);
+          if (value !== undefined) args[arg.name.value] = value;
+        }
+        checkArgs(args, `${path}.`, MAX_NESTED_PAGE_SIZE, false);
+        walk(sel.selectionSet, `${path}.`);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) walk(node.selectionSet, '');
+}
+
+/**
+ * The checks of {@link validateRootArgs} / {@link validateNestedArgs}: `at` prefixes the argument names in errors,
+ * `maxPage` bounds `limit` and `first`, `root` says whether null counts as omitted for them and for `sort`.
+ */
+function checkArgs(args: Record<string, unknown>, at: string, maxPage: number, root: boolean): void {
   for (const name of ['limit', 'first'] as const) {
     const v = args[name];
-    if (v != null && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_PAGE_SIZE))
-      throw badUserInput(`${name} must be between 1 and ${MAX_PAGE_SIZE}.`, name);
+    if (v === undefined || (v === null && root)) continue;
+    if (!(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= maxPage))
+      throw badUserInput(`${at}${name} must be between 1 and ${maxPage}.`, `${at}${name}`);
   }
+  if (args['sort'] === null && !root)
+    throw badUserInput(`${at}sort must not be null; omit it for the default order.`, `${at}sort`);
   const offset = args['offset'];
   if (offset != null && !(Number.isInteger(offset) && (offset as number) >= 0))
-    throw badUserInput('offset must be 0 or more.', 'offset');
+    throw badUserInput(`${at}offset must be 0 or more.`, `${at}offset`);
   const after = args['after'];
   if (after != null && (typeof after !== 'string' || cursorOffset(after) === undefined))
-    throw badUserInput('after must be a cursor returned by this API (an edge cursor or pageInfo.endCursor).', 'after');
+    throw badUserInput(
+      `${at}after must be a cursor returned by this API (an edge cursor or pageInfo.endCursor).`,
+      `${at}after`,
+    );
   const where = args['where'];
   if (where != null) {
-    const at = nullPath(where, 'where');
-    if (at) throw badUserInput(`${at} must not be null; omit it instead.`, at);
+    const path = nullPath(where, `${at}where`);
+    if (path) throw badUserInput(`${path} must not be null; omit it instead.`, path);
+  }
+}
+
+/**
+ * The value of an argument as written in the operation: literals as plain values (Int and Float as numbers,
+ * enum values as their names), variables from `variables`; undefined for a variable that is not set (in an
+ * object field: the field is left out; in a list: null, as GraphQL coerces it).
+ */
+function valueOf(node: ValueNode, variables: Record<string, unknown>): unknown {
+  switch (node.kind) {
+    case Kind.VARIABLE:
+      return variables[node.name.value];
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(node.value);
+    case Kind.STRING:
+    case Kind.ENUM:
+    case Kind.BOOLEAN:
+      return node.value;
+    case Kind.NULL:
+      return null;
+    case Kind.LIST:
+      return node.values.map((v) => valueOf(v, variables) ?? null);
+    case Kind.OBJECT: {
+      const obj: Record<string, unknown> = {};
+      for (const f of node.fields) {
+        const v = valueOf(f.value, variables);
+        if (v !== undefined) obj[f.name.value] = v;
+      }
+      return obj;
+    }
   }
 }
 
@@ -133,9 +237,49 @@ export function strictDateTime(schema: GraphQLSchema): void {
   };
 }
 
-/** Descriptions of the generated root fields and of their paging arguments (auth, scope, limits). */
-const ROOT_FIELD_DOCS: Record<string, { description: string; args: Record<string, string> }> = {
-  datasets: {
+/** A default value of a generated argument: its internal value and the same value as a literal. */
+type ArgDefault = { value: unknown; literal: ConstValueNode };
+
+/**
+ * The literal of a default value made of numbers (Int), strings (enum values), lists and input objects.
+ * Only for {@link FIELD_DOCS}, whose defaults are written with those.
+ */
+function literalOf(value: unknown): ConstValueNode {
+  if (typeof value === 'number') return { kind: Kind.INT, value: String(value) };
+  if (typeof value === 'string') return { kind: Kind.ENUM, value };
+  if (Array.isArray(value)) return { kind: Kind.LIST, values: value.map(literalOf) };
+  const fields = Object.entries(value as Record<string, unknown>).map(([name, v]) => ({
+    kind: Kind.OBJECT_FIELD as const,
+    name: { kind: Kind.NAME as const, value: name },
+    value: literalOf(v),
+  }));
+  return { kind: Kind.OBJECT, fields };
+}
+
+const withDefault = (description: string, value: unknown) => ({
+  description,
+  default: { value, literal: literalOf(value) } satisfies ArgDefault,
+});
+
+/**
+ * `Dataset.runs`' default order: newest first, then by id (so that equal times still page stably).
+ * Known limit of @neo4j/graphql 7.6.3: when a list field (not a connection) sorts on a DateTime that the client
+ * also selects, it orders by the ISO text it projects (`WITH this1 { .finishedAt, finishedAt:
+ * apoc.date.convertFormat(...) } ... ORDER BY this1.finishedAt`), which follows time across seconds for the UTC
+ * values the pipeline writes but not within one second (`…:05.3Z` sorts before `…:05Z`). `runsConnection` orders
+ * on the stored value.
+ */
+const RUNS_ORDER = [{ finishedAt: 'DESC' }, { id: 'ASC' }];
+
+/**
+ * Descriptions (auth, scope, limits) and defaults of generated fields and of their arguments, by `Type.field`.
+ * A field's own description is set only when given (fields declared in schema.graphql carry theirs).
+ */
+const FIELD_DOCS: Record<
+  string,
+  { description?: string; args: Record<string, string | { description: string; default: ArgDefault }> }
+> = {
+  'Query.datasets': {
     description:
       "The caller's organization's datasets. Auth: a valid access token. Scope: the token's organization only.",
     args: {
@@ -144,7 +288,7 @@ const ROOT_FIELD_DOCS: Record<string, { description: string; args: Record<string
       where: 'Filters; null is not a filter value (BAD_USER_INPUT): omit a field instead.',
     },
   },
-  datasetsConnection: {
+  'Query.datasetsConnection': {
     description:
       "The caller's organization's datasets as a Relay connection. Auth: a valid access token. " +
       "Scope: the token's organization only.",
@@ -156,41 +300,86 @@ const ROOT_FIELD_DOCS: Record<string, { description: string; args: Record<string
       where: 'Filters; null is not a filter value (BAD_USER_INPUT): omit a field instead.',
     },
   },
+  'Dataset.runs': {
+    args: {
+      limit: withDefault(
+        `Return at most this many runs: 1..${MAX_NESTED_PAGE_SIZE}. Otherwise (null included) BAD_USER_INPUT.`,
+        MAX_NESTED_PAGE_SIZE,
+      ),
+      offset: 'Skip this many runs first (in `sort` order): 0 or more. Otherwise BAD_USER_INPUT.',
+      where: "Filters on the runs' own fields; null is not a filter value (BAD_USER_INPUT): omit a field instead.",
+      sort: withDefault(
+        'Order; omitted: newest first (`finishedAt` descending, then `id`); null: BAD_USER_INPUT.',
+        RUNS_ORDER,
+      ),
+    },
+  },
+  'Dataset.runsConnection': {
+    description:
+      'The runs of `runs` as a Relay connection, each edge with the Delta version the run produced ' +
+      '(`properties.deltaVersion`); newest first by default. Auth: token; scope: own org.',
+    args: {
+      first: withDefault(
+        `Page size: 1..${MAX_NESTED_PAGE_SIZE}. Otherwise (null included) BAD_USER_INPUT.`,
+        MAX_NESTED_PAGE_SIZE,
+      ),
+      after:
+        'Start after this cursor: an edge `cursor` or `pageInfo.endCursor` of an earlier page with the same ' +
+        '`where` and `sort`. Any other string answers BAD_USER_INPUT.',
+      where: 'Filters on the run (`node`) and on the edge (`edge.deltaVersion`); null is not a filter value.',
+      sort: withDefault(
+        'Order; omitted: newest first (`node.finishedAt` descending, then `node.id`); null: BAD_USER_INPUT.',
+        RUNS_ORDER.map((node) => ({ node })),
+      ),
+    },
+  },
 };
 
 /**
- * Sets the descriptions of {@link ROOT_FIELD_DOCS} on the Query fields and arguments, both on the objects
- * (introspection) and on their AST nodes (what `printSubgraphSchema` prints).
- * @throws Error when a described field or argument was not generated (library change).
+ * Sets the descriptions and defaults of {@link FIELD_DOCS} on the fields and arguments, both on the objects
+ * (introspection, and the argument values @neo4j/graphql reads) and on their AST nodes (what
+ * `printSubgraphSchema` prints).
+ * @throws Error when a described type, field or argument was not generated (library change).
  */
-export function describeRootFields(schema: GraphQLSchema): void {
-  const query = schema.getQueryType();
-  if (!query?.astNode) throw new Error('graph schema: Query has no definition');
-  const fields = query.getFields();
+export function describeFields(schema: GraphQLSchema): void {
   const desc = (value: string) => ({ kind: Kind.STRING, value }) as const;
-  const nodes = new Map<string, FieldDefinitionNode>();
-  for (const [fieldName, docs] of Object.entries(ROOT_FIELD_DOCS)) {
-    const field = fields[fieldName];
-    if (!field?.astNode) throw new Error(`graph schema: Query.${fieldName} was not generated`);
-    field.description = docs.description;
-    for (const [argName, text] of Object.entries(docs.args)) {
+  const nodesByType = new Map<GraphQLObjectType, Map<string, FieldDefinitionNode>>();
+  for (const [coordinate, docs] of Object.entries(FIELD_DOCS)) {
+    const [typeName = '', fieldName = ''] = coordinate.split('.');
+    const type = schema.getType(typeName);
+    // Checked by tag, not instanceof (see hideFields in schema.ts).
+    if (Object.prototype.toString.call(type) !== '[object GraphQLObjectType]' || !type?.astNode)
+      throw new Error(`graph schema: type ${typeName} was not generated`);
+    const field = (type as GraphQLObjectType).getFields()[fieldName];
+    if (!field?.astNode) throw new Error(`graph schema: ${coordinate} was not generated`);
+    for (const [argName, doc] of Object.entries(docs.args)) {
       const arg = field.args.find((a) => a.name === argName);
-      if (!arg?.astNode) throw new Error(`graph schema: Query.${fieldName}(${argName}:) was not generated`);
+      if (!arg?.astNode) throw new Error(`graph schema: ${coordinate}(${argName}:) was not generated`);
+      const text = typeof doc === 'string' ? doc : doc.description;
       arg.description = text;
       arg.astNode = { ...arg.astNode, description: desc(text) };
+      if (typeof doc !== 'string') {
+        arg.defaultValue = doc.default.value;
+        arg.astNode = { ...arg.astNode, defaultValue: doc.default.literal };
+      }
     }
     const argNodes = field.args.map((a) => a.astNode);
-    if (argNodes.some((a) => !a)) throw new Error(`graph schema: Query.${fieldName} has arguments without definitions`);
+    if (argNodes.some((a) => !a)) throw new Error(`graph schema: ${coordinate} has arguments without definitions`);
+    if (docs.description) field.description = docs.description;
     field.astNode = {
       ...field.astNode,
-      description: desc(docs.description),
+      ...(docs.description ? { description: desc(docs.description) } : {}),
       arguments: argNodes as NonNullable<(typeof argNodes)[number]>[],
     };
+    const nodes = nodesByType.get(type as GraphQLObjectType) ?? new Map<string, FieldDefinitionNode>();
     nodes.set(fieldName, field.astNode);
+    nodesByType.set(type as GraphQLObjectType, nodes);
   }
-  const ast = query.astNode;
-  (query as { astNode: typeof ast }).astNode = {
-    ...ast,
-    fields: ast.fields?.map((f) => nodes.get(f.name.value) ?? f),
-  };
+  for (const [type, nodes] of nodesByType) {
+    const ast = type.astNode as ObjectTypeDefinitionNode;
+    (type as { astNode: ObjectTypeDefinitionNode }).astNode = {
+      ...ast,
+      fields: ast.fields?.map((f) => nodes.get(f.name.value) ?? f),
+    };
+  }
 }

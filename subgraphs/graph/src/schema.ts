@@ -3,6 +3,7 @@ import {
   defaultFieldResolver,
   type GraphQLFieldResolver,
   type GraphQLInputObjectType,
+  type GraphQLObjectType,
   type GraphQLSchema,
   type InputObjectTypeDefinitionNode,
 } from 'graphql';
@@ -11,7 +12,7 @@ import { Neo4jGraphQL } from '@neo4j/graphql';
 import type { Driver } from 'neo4j-driver';
 import { DataPilotError, hasErrorCode, notFound, requireTenant, unauthenticated } from '@datapilot/common';
 import { datasetResolvers } from './resolvers/dataset.ts';
-import { describeRootFields, strictDateTime, validateRootArgs } from './arguments.ts';
+import { describeFields, strictDateTime, validateNestedArgs, validateRootArgs } from './arguments.ts';
 
 /** The subgraph's type definitions: `subgraphs/graph/schema.graphql`, read once. */
 export const GRAPH_TYPE_DEFS = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
@@ -22,24 +23,42 @@ export const GRAPH_TYPE_DEFS = readFileSync(new URL('../schema.graphql', import.
  */
 export const PUBLIC_ROOT_FIELDS: ReadonlySet<string> = new Set(['Query._service']);
 
+/** The property every node carries and the @authorization rules read; no client may see, set or filter on it. */
+const ORG_PROPERTY = 'orgId';
+
 /**
- * Filter inputs from which fields are removed after generation, with the field name prefix to remove.
- * `orgId` must be filterable for @neo4j/graphql to accept the @authorization rules that read it, but no
- * client may filter on it: the org comes from the token alone.
+ * Fields removed after generation from input and object types, by type; a name also removes its `<name>_...`
+ * variants. Why:
+ * - `orgId` in every `...Where`: it must be filterable for @neo4j/graphql to accept the @authorization rules that
+ *   read it, but no client may filter on it: the org comes from the token alone.
+ * - the relationship filters (`runs`, `runsConnection` in DatasetWhere; `upload`, `uploadConnection` in
+ *   LineageRunWhere): @neo4j/graphql 7.6.3 compiles them to `EXISTS { MATCH ... }` and aggregation subqueries
+ *   WITHOUT the related type's @authorization filter (seen in the Cypher it generates), so they would test nodes
+ *   of another organization were an edge ever to cross organizations. Reads through a relationship field do apply
+ *   it; nested `where` arguments keep the filters on the related node's own fields and on the edge.
+ * - `LineageRun.uploadConnection`: a connection over the one upload of a run tells nothing `upload` does not.
  */
-const HIDDEN_FILTER_FIELDS: Record<string, string> = { DatasetWhere: 'orgId' };
+const HIDDEN_FIELDS: Record<string, readonly string[]> = {
+  DatasetWhere: [ORG_PROPERTY, 'runs', 'runsConnection'],
+  LineageRunWhere: [ORG_PROPERTY, 'upload', 'uploadConnection'],
+  LineageUploadWhere: [ORG_PROPERTY],
+  LineageRun: ['uploadConnection'],
+};
 
 /**
  * Builds the executable Federation 2 subgraph schema with @neo4j/graphql's `getSubgraphSchema()`.
  * Without `driver` the schema is complete but cannot run queries (used to print the SDL offline).
  *
- * After generation: `orgId` filters are removed from `DatasetWhere` (and unused types pruned), the root
- * fields get descriptions and `DateTime` accepts only ISO-8601 date-times (src/arguments.ts), `_service`
- * answers the resulting SDL, and every root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that,
- * before @neo4j/graphql runs, it throws UNAUTHENTICATED when the context has no verified tenant and
- * BAD_USER_INPUT for paging or filter arguments the library would not handle (`validateRootArgs`), and so
- * that @neo4j/graphql's own authorization errors leave as DataPilot codes (see {@link toDataPilotError}).
- * @throws Error when the type definitions are invalid or a hidden filter field is missing (library change).
+ * After generation: the {@link HIDDEN_FIELDS} are removed (and unused types pruned), the schema is checked to
+ * have no input field on `orgId` left, the generated fields get descriptions and defaults (the bounds and order of
+ * nested lists) and `DateTime` accepts only ISO-8601 date-times (src/arguments.ts), `_service` answers the
+ * resulting SDL, and every root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that, before
+ * @neo4j/graphql runs, it throws UNAUTHENTICATED when the context has no verified tenant and BAD_USER_INPUT for
+ * paging or filter arguments the library would not handle, its own and those of the fields selected inside it
+ * (`validateRootArgs`, `validateNestedArgs`), and so that @neo4j/graphql's own authorization errors leave as
+ * DataPilot codes (see {@link toDataPilotError}).
+ * @throws Error when the type definitions are invalid, a hidden field is missing or an `orgId` input field is
+ *   left (library change).
  */
 export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<GraphQLSchema> {
   const lib = new Neo4jGraphQL({
@@ -60,8 +79,9 @@ export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<
     validate: true,
   });
   const generated = await withoutAuthWarning(() => lib.getSubgraphSchema());
-  const schema = pruneUnusedTypes(hideFilterFields(generated));
-  describeRootFields(schema);
+  const schema = pruneUnusedTypes(hideFields(generated));
+  checkNoOrgInput(schema);
+  describeFields(schema);
   strictDateTime(schema);
   // `_service.sdl` was printed by buildSubgraphSchema before the changes above; answer the final SDL instead.
   const service = schema.getQueryType()?.getFields()['_service'];
@@ -90,29 +110,45 @@ async function withoutAuthWarning<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function hideFilterFields(schema: GraphQLSchema): GraphQLSchema {
-  for (const [typeName, prefix] of Object.entries(HIDDEN_FILTER_FIELDS)) {
+function hideFields(schema: GraphQLSchema): GraphQLSchema {
+  for (const [typeName, names] of Object.entries(HIDDEN_FIELDS)) {
     const type = schema.getType(typeName);
     // Checked by tag, not instanceof: @neo4j/graphql (CommonJS) and this module may load different copies of
     // graphql-js (vitest resolves the ESM build for sources).
-    if (Object.prototype.toString.call(type) !== '[object GraphQLInputObjectType]')
-      throw new Error(`graph schema: input ${typeName} was not generated`);
-    const input = type as GraphQLInputObjectType;
-    // getFields() returns graphql-js's cached field map: removing a key removes the field from validation and
-    // introspection. printSubgraphSchema prints from the type's AST node, which is filtered the same way.
-    const isHidden = (f: string) => f === prefix || f.startsWith(`${prefix}_`);
-    const fields = input.getFields();
-    const hidden = Object.keys(fields).filter(isHidden);
-    if (hidden.length === 0) throw new Error(`graph schema: ${typeName}.${prefix} was not generated`);
-    for (const f of hidden) delete fields[f];
-    const ast = input.astNode;
+    const tag = Object.prototype.toString.call(type);
+    if (tag !== '[object GraphQLInputObjectType]' && tag !== '[object GraphQLObjectType]')
+      throw new Error(`graph schema: type ${typeName} was not generated`);
+    const t = type as GraphQLInputObjectType | GraphQLObjectType;
+    // getFields() returns graphql-js's cached field map: removing a key removes the field from validation,
+    // execution and introspection. printSubgraphSchema prints from the type's AST node, filtered the same way.
+    const isHidden = (f: string) => names.some((n) => f === n || f.startsWith(`${n}_`));
+    const fields = t.getFields();
+    for (const n of names) if (!(n in fields)) throw new Error(`graph schema: ${typeName}.${n} was not generated`);
+    for (const f of Object.keys(fields).filter(isHidden)) delete fields[f];
+    // Typed as the input case; the object case is the same operation on FieldDefinitionNodes.
+    const ast = t.astNode as InputObjectTypeDefinitionNode | null | undefined;
     if (ast) {
       const kept = ast.fields?.filter((f) => !isHidden(f.name.value));
-      (input as { astNode: InputObjectTypeDefinitionNode }).astNode = { ...ast, fields: kept };
+      (t as { astNode: InputObjectTypeDefinitionNode }).astNode = { ...ast, fields: kept };
     }
-    if (input.extensionASTNodes.length > 0) throw new Error(`graph schema: ${typeName} has unexpected extensions`);
+    if (t.extensionASTNodes.length > 0) throw new Error(`graph schema: ${typeName} has unexpected extensions`);
   }
   return schema;
+}
+
+/**
+ * Throws when an input type still has a field named `orgId` or `orgId_...` (a type @neo4j/graphql generates
+ * that {@link HIDDEN_FIELDS} does not cover yet): the org must come from the token alone.
+ */
+function checkNoOrgInput(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (Object.prototype.toString.call(type) !== '[object GraphQLInputObjectType]') continue;
+    const left = Object.keys((type as GraphQLInputObjectType).getFields()).filter(
+      (f) => f === ORG_PROPERTY || f.startsWith(`${ORG_PROPERTY}_`),
+    );
+    if (left.length > 0)
+      throw new Error(`graph schema: ${type.name}.${left[0]} lets clients filter on the org; add it to HIDDEN_FIELDS`);
+  }
 }
 
 /**
@@ -136,6 +172,7 @@ function guardRootFields(schema: GraphQLSchema): void {
       field.resolve = async (source, args, ctx: GuardedContext, info) => {
         requireTenant(ctx ?? { tenant: null });
         validateRootArgs(args);
+        validateNestedArgs(info);
         try {
           return await inner(source, args, ctx, info);
         } catch (e) {

@@ -1,27 +1,33 @@
-// The graph subgraph against a real Neo4j 5.26 with APOC: the one from NEO4J_URI (test/global-setup.ts
-// starts one for the whole run), or, when that is unset, one started here on a free port in a temp dir.
-// Tokens are signed with a local Ed25519 key pair; the expected values are written by hand below.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+// The graph subgraph against a real Neo4j 5.26 with APOC (see test/graph-fixture.ts): the datasets of the catalog.
+// Lineage (runs and uploads) is in lineage.test.ts. Tokens are signed with a local Ed25519 key pair; the expected
+// values are written by hand below.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import neo4j, { type Driver } from 'neo4j-driver';
-import { generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import type { Driver } from 'neo4j-driver';
 import { parse } from 'graphql';
 import { composeServices } from '@apollo/composition';
-import { createLogger, createTokenVerifier, TOKEN_AUDIENCE, TOKEN_ISSUER } from '@datapilot/common';
-import { ensureNeo4jInstalled, startNeo4j, type RunningNeo4j } from '../../../infra/neo4j/index.ts';
+import { createLogger, createTokenVerifier } from '@datapilot/common';
 import { createGraphServer } from '../src/server.ts';
 import { graphSubgraphSdl } from '../src/sdl.ts';
-import { deleteMissingDatasets, ensureGraphSchema, upsertDatasets, type DatasetInput } from '../src/data/datasets.ts';
+import { ensureGraphSchema } from '../src/data/datasets.ts';
 import { cursorOffset, isDateTime, MAX_CURSOR_OFFSET, MAX_PAGE_SIZE } from '../src/arguments.ts';
+import {
+  codes,
+  connectNeo4j,
+  createTokenSigner,
+  deleteOrgs,
+  postGraphql,
+  recordingDriver,
+  upsertDatasets,
+  type Claims,
+  type DatasetInput,
+  type GqlResult,
+  type SeenQuery,
+} from './graph-fixture.ts';
 
-let neo: RunningNeo4j | undefined;
-let tmp: string | undefined;
+let neo: Awaited<ReturnType<typeof connectNeo4j>> | undefined;
 let driver: Driver;
-let privateKey: CryptoKey;
-let publicKey: CryptoKey;
+let signer: Awaited<ReturnType<typeof createTokenSigner>>;
 const servers: { url: string; close(): Promise<void> }[] = [];
 let url: string;
 
@@ -54,76 +60,20 @@ const WEATHER: DatasetInput = {
   ],
 };
 
-type Claims = { org: string; expSec?: number; key?: CryptoKey };
-async function token({ org, expSec, key }: Claims): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ org, role: 'MEMBER' })
-    .setProtectedHeader({ alg: 'EdDSA' })
-    .setSubject(randomUUID())
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(TOKEN_AUDIENCE)
-    .setIssuedAt(now - 3600)
-    .setExpirationTime(expSec ?? now + 600)
-    .sign(key ?? privateKey);
-}
-
-type GqlResult = {
-  status: number;
-  body: {
-    data?: Record<string, any> | null;
-    errors?: { message: string; extensions?: { code?: string; field?: string } }[];
-  };
-};
-async function gql(query: string, tok?: string, at = url, variables?: Record<string, unknown>): Promise<GqlResult> {
-  const res = await fetch(`${at}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(tok ? { authorization: `Bearer ${tok}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, body: (await res.json()) as GqlResult['body'] };
-}
-const codes = (r: GqlResult) => (r.body.errors ?? []).map((e) => e.extensions?.code);
-
-/** A driver-like wrapper that records every Cypher statement @neo4j/graphql runs (its Executor duck-types drivers). */
-function recordingDriver(real: Driver, seen: { query: string; params: Record<string, any> }[]): Driver {
-  type Tx = { run(q: string, p: Record<string, any>): unknown };
-  const wrap = (tx: Tx): Tx => ({
-    run: (q, p) => {
-      seen.push({ query: q, params: p });
-      return tx.run(q, p);
-    },
-  });
-  return {
-    executeQueryBookmarkManager: real.executeQueryBookmarkManager,
-    session: (cfg: object) => {
-      const s = real.session(cfg);
-      return {
-        executeRead: (work: (tx: Tx) => unknown, c: object) => s.executeRead((tx) => work(wrap(tx)), c),
-        executeWrite: (work: (tx: Tx) => unknown, c: object) => s.executeWrite((tx) => work(wrap(tx)), c),
-        close: () => s.close(),
-      };
-    },
-  } as unknown as Driver;
-}
+const token = (c: Claims) => signer.token(c);
+const gql = (query: string, tok?: string, at = url, variables?: Record<string, unknown>): Promise<GqlResult> =>
+  postGraphql(at, query, tok, variables);
 
 const logger = createLogger('graph-test', 'error');
 
 beforeAll(async () => {
-  let uri = process.env.NEO4J_URI;
-  let password = process.env.NEO4J_PASSWORD ?? 'datapilot-dev';
-  if (!uri) {
-    await ensureNeo4jInstalled();
-    tmp = mkdtempSync(path.join(tmpdir(), 'graph-test-'));
-    password = 'graph-test-password';
-    neo = await startNeo4j({ port: 0, dataDir: tmp, password, log: () => undefined });
-    uri = neo.uri;
-  }
-  driver = neo4j.driver(uri, neo4j.auth.basic(process.env.NEO4J_USER ?? 'neo4j', password));
+  neo = await connectNeo4j();
+  driver = neo.driver;
   await ensureGraphSchema(driver);
-  ({ privateKey, publicKey } = await generateKeyPair('EdDSA'));
+  signer = await createTokenSigner();
   const server = await createGraphServer({
     driver,
-    verifier: createTokenVerifier({ jwks: publicKey }),
+    verifier: createTokenVerifier({ jwks: signer.publicKey }),
     port: 0,
     logger,
   });
@@ -136,12 +86,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const s of servers) await s.close();
-  await driver?.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', {
-    orgs: [ORG_A, ORG_B, ORG_P],
-  });
-  await driver?.close();
-  await neo?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  if (driver) await deleteOrgs(driver, [ORG_A, ORG_B, ORG_P]);
+  await neo?.close();
 });
 
 describe('datasets of the caller’s organization', () => {
@@ -504,8 +450,8 @@ describe('authentication', () => {
   });
 
   it('answers UNAUTHENTICATED for a token signed by another key, and for garbage', async () => {
-    const other = await generateKeyPair('EdDSA');
-    for (const bad of [await token({ org: ORG_A, key: other.privateKey }), 'a.b.c']) {
+    const other = await createTokenSigner();
+    for (const bad of [await other.token({ org: ORG_A }), 'a.b.c']) {
       const r = await gql(`{ datasets { name } }`, bad);
       expect(r.status).toBe(401);
       expect(codes(r)).toEqual(['UNAUTHENTICATED']);
@@ -520,10 +466,10 @@ describe('authentication', () => {
 
 describe('generated Cypher', () => {
   it('binds the org from the token in the WHERE clause of the read', async () => {
-    const seen: { query: string; params: Record<string, any> }[] = [];
+    const seen: SeenQuery[] = [];
     const server = await createGraphServer({
       driver: recordingDriver(driver, seen),
-      verifier: createTokenVerifier({ jwks: publicKey }),
+      verifier: createTokenVerifier({ jwks: signer.publicKey }),
       port: 0,
       logger,
     });
@@ -561,48 +507,37 @@ describe('data layer', () => {
     expect(records[0]!.get('n').toNumber()).toBe(1);
   });
 
-  it('ensureGraphSchema is idempotent and creates the constraint and the orgId index', async () => {
+  it('ensureGraphSchema is idempotent and creates a (orgId, key) constraint and an orgId index per label', async () => {
     await ensureGraphSchema(driver);
     const { records } = await driver.executeQuery(
-      'SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint WHERE labelsOrTypes = ["Dataset"] ' +
-        'RETURN name, properties, owningConstraint IS NOT NULL AS unique ORDER BY name',
+      'SHOW INDEXES YIELD name, labelsOrTypes, properties, owningConstraint ' +
+        'WHERE labelsOrTypes[0] IN ["Dataset", "Upload", "PipelineRun"] ' +
+        'RETURN name, labelsOrTypes[0] AS label, properties, owningConstraint IS NOT NULL AS unique ORDER BY name',
     );
     expect(records.map((r) => r.toObject())).toEqual([
-      { name: 'dataset_org', properties: ['orgId'], unique: false },
-      { name: 'dataset_org_name_unique', properties: ['orgId', 'name'], unique: true },
+      { name: 'dataset_org', label: 'Dataset', properties: ['orgId'], unique: false },
+      { name: 'dataset_org_name_unique', label: 'Dataset', properties: ['orgId', 'name'], unique: true },
+      { name: 'pipeline_run_org', label: 'PipelineRun', properties: ['orgId'], unique: false },
+      { name: 'pipeline_run_org_id_unique', label: 'PipelineRun', properties: ['orgId', 'id'], unique: true },
+      { name: 'upload_org', label: 'Upload', properties: ['orgId'], unique: false },
+      { name: 'upload_org_id_unique', label: 'Upload', properties: ['orgId', 'id'], unique: true },
     ]);
   });
 
-  it('upsert updates in place; deleteMissingDatasets removes only that org’s other datasets', async () => {
-    const org = randomUUID();
-    const other = randomUUID();
-    await upsertDatasets(driver, org, [CARS, WEATHER]);
-    await upsertDatasets(driver, other, [WEATHER]);
-    await upsertDatasets(driver, org, [{ ...CARS, rowCount: 410, deltaVersion: 1 }]);
-    expect(await deleteMissingDatasets(driver, org, ['cars'])).toBe(1);
-    const { records } = await driver.executeQuery(
-      'MATCH (d:Dataset) WHERE d.orgId IN $orgs RETURN d.orgId = $org AS mine, d.name AS name, d.rowCount AS rows, ' +
-        'd.deltaVersion AS version ORDER BY mine DESC, name',
-      { orgs: [org, other], org },
-    );
-    expect(records.map((r) => r.toObject())).toEqual([
-      { mine: true, name: 'cars', rows: neo4j.int(410), version: neo4j.int(1) },
-      { mine: false, name: 'seattle_weather', rows: neo4j.int(1461), version: neo4j.int(2) },
-    ]);
-    await driver.executeQuery('MATCH (d:Dataset) WHERE d.orgId IN $orgs DETACH DELETE d', { orgs: [org, other] });
-  });
-
-  it('rejects malformed input with BAD_USER_INPUT and writes nothing', async () => {
-    const org = randomUUID();
-    await expect(upsertDatasets(driver, 'not-a-uuid', [CARS])).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
-    await expect(upsertDatasets(driver, org, [CARS, { ...WEATHER, name: 'Bad-Name' }])).rejects.toMatchObject({
-      code: 'BAD_USER_INPUT',
-    });
-    await expect(upsertDatasets(driver, org, [{ ...CARS, rowCount: 2 ** 31 }])).rejects.toMatchObject({
-      code: 'BAD_USER_INPUT',
-    });
-    const { records } = await driver.executeQuery('MATCH (d:Dataset {orgId: $org}) RETURN count(d) AS n', { org });
-    expect(records[0]!.get('n').toNumber()).toBe(0);
+  it('an Upload or PipelineRun id is unique within an organization, not across organizations', async () => {
+    const id = randomUUID();
+    for (const label of ['Upload', 'PipelineRun']) {
+      await driver.executeQuery(`CREATE (:${label} {orgId: $a, id: $id}), (:${label} {orgId: $b, id: $id})`, {
+        a: ORG_A,
+        b: ORG_B,
+        id,
+      });
+      await expect(
+        driver.executeQuery(`CREATE (:${label} {orgId: $a, id: $id})`, { a: ORG_A, id }),
+      ).rejects.toMatchObject({ code: 'Neo.ClientError.Schema.ConstraintValidationFailed' });
+      const { records } = await driver.executeQuery(`MATCH (n:${label} {id: $id}) RETURN count(n) AS n`, { id });
+      expect({ label, n: records[0]!.get('n').toNumber() }).toEqual({ label, n: 2 });
+    }
   });
 });
 
@@ -618,20 +553,38 @@ describe('SDL for composition', () => {
     expect(sdl).toContain('Page size: 1..1000 (omit for all). Otherwise BAD_USER_INPUT.');
     expect(sdl).toContain('Return at most this many datasets: 1..1000 (omit for all). Otherwise BAD_USER_INPUT.');
     const names = [...sdl.matchAll(/^(?:type|input|enum|scalar) (\w+)/gm)].map((m) => m[1]).sort();
+    // The lineage types and what a nested `runs` / `runsConnection` takes; no relationship filter inputs
+    // (LineageRunRelationshipFilters, DatasetRunsConnectionFilters, aggregation inputs), no LineageUploadWhere and
+    // no upload connection types (see HIDDEN_FIELDS in src/schema.ts).
     expect(names).toEqual([
       'Dataset',
       'DatasetColumn',
       'DatasetEdge',
+      'DatasetRunsConnection',
+      'DatasetRunsConnectionSort',
+      'DatasetRunsConnectionWhere',
+      'DatasetRunsRelationship',
       'DatasetSort',
       'DatasetWhere',
       'DatasetsConnection',
       'DateTime',
       'DateTimeScalarFilters',
+      'IDScalarFilters',
       'IntScalarFilters',
+      'LineageProduced',
+      'LineageProducedSort',
+      'LineageProducedWhere',
+      'LineageRun',
+      'LineageRunSort',
+      'LineageRunWhere',
+      'LineageUpload',
+      'LoadMode',
+      'LoadModeEnumScalarFilters',
       'PageInfo',
       'Query',
       'SortDirection',
       'StringScalarFilters',
+      'UploadFormat',
     ]);
   });
 });
