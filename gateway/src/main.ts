@@ -21,6 +21,7 @@ const config = loadConfig({
   CHAT_URL: url('chat subgraph GraphQL URL', `http://127.0.0.1:${P.chat}/graphql`),
   CHAT_WS_URL: url('chat subgraph graphql-ws URL', `ws://127.0.0.1:${P.chat}/graphql`),
   LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
+  LAKE_WS_URL: url('lake subgraph graphql-ws URL', `ws://127.0.0.1:${P.lake}/graphql`),
   GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
   GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_LIMITS.maxDepth, 1, 100),
   GATEWAY_MAX_QUERY_FIELDS: int(
@@ -38,6 +39,7 @@ try {
     chat: config.CHAT_URL,
     chatWs: config.CHAT_WS_URL,
     lake: config.LAKE_URL,
+    lakeWs: config.LAKE_WS_URL,
     graph: config.GRAPH_URL,
   });
   const gw = await createGatewayServer({

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { SubgraphDef } from './compose.ts';
 
 /** Where each subgraph listens; see README "Configuration". */
-export type SubgraphUrls = { auth: string; chat: string; chatWs: string; lake: string; graph: string };
+export type SubgraphUrls = { auth: string; chat: string; chatWs: string; lake: string; lakeWs: string; graph: string };
 
 const sdlFile = (name: string) => fileURLToPath(new URL(`../../subgraphs/${name}/schema.graphql`, import.meta.url));
 
@@ -17,7 +17,7 @@ export async function loadSubgraphDefs(urls: SubgraphUrls): Promise<SubgraphDef[
   return [
     { name: 'auth', url: urls.auth, sdl: await readFile(sdlFile('auth'), 'utf8') },
     { name: 'chat', url: urls.chat, wsUrl: urls.chatWs, sdl: await readFile(sdlFile('chat'), 'utf8') },
-    { name: 'lake', url: urls.lake, sdl: await readFile(sdlFile('lake'), 'utf8') },
+    { name: 'lake', url: urls.lake, wsUrl: urls.lakeWs, sdl: await readFile(sdlFile('lake'), 'utf8') },
     { name: 'graph', url: urls.graph, sdl: await graphSubgraphSdl() },
   ];
 }

@@ -173,7 +173,7 @@ export function attachSubscriptionEdge(opts: {
         opts.logger.warn('subscription upstream failed', { err: String((e as Error)?.message ?? e), url });
         yield {
           errors: [
-            new GraphQLError('The chat service is unavailable; retry.', {
+            new GraphQLError('The service behind this subscription is unavailable; retry.', {
               extensions: { code: 'UPSTREAM_UNAVAILABLE' },
             }),
           ],

@@ -26,7 +26,7 @@ const config = loadConfig({
 const logger = createLogger('chat', config.LOG_LEVEL);
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
 pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
-const { spark, lake } = createLakeFromConfig(config, logger);
+const { spark, store, lake } = createLakeFromConfig(config, logger);
 
 try {
   const applied = await migrateChatSchema(pool);
@@ -40,7 +40,13 @@ try {
     logger,
     streamDelayMs: config.CHAT_STREAM_DELAY_MS,
   });
-  onShutdown(logger, [() => server.close(), () => lake.close(), () => spark.close(), () => pool.end()]);
+  onShutdown(logger, [
+    () => server.close(),
+    () => lake.close(),
+    () => spark.close(),
+    () => store.close(),
+    () => pool.end(),
+  ]);
 } catch (err) {
   logger.error('chat failed to start', { err });
   await pool.end().catch(() => undefined);

@@ -3,30 +3,24 @@
  * the same port and path for subscriptions.
  */
 import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, type GraphQLFormattedError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { parse } from 'graphql';
 import type { Pool } from 'pg';
 import {
-  bearerToken,
+  attachGraphQLWebSocket,
   closeServer,
   contextFromAuthorization,
   createFormatError,
   createGraphQLHttpServer,
-  hasErrorCode,
   listen,
   runMigrations,
   sendJson,
   type Logger,
   type RequestContext,
-  type TenantContext,
   type TokenVerifier,
   apolloLogger,
-  MAX_BODY_BYTES,
 } from '@datapilot/common';
 import { createAnalyst, type Analyst } from './analyst/index.ts';
 import { createMessageEventHub } from './events.ts';
@@ -40,12 +34,8 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta
 /** GraphQL path, for HTTP and WebSocket alike. */
 export const GRAPHQL_PATH = '/graphql';
 
-/**
- * WebSocket close codes of this server (graphql-ws's own codes, e.g. 4400/4409/4429, keep their meaning):
- * 4401 no, bad or expired token (also sent when a connected token expires); 4403 is not used — another user's message
- * answers a NOT_FOUND error on that one subscription, so existence is not revealed and other subscriptions go on.
- */
-export const WS_CLOSE = { UNAUTHORIZED: 4401 } as const;
+/** WebSocket close codes of this server: those of every subgraph ({@link attachGraphQLWebSocket}). */
+export { WS_CLOSE } from '@datapilot/common';
 
 /**
  * Applies the chat migrations (schema `chat`) idempotently; safe from several processes at once.
@@ -138,46 +128,14 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     },
   });
 
-  // graphql-ws on the same port and path. The tenant of each socket is kept beside it, never in client input.
-  // Frames are bounded like HTTP bodies (the ws default would accept 100 MiB).
-  const wss = new WebSocketServer({ server: http, path: GRAPHQL_PATH, maxPayload: MAX_BODY_BYTES });
-  const tenants = new WeakMap<WebSocket, TenantContext>();
-  const expiryTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
-  const format = (errors: readonly unknown[]) =>
-    errors.map((e) => formatError((e as { toJSON?: () => GraphQLFormattedError }).toJSON?.() ?? (e as never), e));
-  const wsServer = useServer<{ authorization?: unknown }>(
-    {
-      schema,
-      onConnect: async (ctx) => {
-        const socket = ctx.extra.socket;
-        const header = ctx.connectionParams?.authorization;
-        let tenant: TenantContext;
-        try {
-          const token = typeof header === 'string' ? bearerToken(header) : undefined;
-          if (!token) throw new Error('no token');
-          tenant = await verifier.verify(token);
-        } catch (e) {
-          const reason = hasErrorCode(e) ? (e as Error).message : 'A valid access token is required.';
-          socket.close(WS_CLOSE.UNAUTHORIZED, reason.slice(0, 120));
-          return false;
-        }
-        tenants.set(socket, tenant);
-        // Max setTimeout is 2^31-1 ms (~24.8 days); tokens live minutes.
-        const ms = Math.min(Math.max(tenant.expiresAtMs - Date.now(), 0), 2 ** 31 - 1);
-        expiryTimers.set(
-          socket,
-          setTimeout(() => socket.close(WS_CLOSE.UNAUTHORIZED, 'The access token has expired.'), ms),
-        );
-        return true;
-      },
-      onClose: (ctx) => clearTimeout(expiryTimers.get(ctx.extra.socket)),
-      context: (ctx): RequestContext => ({ tenant: tenants.get(ctx.extra.socket) ?? null, requestId: randomUUID() }),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: format(result.errors) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => format(errors),
-    },
-    wss,
-  );
+  const ws = attachGraphQLWebSocket({
+    server: http,
+    path: GRAPHQL_PATH,
+    schema,
+    verifier,
+    formatError,
+    context: (base) => base,
+  });
 
   const url = await listen(http, opts.port, opts.host);
   const wsUrl = url.replace(/^http/, 'ws') + GRAPHQL_PATH;
@@ -186,9 +144,7 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     url,
     wsUrl,
     async close() {
-      for (const socket of wss.clients) socket.close(1001, 'Server shutting down.');
-      await wsServer.dispose();
-      await new Promise<void>((r) => wss.close(() => r()));
+      await ws.close();
       await closeServer(http);
       await responder.close();
       await apollo.stop();

@@ -50,7 +50,7 @@ describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real
   beforeAll(async () => {
     demo = await createDemoLake();
     await demo.write(orgId);
-    lake = createLake({ spark: demo.spark, lakeRoot: demo.lakeRoot });
+    lake = createLake({ spark: demo.spark, store: demo.store });
   });
 
   afterAll(async () => {

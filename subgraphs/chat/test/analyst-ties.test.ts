@@ -48,7 +48,7 @@ describe('analyst: top-N keeps ties, against real Delta tables', () => {
   beforeAll(async () => {
     demo = await createDemoLake();
     await demo.write(orgId, ['flights']);
-    lake = createLake({ spark: demo.spark, lakeRoot: demo.lakeRoot });
+    lake = createLake({ spark: demo.spark, store: demo.store });
     orgLake = lake.forTenant({ orgId });
     analyst = createAnalyst();
   });

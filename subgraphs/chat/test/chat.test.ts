@@ -72,7 +72,7 @@ beforeAll(async () => {
   demo = await createDemoLake();
   await demo.write(ORG_A, ['penguins']);
   await demo.write(ORG_B, ['stocks']);
-  lake = createLake({ spark: demo.spark, lakeRoot: demo.lakeRoot });
+  lake = createLake({ spark: demo.spark, store: demo.store });
   server = await fx.serve(lake);
   token.A1 = await fx.issuer.sign({ orgId: ORG_A, userId: A1 });
   token.A2 = await fx.issuer.sign({ orgId: ORG_A, userId: A2, role: 'OWNER' });
@@ -525,7 +525,7 @@ describe('paging and failures', () => {
   it('an unreachable lake: the answer is FAILED with UPSTREAM_UNAVAILABLE, the question is kept', async () => {
     // A real client to a port where nothing listens (freed right away): a real connection failure, no fake.
     const spark = createSparkConnectClient({ remote: 'sc://127.0.0.1:9', timeoutMs: 5_000 });
-    const deadLake = createLake({ spark, lakeRoot: demo.lakeRoot });
+    const deadLake = createLake({ spark, store: demo.store });
     const dead = await fx.serve(deadLake);
     try {
       const conv = (await gql(dead.url, CREATE, { t: 'offline' }, token.A1)).data!.createConversation;

@@ -1,34 +1,73 @@
 /**
  * The lake subgraph's server: Apollo Server 5 on the shared node:http server of @datapilot/common, with
- * GraphQL at `/graphql` (and `/`) and a health check at `/health`.
+ * GraphQL at `/graphql` (and `/`), graphql-ws subscriptions on the same path, and a health check at `/health`.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
+import type { Pool } from 'pg';
 import {
+  attachGraphQLWebSocket,
   closeServer,
   contextFromAuthorization,
+  runMigrations,
   createFormatError,
   createGraphQLHttpServer,
   listen,
   sendJson,
   type Logger,
+  type RequestContext,
   type TokenVerifier,
   apolloLogger,
 } from '@datapilot/common';
-import type { Lake } from '@datapilot/lake-core';
-import { createLakeData } from './data/lake-data.ts';
+import type { Lake, ObjectStore } from '@datapilot/lake-core';
+import { createLakeData, type LakeDataDeps } from './data/lake-data.ts';
 import { createResolvers, type LakeContext } from './resolvers/index.ts';
+import { createRunEvents } from './runs/events.ts';
+import { INGEST_DAG_ID } from './runs/pipeline.ts';
+import { startRunWatcher, type AirflowApi } from './runs/watcher.ts';
+import type { UploadLimits } from './uploads.ts';
 
 /** The SDL this server runs, the same file the gateway composes. */
 export const SCHEMA_FILE = fileURLToPath(new URL('../schema.graphql', import.meta.url));
+/** The SQL migrations of schema `lake`. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url));
+/** GraphQL path, for HTTP and WebSocket alike. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** Default {@link UploadLimits}: 1 GiB, 15-minute URLs, 100 open uploads per organization. */
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBytes: 1 << 30, urlTtlSeconds: 900, maxPending: 100 };
+
+/**
+ * Applies the lake migrations (schema `lake`) idempotently; safe from several processes at once.
+ * @returns the versions applied by this call.
+ */
+export function migrateLakeSchema(pool: Pool): Promise<string[]> {
+  return runMigrations(pool, 'lake', MIGRATIONS_DIR);
+}
+
+/** The orchestrator's API as the lake server uses it: the watcher's calls plus a readiness probe. */
+export type Orchestrator = AirflowApi & {
+  /** Resolves when the ingest DAG can be triggered. @throws DataPilotError UPSTREAM_* otherwise. */
+  ready(dagId: string): Promise<void>;
+};
 
 /** Options of {@link createLakeServer}. */
 export type LakeServerOptions = {
   /** The org-scoped lake (owned by the caller: `close()` does not close it). */
   lake: Lake;
+  /** The lake's object store (owned by the caller). */
+  store: ObjectStore;
+  /** PostgreSQL with the lake migrations applied ({@link migrateLakeSchema}); not ended by close(). */
+  pool: Pool;
+  /** Airflow's REST API (`createAirflowClient`). */
+  airflow: Orchestrator;
+  /** Upload limits (default {@link DEFAULT_UPLOAD_LIMITS}). */
+  limits?: UploadLimits;
+  /** Pause between two run watcher cycles, in milliseconds (default 1 000). */
+  watchIntervalMs?: number;
   /** Verifies access tokens (the auth subgraph's JWKS in production, a local key in tests). */
   verifier: TokenVerifier;
   /** TCP port (0 = a free port). */
@@ -44,55 +83,95 @@ export type LakeServer = {
   url: string;
   /** `${url}/graphql`. */
   graphqlUrl: string;
-  /** Stops accepting requests, drains, stops Apollo. Does not close the lake. */
+  /** `ws://host:port/graphql` (graphql-ws). */
+  wsUrl: string;
+  /** Runs one run watcher cycle now and waits for it (tests). */
+  watchNow(): Promise<void>;
+  /** Stops the watcher, closes sockets, stops accepting requests, drains, stops Apollo. Does not close the lake. */
   close(): Promise<void>;
 };
 
 /**
- * Starts the lake subgraph (schema.graphql): `lakeTables`, `lakeTable(name)` and each table's columns, Delta
- * version, row count and rows (Relay connection). Every root field needs a valid access token: no token
- * answers UNAUTHENTICATED from the guard, a bad or expired one UNAUTHENTICATED (HTTP 401) before any
- * resolver. The org comes from the token alone. GET `/health`: 200 `{ status: "ok" }` when Spark Connect
- * answers `SELECT 1`, else 503 `{ status: "unavailable" }`.
+ * Starts the lake subgraph (schema.graphql): the org's tables (columns, Delta version, row count, rows), uploads
+ * (presigned PUT into the org's bronze prefix, completion), pipeline runs (Airflow DAG runs, their tasks and quality
+ * report) and `pipelineRunEvents` over graphql-ws; and the run watcher (runs/watcher.ts) that drives Airflow.
+ * Every root field needs a valid access token: no token answers UNAUTHENTICATED from the guard, a bad or expired one
+ * UNAUTHENTICATED (HTTP 401) before any resolver. The org comes from the token alone. GET `/health`: 200
+ * `{ status: "ok" }` when Spark Connect, PostgreSQL and the object store answer, else 503 naming what failed
+ * (Airflow is not needed for reads and uploads, so it is not part of it).
  * @throws the listen error (EADDRINUSE) when the port is taken.
  */
 export async function createLakeServer(opts: LakeServerOptions): Promise<LakeServer> {
-  const { lake, verifier, logger } = opts;
+  const { lake, store, pool, airflow, verifier, logger } = opts;
+  const runEvents = createRunEvents();
+  const watcher = startRunWatcher({ pool, airflow, events: runEvents, logger, intervalMs: opts.watchIntervalMs });
+  const deps: LakeDataDeps = {
+    lake,
+    store,
+    pool,
+    runEvents,
+    limits: opts.limits ?? DEFAULT_UPLOAD_LIMITS,
+    kick: () => watcher.kick(),
+    orchestratorReady: () => airflow.ready(INGEST_DAG_ID),
+  };
+  const schema = buildSubgraphSchema({
+    typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
+    resolvers: createResolvers() as never,
+  });
+  const formatError = createFormatError((err) => logger.error('unexpected error', { err }));
   const apollo = new ApolloServer<LakeContext>({
-    schema: buildSubgraphSchema({
-      typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
-      resolvers: createResolvers() as never,
-    }),
-    formatError: createFormatError((err) => logger.error('unexpected error', { err })),
+    schema,
+    formatError,
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
   });
   await apollo.start();
 
+  const withData = (ctx: RequestContext): LakeContext => ({
+    ...ctx,
+    lake: ctx.tenant ? createLakeData(deps, ctx.tenant) : null,
+  });
   const server = createGraphQLHttpServer<LakeContext>({
     apollo,
-    context: async (req, requestId) => {
-      const ctx = await contextFromAuthorization(verifier, req.headers.authorization, requestId);
-      return { ...ctx, lake: ctx.tenant ? createLakeData(lake, ctx.tenant) : null };
-    },
+    path: GRAPHQL_PATH,
+    context: async (req, requestId) =>
+      withData(await contextFromAuthorization(verifier, req.headers.authorization, requestId)),
     routes: {
       '/health': async (_req, res) => {
-        try {
-          await lake.ping();
-          sendJson(res, 200, { status: 'ok' });
-        } catch (err) {
-          logger.warn('health check failed', { err });
-          sendJson(res, 503, { status: 'unavailable' });
-        }
+        const checks = await Promise.all(
+          (
+            [
+              ['spark', () => lake.ping()],
+              ['postgres', () => pool.query('SELECT 1')],
+              ['objectStore', () => store.ping()],
+            ] as const
+          ).map(async ([name, check]) => {
+            try {
+              await check();
+              return [name, 'ok'] as const;
+            } catch (err) {
+              logger.warn('health check failed', { check: name, err });
+              return [name, 'unavailable'] as const;
+            }
+          }),
+        );
+        const ok = checks.every(([, s]) => s === 'ok');
+        sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: Object.fromEntries(checks) });
       },
     },
   });
+  const ws = attachGraphQLWebSocket({ server, path: GRAPHQL_PATH, schema, verifier, formatError, context: withData });
   const url = await listen(server, opts.port, opts.host);
-  logger.info('lake listening', { url: `${url}/graphql` });
+  const wsUrl = url.replace(/^http/, 'ws') + GRAPHQL_PATH;
+  logger.info('lake listening', { url: `${url}/graphql`, wsUrl });
   return {
     url,
     graphqlUrl: `${url}/graphql`,
+    wsUrl,
+    watchNow: () => watcher.cycle(),
     async close() {
+      await watcher.stop();
+      await ws.close();
       await closeServer(server);
       await apollo.stop();
     },

@@ -21,7 +21,10 @@ import {
   orderRow,
   type LakeFixture,
 } from '../../../packages/lake/test/lake-fixture.ts';
-import { createLakeServer, type LakeServer } from '../src/index.ts';
+import pg from 'pg';
+import { startTestDatabase, type TestDatabase } from '../../../infra/postgres/testing.ts';
+import { createAirflowClient } from '../src/airflow/client.ts';
+import { createLakeServer, migrateLakeSchema, type LakeServer } from '../src/index.ts';
 
 type GqlResult = {
   status: number;
@@ -33,6 +36,8 @@ let fx: LakeFixture;
 let spark: SparkConnectClient;
 let lake: Lake;
 let server: LakeServer;
+let db: TestDatabase;
+let pool: pg.Pool;
 let tokenA: string;
 let tokenB: string;
 let foreignToken: string;
@@ -71,11 +76,18 @@ beforeAll(async () => {
     releaseSession: (id) => spark.releaseSession(id),
     close: () => spark.close(),
   };
-  lake = createLake({ spark: recording, lakeRoot: fx.lakeRoot });
+  lake = createLake({ spark: recording, store: fx.store });
+  db = await startTestDatabase();
+  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  await migrateLakeSchema(pool);
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const other = await generateKeyPair('EdDSA');
   server = await createLakeServer({
     lake,
+    store: fx.store,
+    pool,
+    // Reads need no orchestrator: these tests run without one (uploads.test.ts runs with the real Airflow).
+    airflow: createAirflowClient({ url: 'http://127.0.0.1:9', username: 'none', password: 'none' }),
     verifier: createTokenVerifier({ jwks: publicKey }),
     port: 0,
     logger: createLogger('lake-test', 'warn'),
@@ -90,6 +102,8 @@ afterAll(async () => {
   await server?.close();
   await lake?.close();
   spark?.close();
+  await pool?.end();
+  await db?.close();
   await fx?.cleanup();
 });
 
@@ -221,9 +235,12 @@ describe('authentication', () => {
     expect(((await res.json()) as GqlResult).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('serves /health when Spark answers', async () => {
+  it('serves /health when Spark, PostgreSQL and the object store answer (Airflow is not needed)', async () => {
     const res = await fetch(`${server.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      checks: { spark: 'ok', postgres: 'ok', objectStore: 'ok' },
+    });
   });
 });

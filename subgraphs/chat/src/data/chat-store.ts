@@ -1,5 +1,14 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction as commonInTransaction, type TenantContext } from '@datapilot/common';
+import {
+  cursorAtColumn,
+  inTransaction as commonInTransaction,
+  keysetPage,
+  type Keyset,
+  type Page,
+  type TenantContext,
+} from '@datapilot/common';
+
+export type { Keyset, Page } from '@datapilot/common';
 
 /** Who wrote a message. */
 export type MessageRole = 'USER' | 'ASSISTANT';
@@ -24,15 +33,6 @@ export type Message = {
   createdAt: string;
   updatedAt: string;
 };
-
-/**
- * A position in a list: the row's own creation time (ISO-8601 UTC with microseconds, `2025-01-02T03:04:05.123456Z`,
- * PostgreSQL's full precision) and id (lower-case UUID). Lists order by (createdAt, id); `id` breaks ties.
- */
-export type Keyset = { createdAt: string; id: string };
-
-/** One page of a keyset-paginated list; `endCursor` is the cursor of the last item (null when empty). */
-export type Page<T> = { items: { node: T; cursor: string }[]; hasNextPage: boolean; endCursor: string | null };
 
 /** Fields of an assistant message the responder may change; unset fields keep their value. */
 export type MessagePatch = Partial<Pick<Message, 'status' | 'text' | 'sql' | 'result' | 'errorCode'>>;
@@ -80,40 +80,6 @@ export interface ChatStore {
   updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
 }
 
-/** The lists that have cursors; a cursor of one list is not accepted by another. */
-export type CursorList = 'conversation' | 'message';
-
-const UUID_TEXT = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const CURSOR_TEXT = new RegExp(
-  `^(conversation|message)\\|([1-9]\\d{3}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3})(\\d{3})Z\\|(${UUID_TEXT})$`,
-);
-
-/**
- * An opaque cursor: base64url (no padding) of `<list>|<createdAt>|<id>` — the row's OWN position ({@link Keyset}),
- * so it reveals nothing about other rows, users or organizations (QA finding F7: the former global sequence number
- * revealed the platform's volume). Clients must treat it as opaque.
- */
-export function encodeCursor(list: CursorList, key: Keyset): string {
-  return Buffer.from(`${list}|${key.createdAt}|${key.id}`, 'utf8').toString('base64url');
-}
-
-/**
- * Decodes a cursor made by {@link encodeCursor} for `list`. Null when malformed: not canonical base64url, another
- * list's cursor, not a real UTC instant with microseconds in years 1000..9999, or not a lower-case UUID. So what
- * reaches SQL is always a valid timestamptz and uuid.
- */
-export function decodeCursor(list: CursorList, cursor: string): Keyset | null {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) return null;
-  const m = CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m || m[1] !== list) return null;
-  const [, , millis, micros, id] = m as unknown as [string, string, string, string, string];
-  // A real instant: Date normalizes Feb 30 or 25:00 to another text, which then differs.
-  const t = new Date(`${millis}Z`);
-  if (Number.isNaN(t.getTime()) || t.toISOString() !== `${millis}Z`) return null;
-  const key = { createdAt: `${millis}${micros}Z`, id };
-  return encodeCursor(list, key) === cursor ? key : null;
-}
-
 type ConversationRow = { id: string; title: string; created_at: Date; cursor_at: string };
 type MessageRow = {
   id: string;
@@ -148,27 +114,12 @@ const toMessage = (r: MessageRow): Message => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-/** `created_at` as the cursor's text: ISO-8601 UTC with all six fractional digits (a JS Date keeps only three). */
-const cursorAt = (column: string) =>
-  `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
-const CONVERSATION_COLUMNS = `id, title, created_at, ${cursorAt('created_at')}`;
+const CONVERSATION_COLUMNS = `id, title, created_at, ${cursorAtColumn('created_at')}`;
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at,
-  m.updated_at, ${cursorAt('m.created_at')}`;
+  m.updated_at, ${cursorAtColumn('m.created_at')}`;
 /** The visibility rule of messages, as one join: the conversation is this org's and this user's. */
 const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
   WHERE m.org_id = $1 AND c.user_id = $2`;
-
-function page<R extends { id: string; cursor_at: string }, T>(
-  rows: R[],
-  first: number,
-  list: CursorList,
-  map: (r: R) => T,
-): Page<T> {
-  const items = rows
-    .slice(0, first)
-    .map((r) => ({ node: map(r), cursor: encodeCursor(list, { createdAt: r.cursor_at, id: r.id }) }));
-  return { items, hasNextPage: rows.length > first, endCursor: items.at(-1)?.cursor ?? null };
-}
 
 /**
  * Builds the chat data layer of `tenant` over `pool` (schema `chat`, see migrations/). Cheap: build one per request.
@@ -197,7 +148,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
          ORDER BY created_at DESC, id DESC LIMIT $3`,
         [orgId, userId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
       );
-      return page(rows, first, 'conversation', toConversation);
+      return keysetPage(rows, first, 'conversation', toConversation);
     },
 
     async getConversation(id) {
@@ -215,7 +166,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
          ORDER BY m.created_at, m.id LIMIT $4`,
         [orgId, userId, conversationId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
       );
-      return page(rows, first, 'message', toMessage);
+      return keysetPage(rows, first, 'message', toMessage);
     },
 
     async getMessage(id) {

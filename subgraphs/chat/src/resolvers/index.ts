@@ -2,19 +2,14 @@ import type { Pool } from 'pg';
 import {
   JSONScalar,
   badUserInput,
+  connection,
   guardResolvers,
   notFound,
+  pageArgs,
   requireTenant,
   type RequestContext,
 } from '@datapilot/common';
-import {
-  createChatStore,
-  decodeCursor,
-  type Conversation,
-  type CursorList,
-  type Message,
-  type Page,
-} from '../data/chat-store.ts';
+import { createChatStore, type Conversation, type Message } from '../data/chat-store.ts';
 import { openMessageEventStream, type MessageEvent, type MessageEventHub } from '../events.ts';
 import type { Responder } from '../responder.ts';
 
@@ -53,24 +48,6 @@ function textArg(value: string, field: string, max: number): string {
 }
 
 /**
- * `first` in 1..MAX_PAGE and the decoded `after` cursor of `list` ({@link decodeCursor}).
- * @throws BAD_USER_INPUT naming `first` or `after` otherwise (a malformed cursor or another list's).
- */
-function pageArgs(args: { first?: number | null; after?: string | null }, list: CursorList, def: number) {
-  const first = args.first ?? def;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE)
-    throw badUserInput(`first must be between 1 and ${MAX_PAGE}.`, 'first');
-  const after = args.after == null ? null : decodeCursor(list, args.after);
-  if (args.after != null && after === null) throw badUserInput('after is not a cursor of this list.', 'after');
-  return { first, after };
-}
-
-const connection = <T>(p: Page<T>) => ({
-  edges: p.items,
-  pageInfo: { hasNextPage: p.hasNextPage, endCursor: p.endCursor },
-});
-
-/**
  * The chat resolvers: thin — check the arguments, call the tenant's data layer, shape the result. Every root field
  * and entity reference is denied without a verified token ({@link guardResolvers}); the org and user come from
  * `ctx.tenant` only, inside {@link createChatStore}.
@@ -81,7 +58,7 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
   const guarded = guardResolvers({
     Query: {
       conversations: async (_: unknown, args: { first?: number; after?: string }, ctx: RequestContext) => {
-        const { first, after } = pageArgs(args, 'conversation', 20);
+        const { first, after } = pageArgs(args, 'conversation', 20, MAX_PAGE);
         return connection(await store(ctx).listConversations(first, after));
       },
       conversation: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
@@ -121,7 +98,7 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
       __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
         UUID.test(ref.id) ? store(ctx).getConversation(ref.id.toLowerCase()) : null,
       messages: async (parent: Conversation, args: { first?: number; after?: string }, ctx: RequestContext) => {
-        const { first, after } = pageArgs(args, 'message', 50);
+        const { first, after } = pageArgs(args, 'message', 50, MAX_PAGE);
         return connection(await store(ctx).listMessages(parent.id, first, after));
       },
     },

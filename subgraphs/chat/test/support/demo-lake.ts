@@ -1,15 +1,25 @@
 /**
- * Writes demo tables into an org's gold folder of a temporary lake root, through the REAL Spark Connect server
+ * Writes demo tables into an org's gold prefix of a fresh bucket (the test run's S3Proxy), through the REAL Spark
+ * Connect server over s3a
  * (SPARK_REMOTE, default sc://127.0.0.1:15002) in a writer session of its own: each vega-datasets file is read by
  * Spark and written as a Delta table with snake_case columns and the types the spark-apps give them (DATE for
  * dates, TIMESTAMP for date-times, BIGINT for whole numbers, DOUBLE otherwise; "NA"/"." are not values).
- * An independent loader, so that the chat tests do not depend on the spark-apps job.
+ * The source file is first put into the org's bronze prefix, so Spark reads only from the object store.
+ * An independent loader, so that the chat tests do not depend on the ingest pipeline.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createSparkConnectClient, type SparkConnectClient } from '@datapilot/lake-core';
+import {
+  bronzeTablePrefix,
+  createObjectStore,
+  createSparkConnectClient,
+  goldTablePrefix,
+  s3aUri,
+  type ObjectStore,
+  type SparkConnectClient,
+} from '@datapilot/lake-core';
+import { createTestBucket } from '../../../../infra/s3/testing.ts';
 import { VEGA_DATA_DIR } from './demo-catalog.ts';
 
 export const SPARK_REMOTE = process.env.SPARK_REMOTE || 'sc://127.0.0.1:15002';
@@ -119,32 +129,36 @@ const DEMO_SQL: Record<string, [string, string, string[]]> = {
 export const DEMO_TABLE_NAMES = Object.keys(DEMO_SQL);
 
 export type DemoLake = {
-  lakeRoot: string;
+  /** The fixture's bucket (also usable by createLake). */
+  store: ObjectStore;
   spark: SparkConnectClient;
   /** Writes `tables` (default all) for `orgId` as Delta tables (version 0). */
   write(orgId: string, tables?: string[]): Promise<void>;
-  /** Releases the writer session, closes the client, deletes the lake root. */
+  /** Releases the writer session, closes the clients, deletes the bucket. */
   cleanup(): Promise<void>;
 };
 
-/** A temporary lake root and a Spark Connect client (also usable by createLake). */
+/** A fresh bucket and a Spark Connect client (both also usable by createLake). */
 export async function createDemoLake(): Promise<DemoLake> {
-  const lakeRoot = await mkdtemp(path.join(os.tmpdir(), 'dp-chat-lake-'));
+  const bucket = await createTestBucket();
+  const store = createObjectStore(bucket.store);
   const spark = createSparkConnectClient({ remote: SPARK_REMOTE, timeoutMs: 280_000 });
   const session = randomUUID();
   return {
-    lakeRoot,
+    store,
     spark,
     async write(orgId, tables = DEMO_TABLE_NAMES) {
       for (const table of tables) {
         const [file, options, select] = DEMO_SQL[table]!;
         const format = file.endsWith('.csv') ? 'csv' : 'json';
         const view = `src_${table}`;
+        const source = `${bronzeTablePrefix(orgId, table)}fixture/${file}`;
+        await store.put(source, await readFile(path.join(VEGA_DATA_DIR, file)));
         await spark.executeSql(
           session,
-          `CREATE OR REPLACE TEMPORARY VIEW ${view} USING ${format} OPTIONS (path '${path.join(VEGA_DATA_DIR, file)}', ${options})`,
+          `CREATE OR REPLACE TEMPORARY VIEW ${view} USING ${format} OPTIONS (path '${s3aUri(store.bucket, source)}', ${options})`,
         );
-        const target = path.join(lakeRoot, 'gold', `org=${orgId}`, table);
+        const target = s3aUri(store.bucket, goldTablePrefix(orgId, table));
         await spark.executeSql(
           session,
           `CREATE TABLE delta.\`${target}\` USING delta AS SELECT ${select.join(', ')} FROM ${view}`,
@@ -154,7 +168,8 @@ export async function createDemoLake(): Promise<DemoLake> {
     async cleanup() {
       await spark.releaseSession(session).catch(() => undefined);
       spark.close();
-      await rm(lakeRoot, { recursive: true, force: true });
+      store.close();
+      await bucket.close();
     },
   };
 }

@@ -1,6 +1,23 @@
 import DataLoader from 'dataloader';
+import type { Pool } from 'pg';
 import type { TenantContext } from '@datapilot/common';
-import type { Lake, RowsPage, TableInfo } from '@datapilot/lake-core';
+import type { Lake, ObjectStore, RowsPage, TableInfo } from '@datapilot/lake-core';
+import { createLakeRecords, type LakeRecords, type PipelineRun, type Upload } from './records.ts';
+import type { RunEvents } from '../runs/events.ts';
+import { createUploads, type UploadLimits } from '../uploads.ts';
+
+/** What every request's data layer is built from (created once per process). */
+export type LakeDataDeps = {
+  lake: Lake;
+  store: ObjectStore;
+  pool: Pool;
+  runEvents: RunEvents;
+  limits: UploadLimits;
+  /** Asks the run watcher for a cycle now. */
+  kick(): void;
+  /** Throws UPSTREAM_UNAVAILABLE when the orchestrator cannot take a run now. */
+  orchestratorReady(): Promise<void>;
+};
 
 /** The lake subgraph's data access for one request: bound to the caller's org, never to an argument. */
 export type LakeData = {
@@ -12,16 +29,44 @@ export type LakeData = {
   rowCount(name: string): Promise<number>;
   /** `limit` rows from position `offset` (see OrgLake.rows). */
   rows(name: string, limit: number, offset: number): Promise<RowsPage>;
+  /** The org's uploads and runs. */
+  records: LakeRecords;
+  /** createUpload / completeUpload / reloadTable of the org. */
+  uploads: ReturnType<typeof createUploads>;
+  /** Run change notices (for pipelineRunEvents). */
+  runEvents: RunEvents;
+  /** The latest run of an upload; the uploads asked in one request go to PostgreSQL as one statement. */
+  latestRun(uploadId: string): Promise<PipelineRun | null>;
+  /** An upload of the org by id, batched per request like {@link latestRun}. */
+  uploadById(id: string): Promise<Upload | null>;
 };
 
-/** Builds the per-request data layer for `tenant` (a fresh DataLoader per request: no cross-request cache). */
-export function createLakeData(lake: Lake, tenant: TenantContext): LakeData {
-  const org = lake.forTenant(tenant);
-  const counts = new DataLoader<string, number>((names) => org.rowCounts(names));
+/**
+ * Builds the per-request data layer for `tenant`. Its DataLoaders batch the loads of one tick into one statement and
+ * cache nothing: a subscription keeps its context for all its events, which must each read fresh rows.
+ */
+export function createLakeData(deps: LakeDataDeps, tenant: TenantContext): LakeData {
+  const org = deps.lake.forTenant(tenant);
+  const records = createLakeRecords(deps.pool, tenant);
+  const batchOnly = { cache: false } as const;
+  const counts = new DataLoader<string, number>((names) => org.rowCounts(names), batchOnly);
+  const runs = new DataLoader<string, PipelineRun | null>((ids) => records.latestRunsOf(ids), batchOnly);
+  const uploads = new DataLoader<string, Upload | null>((ids) => records.getUploads(ids), batchOnly);
   return {
     tables: () => org.listTables(),
     table: (name) => org.getTable(name),
     rowCount: (name) => counts.load(name),
     rows: (name, limit, offset) => org.rows(name, { limit, offset }),
+    records,
+    uploads: createUploads(tenant, {
+      records,
+      store: deps.store,
+      limits: deps.limits,
+      kick: deps.kick,
+      orchestratorReady: deps.orchestratorReady,
+    }),
+    runEvents: deps.runEvents,
+    latestRun: (id) => runs.load(id),
+    uploadById: (id) => uploads.load(id),
   };
 }

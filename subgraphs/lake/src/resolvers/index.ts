@@ -3,22 +3,38 @@
  * Deny by default: {@link guardResolvers} makes every root field require a verified token (no public fields).
  */
 import {
+  DateTimeScalar,
   JSONScalar,
   badUserInput,
+  connection,
   guardResolvers,
   notFound,
+  pageArgs,
   requireTenant,
   type RequestContext,
 } from '@datapilot/common';
-import type { TableInfo } from '@datapilot/lake-core';
+import { isTableName, type TableInfo } from '@datapilot/lake-core';
 import { decodeCursor, encodeCursor } from '../data/cursor.ts';
 import type { LakeData } from '../data/lake-data.ts';
+import type { PipelineRun, QualityReport, Upload } from '../data/records.ts';
+import { runEventStream, type PipelineRunEvent } from '../runs/events.ts';
+import type { CreateUploadInput } from '../uploads.ts';
 
 /** The request context of the lake subgraph: the verified tenant and its data layer (null when anonymous). */
 export type LakeContext = RequestContext & { lake: LakeData | null };
 
 /** Page size bounds of `LakeTable.rows(first:)`. */
 export const MAX_PAGE_SIZE = 1000;
+/** Largest page of `uploads` and `pipelineRuns`. */
+export const MAX_LIST_PAGE = 100;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A UUID argument, lower-cased. @throws BAD_USER_INPUT naming `field` otherwise. */
+function uuidArg(value: string, field: string): string {
+  if (!UUID.test(value)) throw badUserInput(`${field} must be a UUID.`, field);
+  return value.toLowerCase();
+}
 
 const data = (ctx: LakeContext): LakeData => {
   requireTenant(ctx);
@@ -27,6 +43,20 @@ const data = (ctx: LakeContext): LakeData => {
 };
 
 type Connection = { table: string; offset: number; first: number; rows: Record<string, unknown>[] };
+
+/** A quality report in the API's shape; null counts in table order when the report has the columns. */
+function qualityOf(q: QualityReport | null) {
+  if (!q) return null;
+  const order = q.columns?.map((c) => c.name) ?? Object.keys(q.null_counts);
+  const names = [...order, ...Object.keys(q.null_counts).filter((n) => !order.includes(n))];
+  return {
+    rowsRead: q.rows_read,
+    rowsWritten: q.rows_written,
+    rowsRejected: q.rows_rejected,
+    nullCounts: names.filter((n) => n in q.null_counts).map((n) => ({ column: n, nulls: q.null_counts[n] })),
+    rejected: q.rejected,
+  };
+}
 
 /** Builds the guarded resolver map. */
 export function createResolvers() {
@@ -37,6 +67,49 @@ export function createResolvers() {
         const table = await data(ctx).table(args.name);
         if (!table) throw notFound(`Lake table ${JSON.stringify(args.name)}`);
         return table;
+      },
+      uploads: async (_: unknown, args: { first?: number; after?: string }, ctx: LakeContext) => {
+        const { first, after } = pageArgs(args, 'upload', 20, MAX_LIST_PAGE);
+        return connection(await data(ctx).records.listUploads(first, after));
+      },
+      upload: async (_: unknown, args: { id: string }, ctx: LakeContext) => {
+        const upload = await data(ctx).records.getUpload(uuidArg(args.id, 'id'));
+        if (!upload) throw notFound('Upload');
+        return upload;
+      },
+      pipelineRuns: async (
+        _: unknown,
+        args: { first?: number; after?: string; table?: string | null },
+        ctx: LakeContext,
+      ) => {
+        const { first, after } = pageArgs(args, 'run', 20, MAX_LIST_PAGE);
+        if (args.table != null && !isTableName(args.table))
+          throw badUserInput('table must be a table name (^[a-z][a-z0-9_]{0,62}$).', 'table');
+        return connection(await data(ctx).records.listRuns(first, after, args.table ?? null));
+      },
+      pipelineRun: async (_: unknown, args: { id: string }, ctx: LakeContext) => {
+        const run = await data(ctx).records.getRun(uuidArg(args.id, 'id'));
+        if (!run) throw notFound('Pipeline run');
+        return run;
+      },
+    },
+    Mutation: {
+      createUpload: (_: unknown, args: { input: CreateUploadInput }, ctx: LakeContext) =>
+        data(ctx).uploads.create(args.input),
+      completeUpload: (_: unknown, args: { id: string }, ctx: LakeContext) =>
+        data(ctx).uploads.complete(uuidArg(args.id, 'id')),
+      reloadTable: (_: unknown, args: { name: string }, ctx: LakeContext) => data(ctx).uploads.reload(args.name),
+    },
+    Subscription: {
+      pipelineRunEvents: {
+        // Checks first (a foreign or unknown id fails the subscription with NOT_FOUND), then streams.
+        subscribe: async (_: unknown, args: { runId: string }, ctx: LakeContext) => {
+          const d = data(ctx);
+          const run = await d.records.getRun(uuidArg(args.runId, 'runId'));
+          if (!run) throw notFound('Pipeline run');
+          return runEventStream(d.records, d.runEvents, run);
+        },
+        resolve: (event: PipelineRunEvent) => event,
       },
     },
     LakeTable: {
@@ -59,7 +132,18 @@ export function createResolvers() {
       },
       totalCount: (c: Connection, _: unknown, ctx: LakeContext) => data(ctx).rowCount(c.table),
     },
+    Upload: {
+      run: (u: Upload, _: unknown, ctx: LakeContext) => data(ctx).latestRun(u.id),
+    },
+    PipelineRun: {
+      upload: async (r: PipelineRun, _: unknown, ctx: LakeContext) => {
+        const upload = await data(ctx).uploadById(r.uploadId);
+        if (!upload) throw notFound('Upload');
+        return upload;
+      },
+      quality: (r: PipelineRun) => qualityOf(r.quality),
+    },
   });
-  // The scalar stays outside the guard (it is a type, not a field).
-  return { ...guarded, JSON: JSONScalar };
+  // Scalars stay outside the guard (they are types, not fields).
+  return { ...guarded, JSON: JSONScalar, DateTime: DateTimeScalar };
 }

@@ -1,0 +1,510 @@
+/**
+ * The lake subgraph's records in PostgreSQL (schema `lake`, see migrations/): uploads and pipeline runs.
+ *
+ * Two doors, and only two:
+ * - {@link createLakeRecords}(pool, tenant): what a request may do. Every statement binds `tenant.orgId`; an id of
+ *   another organization is simply not found.
+ * - {@link createRunLedger}(pool): what the run watcher (a background loop, not a request) needs across
+ *   organizations: the runs not yet finished, and updates of one run keyed by that run's own `(org_id, id)`.
+ */
+import type { Pool, PoolClient } from 'pg';
+import {
+  cursorAtColumn,
+  inTransaction,
+  keysetPage,
+  type Keyset,
+  type Page,
+  type TenantContext,
+} from '@datapilot/common';
+
+export type UploadFormat = 'CSV' | 'JSON' | 'NDJSON' | 'PARQUET';
+export type LoadMode = 'OVERWRITE' | 'APPEND';
+export type UploadStatus = 'PENDING' | 'UPLOADED' | 'LOADING' | 'LOADED' | 'FAILED';
+export type RunState = 'PENDING' | 'QUEUED' | 'RUNNING' | 'SUCCESS' | 'FAILED';
+/** Run states after which a run never changes again. */
+export const FINAL_RUN_STATES: readonly RunState[] = ['SUCCESS', 'FAILED'];
+
+/** A failure a user can act on: a stable code and one sentence. */
+export type PipelineError = { code: string; message: string };
+
+/** An upload as the API shows it (instants as Dates). */
+export type Upload = {
+  orgId: string;
+  id: string;
+  table: string;
+  fileName: string;
+  objectKey: string;
+  format: UploadFormat;
+  mode: LoadMode;
+  sizeBytes: number;
+  contentType: string;
+  maxBadRecords: number;
+  status: UploadStatus;
+  error: PipelineError | null;
+  createdBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  completedAt: Date | null;
+};
+
+/** One task of a run as Airflow last reported it. */
+export type RunTask = {
+  name: string;
+  state: string;
+  tries: number;
+  durationMs: number | null;
+  startedAt: string | null;
+  endedAt: string | null;
+};
+
+/** The quality task's report (snake_case keys as the DAG's XCom carries them). */
+export type QualityReport = {
+  rows_read: number;
+  rows_written: number;
+  rows_rejected: number;
+  null_counts: Record<string, number>;
+  rejected: { line: number; value: string; reason?: string | null }[];
+  columns?: { name: string; type: string; nullable: boolean }[];
+  delta_version?: number;
+};
+
+/** A pipeline run. `revision` increases with every change. */
+export type PipelineRun = {
+  orgId: string;
+  id: string;
+  uploadId: string;
+  table: string;
+  mode: LoadMode;
+  reason: 'UPLOAD' | 'RELOAD';
+  dagId: string;
+  dagRunId: string;
+  state: RunState;
+  triggeredBy: string;
+  createdAt: Date;
+  queuedAt: Date | null;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  tasks: RunTask[];
+  quality: QualityReport | null;
+  deltaVersion: number | null;
+  error: PipelineError | null;
+  waitingReason: string | null;
+  revision: number;
+};
+
+/** What a new upload needs (the id and key are chosen by the caller, the org comes from the tenant). */
+export type NewUpload = Pick<
+  Upload,
+  'id' | 'table' | 'fileName' | 'objectKey' | 'format' | 'mode' | 'sizeBytes' | 'contentType' | 'maxBadRecords'
+> & { expiresAt: Date };
+
+/** What a new run needs. */
+export type NewRun = Pick<PipelineRun, 'id' | 'uploadId' | 'table' | 'mode' | 'reason' | 'dagId' | 'dagRunId'>;
+
+/** Fields of a run the watcher may change (unset fields keep their value). */
+export type RunPatch = Partial<
+  Pick<
+    PipelineRun,
+    'state' | 'queuedAt' | 'startedAt' | 'endedAt' | 'tasks' | 'quality' | 'deltaVersion' | 'error' | 'waitingReason'
+  >
+>;
+
+type UploadRow = {
+  org_id: string;
+  id: string;
+  table_name: string;
+  file_name: string;
+  object_key: string;
+  format: UploadFormat;
+  mode: LoadMode;
+  size_bytes: string;
+  content_type: string;
+  max_bad_records: number;
+  status: UploadStatus;
+  error_code: string | null;
+  error_message: string | null;
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  completed_at: Date | null;
+  cursor_at: string;
+};
+
+type RunRow = {
+  org_id: string;
+  id: string;
+  upload_id: string;
+  table_name: string;
+  mode: LoadMode;
+  reason: 'UPLOAD' | 'RELOAD';
+  dag_id: string;
+  dag_run_id: string;
+  state: RunState;
+  triggered_by: string;
+  created_at: Date;
+  queued_at: Date | null;
+  started_at: Date | null;
+  ended_at: Date | null;
+  tasks: RunTask[];
+  quality: QualityReport | null;
+  delta_version: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  waiting_reason: string | null;
+  revision: number;
+  cursor_at: string;
+};
+
+const UPLOAD_COLUMNS = `org_id, id, table_name, file_name, object_key, format, mode, size_bytes, content_type,
+  max_bad_records, status, error_code, error_message, created_by, created_at, expires_at, completed_at,
+  ${cursorAtColumn('created_at')}`;
+/** The run columns, each prefixed with `p` (a table alias and a dot, or nothing). */
+const runColumns = (p = '') =>
+  [
+    'org_id',
+    'id',
+    'upload_id',
+    'table_name',
+    'mode',
+    'reason',
+    'dag_id',
+    'dag_run_id',
+    'state',
+    'triggered_by',
+    'created_at',
+    'queued_at',
+    'started_at',
+    'ended_at',
+    'tasks',
+    'quality',
+    'delta_version',
+    'error_code',
+    'error_message',
+    'waiting_reason',
+    'revision',
+  ]
+    .map((c) => p + c)
+    .concat(cursorAtColumn(`${p}created_at`))
+    .join(', ');
+const RUN_COLUMNS = runColumns();
+
+const errorOf = (code: string | null, message: string | null): PipelineError | null =>
+  code ? { code, message: message ?? '' } : null;
+
+const toUpload = (r: UploadRow): Upload => ({
+  orgId: r.org_id,
+  id: r.id,
+  table: r.table_name,
+  fileName: r.file_name,
+  objectKey: r.object_key,
+  format: r.format,
+  mode: r.mode,
+  sizeBytes: Number(r.size_bytes),
+  contentType: r.content_type,
+  maxBadRecords: r.max_bad_records,
+  status: r.status,
+  error: errorOf(r.error_code, r.error_message),
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  completedAt: r.completed_at,
+});
+
+const toRun = (r: RunRow): PipelineRun => ({
+  orgId: r.org_id,
+  id: r.id,
+  uploadId: r.upload_id,
+  table: r.table_name,
+  mode: r.mode,
+  reason: r.reason,
+  dagId: r.dag_id,
+  dagRunId: r.dag_run_id,
+  state: r.state,
+  triggeredBy: r.triggered_by,
+  createdAt: r.created_at,
+  queuedAt: r.queued_at,
+  startedAt: r.started_at,
+  endedAt: r.ended_at,
+  tasks: r.tasks,
+  quality: r.quality,
+  deltaVersion: r.delta_version,
+  error: errorOf(r.error_code, r.error_message),
+  waitingReason: r.waiting_reason,
+  revision: r.revision,
+});
+
+/** The keyset condition "strictly after `after`" for lists ordered newest first; `$n` is the first free parameter. */
+const olderThan = (after: Keyset | null, n: number) =>
+  after
+    ? { sql: ` AND (created_at, id) < ($${n}::timestamptz, $${n + 1}::uuid)`, params: [after.createdAt, after.id] }
+    : { sql: '', params: [] };
+
+/** The uploads and runs of ONE organization; see the module comment. */
+export interface LakeRecords {
+  /** Stores a PENDING upload made by the caller. */
+  createUpload(u: NewUpload): Promise<Upload>;
+  /** The upload `id` of the caller's org, or null. */
+  getUpload(id: string): Promise<Upload | null>;
+  /** Several uploads of the caller's org in one statement (for a DataLoader), in the order of `ids` (null: none). */
+  getUploads(ids: readonly string[]): Promise<(Upload | null)[]>;
+  /** The org's uploads, newest first (by createdAt, then id). */
+  listUploads(first: number, after: Keyset | null): Promise<Page<Upload>>;
+  /** How many of the org's uploads are PENDING with a URL that still works. */
+  countOpenUploads(): Promise<number>;
+  /** The newest upload of `table` that reached the store (status other than PENDING), or null. */
+  latestUploadOf(table: string): Promise<Upload | null>;
+  /**
+   * Marks PENDING upload `id` FAILED with `error`. @returns the upload, or null when it is not PENDING any more.
+   */
+  failUpload(id: string, error: PipelineError): Promise<Upload | null>;
+  /**
+   * In one transaction: the PENDING upload `id` becomes UPLOADED (completed now) and its run is recorded PENDING.
+   * @returns the upload and run, or null when the upload was not PENDING (another call completed it first).
+   */
+  completeUpload(id: string, run: NewRun): Promise<{ upload: Upload; run: PipelineRun } | null>;
+  /** Records a PENDING run of an upload (reloadTable), inside `client`'s transaction when given. */
+  createRun(run: NewRun, client?: PoolClient): Promise<PipelineRun>;
+  /** The run `id` of the caller's org, or null. */
+  getRun(id: string): Promise<PipelineRun | null>;
+  /** The latest run of each upload in `uploadIds` (for a DataLoader), in that order (null: none). */
+  latestRunsOf(uploadIds: readonly string[]): Promise<(PipelineRun | null)[]>;
+  /** The org's runs, newest first, optionally of one table. */
+  listRuns(first: number, after: Keyset | null, table: string | null): Promise<Page<PipelineRun>>;
+}
+
+/** Builds the records of `tenant` over `pool` (schema `lake`). Cheap: build one per request. */
+export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecords {
+  const org = tenant.orgId;
+  const insertRun = async (q: Pool | PoolClient, run: NewRun) => {
+    const { rows } = await q.query<RunRow>(
+      `INSERT INTO lake.pipeline_runs (org_id, id, upload_id, table_name, mode, reason, dag_id, dag_run_id, state,
+         triggered_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9)
+       RETURNING ${RUN_COLUMNS}`,
+      [org, run.id, run.uploadId, run.table, run.mode, run.reason, run.dagId, run.dagRunId, tenant.userId],
+    );
+    return toRun(rows[0]!);
+  };
+  return {
+    async createUpload(u) {
+      const { rows } = await pool.query<UploadRow>(
+        `INSERT INTO lake.uploads (org_id, id, table_name, file_name, object_key, format, mode, size_bytes,
+           content_type, max_bad_records, status, created_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
+         RETURNING ${UPLOAD_COLUMNS}`,
+        [
+          org,
+          u.id,
+          u.table,
+          u.fileName,
+          u.objectKey,
+          u.format,
+          u.mode,
+          u.sizeBytes,
+          u.contentType,
+          u.maxBadRecords,
+          tenant.userId,
+          u.expiresAt,
+        ],
+      );
+      return toUpload(rows[0]!);
+    },
+    async getUpload(id) {
+      const { rows } = await pool.query<UploadRow>(
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND id = $2`,
+        [org, id],
+      );
+      return rows[0] ? toUpload(rows[0]) : null;
+    },
+    async getUploads(ids) {
+      const { rows } = await pool.query<UploadRow>(
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND id = ANY($2::uuid[])`,
+        [org, [...ids]],
+      );
+      const byId = new Map(rows.map((r) => [r.id, toUpload(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+    async listUploads(first, after) {
+      const k = olderThan(after, 2);
+      const { rows } = await pool.query<UploadRow>(
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1${k.sql}
+         ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
+        [org, ...k.params],
+      );
+      return keysetPage(rows, first, 'upload', toUpload);
+    },
+    async countOpenUploads() {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM lake.uploads WHERE org_id = $1 AND status = 'PENDING' AND expires_at > now()`,
+        [org],
+      );
+      return rows[0]?.n ?? 0;
+    },
+    async latestUploadOf(table) {
+      const { rows } = await pool.query<UploadRow>(
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND table_name = $2 AND status <> 'PENDING'
+         ORDER BY created_at DESC, id DESC LIMIT 1`,
+        [org, table],
+      );
+      return rows[0] ? toUpload(rows[0]) : null;
+    },
+    async failUpload(id, error) {
+      const { rows } = await pool.query<UploadRow>(
+        `UPDATE lake.uploads SET status = 'FAILED', error_code = $3, error_message = $4, updated_at = clock_timestamp()
+         WHERE org_id = $1 AND id = $2 AND status = 'PENDING' RETURNING ${UPLOAD_COLUMNS}`,
+        [org, id, error.code, error.message],
+      );
+      return rows[0] ? toUpload(rows[0]) : null;
+    },
+    completeUpload(id, run) {
+      return inTransaction(
+        pool,
+        async (client) => {
+          const { rows } = await client.query<UploadRow>(
+            `UPDATE lake.uploads SET status = 'UPLOADED', completed_at = clock_timestamp(), updated_at = clock_timestamp()
+             WHERE org_id = $1 AND id = $2 AND status = 'PENDING' RETURNING ${UPLOAD_COLUMNS}`,
+            [org, id],
+          );
+          if (!rows[0]) return null;
+          return { upload: toUpload(rows[0]), run: await insertRun(client, run) };
+        },
+        (r) => r !== null,
+      );
+    },
+    createRun: (run, client) => insertRun(client ?? pool, run),
+    async getRun(id) {
+      const { rows } = await pool.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
+        [org, id],
+      );
+      return rows[0] ? toRun(rows[0]) : null;
+    },
+    async latestRunsOf(uploadIds) {
+      const { rows } = await pool.query<RunRow>(
+        `SELECT DISTINCT ON (upload_id) ${RUN_COLUMNS} FROM lake.pipeline_runs
+         WHERE org_id = $1 AND upload_id = ANY($2::uuid[]) ORDER BY upload_id, created_at DESC, id DESC`,
+        [org, [...uploadIds]],
+      );
+      const byUpload = new Map(rows.map((r) => [r.upload_id, toRun(r)]));
+      return uploadIds.map((id) => byUpload.get(id) ?? null);
+    },
+    async listRuns(first, after, table) {
+      const k = olderThan(after, table ? 3 : 2);
+      const { rows } = await pool.query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1${table ? ' AND table_name = $2' : ''}${k.sql}
+         ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
+        [org, ...(table ? [table] : []), ...k.params],
+      );
+      return keysetPage(rows, first, 'run', toRun);
+    },
+  };
+}
+
+/** A run with the upload fields the DAG's parameters need. */
+export type ActiveRun = PipelineRun & {
+  upload: Pick<Upload, 'objectKey' | 'format' | 'sizeBytes' | 'maxBadRecords' | 'fileName'>;
+};
+
+/** The run watcher's access across organizations; see the module comment. */
+export interface RunLedger {
+  /**
+   * Runs in PENDING, QUEUED or RUNNING state, oldest first, at most `limit` (default 500), with their upload's
+   * object key, format, size and bad-record bound.
+   */
+  activeRuns(limit?: number): Promise<ActiveRun[]>;
+  /**
+   * Applies `patch` to run `(orgId, id)` unless it is final already; bumps its revision. When the patch makes the run
+   * final, its upload follows in the same transaction: SUCCESS → LOADED, FAILED → FAILED (with the run's error); when
+   * it is queued or running, the upload becomes LOADING.
+   * @returns the updated run, or null when nothing changed (unknown or already final).
+   */
+  updateRun(orgId: string, id: string, patch: RunPatch): Promise<PipelineRun | null>;
+  /** The run `(orgId, id)` (the watcher's read-back), or null. */
+  getRun(orgId: string, id: string): Promise<PipelineRun | null>;
+}
+
+const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
+  state: 'state',
+  queuedAt: 'queued_at',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+  tasks: 'tasks',
+  quality: 'quality',
+  deltaVersion: 'delta_version',
+  error: 'error',
+  waitingReason: 'waiting_reason',
+};
+
+/** Builds the watcher's ledger over `pool`. Only the run watcher uses it; request code never does. */
+export function createRunLedger(pool: Pool): RunLedger {
+  const getRun = async (q: Pool | PoolClient, orgId: string, id: string) => {
+    const { rows } = await q.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
+      [orgId, id],
+    );
+    return rows[0] ? toRun(rows[0]) : null;
+  };
+  return {
+    async activeRuns(limit = 500) {
+      const { rows } = await pool.query<RunRow & Record<string, unknown>>(
+        `SELECT ${runColumns('r.')},
+           u.object_key AS u_object_key, u.format AS u_format, u.size_bytes AS u_size_bytes,
+           u.max_bad_records AS u_max_bad_records, u.file_name AS u_file_name
+         FROM lake.pipeline_runs r JOIN lake.uploads u ON u.org_id = r.org_id AND u.id = r.upload_id
+         WHERE r.state IN ('PENDING', 'QUEUED', 'RUNNING') ORDER BY r.created_at, r.id LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => ({
+        ...toRun(r),
+        upload: {
+          objectKey: r.u_object_key as string,
+          format: r.u_format as UploadFormat,
+          sizeBytes: Number(r.u_size_bytes),
+          maxBadRecords: r.u_max_bad_records as number,
+          fileName: r.u_file_name as string,
+        },
+      }));
+    },
+    updateRun(orgId, id, patch) {
+      return inTransaction(pool, async (client) => {
+        const sets: string[] = [];
+        const params: unknown[] = [orgId, id];
+        for (const [key, value] of Object.entries(patch) as [keyof RunPatch, unknown][]) {
+          if (value === undefined) continue;
+          if (key === 'error') {
+            const e = value as PipelineError | null;
+            params.push(e?.code ?? null, e?.message ?? null);
+            sets.push(`error_code = $${params.length - 1}`, `error_message = $${params.length}`);
+          } else {
+            params.push(key === 'tasks' || key === 'quality' ? JSON.stringify(value) : value);
+            sets.push(`${RUN_PATCH_COLUMNS[key]} = $${params.length}`);
+          }
+        }
+        if (!sets.length) return null;
+        const { rows } = await client.query<RunRow>(
+          `UPDATE lake.pipeline_runs SET ${sets.join(', ')}, revision = revision + 1, updated_at = clock_timestamp()
+           WHERE org_id = $1 AND id = $2 AND state NOT IN ('SUCCESS', 'FAILED') RETURNING ${RUN_COLUMNS}`,
+          params,
+        );
+        const run = rows[0] ? toRun(rows[0]) : null;
+        if (!run) return null;
+        const upload =
+          run.state === 'SUCCESS'
+            ? { status: 'LOADED', error: null }
+            : run.state === 'FAILED'
+              ? { status: 'FAILED', error: run.error }
+              : run.state === 'QUEUED' || run.state === 'RUNNING'
+                ? { status: 'LOADING', error: null }
+                : null;
+        if (upload)
+          await client.query(
+            `UPDATE lake.uploads SET status = $3, error_code = $4, error_message = $5, updated_at = clock_timestamp()
+             WHERE org_id = $1 AND id = $2 AND status <> 'PENDING'`,
+            [orgId, run.uploadId, upload.status, upload.error?.code ?? null, upload.error?.message ?? null],
+          );
+        return run;
+      });
+    },
+    getRun: (orgId, id) => getRun(pool, orgId, id),
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Uploads and runs as the API offers them: the rules of `createUpload`, `completeUpload` and `reloadTable`
+ * (schema.graphql), over the tenant's records, the lake's object store and the run watcher.
+ */
+import { randomUUID } from 'node:crypto';
+import { DataPilotError, badUserInput, notFound, type TenantContext } from '@datapilot/common';
+import { FILE_NAME_PATTERN, bronzeKey, isTableName, type ObjectStore } from '@datapilot/lake-core';
+import type { LakeRecords, LoadMode, PipelineRun, Upload, UploadFormat } from './data/records.ts';
+import { INGEST_DAG_ID, dagRunIdFor } from './runs/pipeline.ts';
+
+/** Limits of uploads (configuration: UPLOAD_MAX_BYTES, UPLOAD_URL_TTL_SECONDS, UPLOAD_MAX_PENDING). */
+export type UploadLimits = {
+  /** Largest announced size, in bytes (default 1 GiB; at most 2^31 - 1, GraphQL's Int). */
+  maxBytes: number;
+  /** How long a presigned URL works, in seconds (default 900). */
+  urlTtlSeconds: number;
+  /** How many PENDING uploads whose URL still works an organization may have at once (default 100). */
+  maxPending: number;
+};
+
+/** Largest `maxBadRecords`. */
+export const MAX_BAD_RECORDS = 10_000;
+/** Longest announced file name, in characters. */
+export const MAX_FILE_NAME_CHARS = 255;
+
+/** The media type an upload's PUT must carry, by format (Parquet: IANA `application/vnd.apache.parquet`). */
+export const CONTENT_TYPES: Record<UploadFormat, string> = {
+  CSV: 'text/csv',
+  JSON: 'application/json',
+  NDJSON: 'application/x-ndjson',
+  PARQUET: 'application/vnd.apache.parquet',
+};
+const EXTENSIONS: Record<UploadFormat, string> = { CSV: 'csv', JSON: 'json', NDJSON: 'ndjson', PARQUET: 'parquet' };
+
+/** `createUpload`'s input after GraphQL coercion. */
+export type CreateUploadInput = {
+  table: string;
+  fileName: string;
+  format: UploadFormat;
+  sizeBytes: number;
+  mode?: LoadMode | null;
+  maxBadRecords?: number | null;
+};
+
+/**
+ * The stored name of an announced file name: accents dropped, every run of characters outside `[A-Za-z0-9._-]`
+ * turned into `_`, no leading dot, at most 100 characters with the extension kept; `upload.<ext>` when nothing is left.
+ * The key never carries what the client typed verbatim (the API shows the announced name back).
+ */
+export function storedFileName(fileName: string, format: UploadFormat): string {
+  const ascii = fileName.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
+  let name = ascii
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+$/, '');
+  if (name.length > 100) {
+    const ext = /\.[A-Za-z0-9]{1,10}$/.exec(name)?.[0] ?? '';
+    name = name.slice(0, 100 - ext.length) + ext;
+  }
+  return FILE_NAME_PATTERN.test(name) ? name : `upload.${EXTENSIONS[format]}`;
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Checks `createUpload`'s input. @throws BAD_USER_INPUT naming the field. */
+export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits) {
+  if (!isTableName(input.table))
+    throw badUserInput(
+      'table must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 63 characters).',
+      'input.table',
+    );
+  const name = input.fileName;
+  if (!name.trim() || name.length > MAX_FILE_NAME_CHARS || CONTROL.test(name) || /[/\\]/.test(name))
+    throw badUserInput(
+      `fileName must be 1..${MAX_FILE_NAME_CHARS} characters without control characters or path separators.`,
+      'input.fileName',
+    );
+  if (!Number.isInteger(input.sizeBytes) || input.sizeBytes < 1 || input.sizeBytes > limits.maxBytes)
+    throw badUserInput(`sizeBytes must be between 1 and ${limits.maxBytes} bytes.`, 'input.sizeBytes');
+  const maxBad = input.maxBadRecords ?? 0;
+  if (!Number.isInteger(maxBad) || maxBad < 0 || maxBad > MAX_BAD_RECORDS)
+    throw badUserInput(`maxBadRecords must be between 0 and ${MAX_BAD_RECORDS}.`, 'input.maxBadRecords');
+}
+
+/** What the upload operations need. */
+export type UploadDeps = {
+  records: LakeRecords;
+  store: ObjectStore;
+  limits: UploadLimits;
+  /** Asks the run watcher for a cycle now (a run was recorded). */
+  kick(): void;
+  /** Throws UPSTREAM_UNAVAILABLE when the orchestrator cannot take a run now. */
+  orchestratorReady(): Promise<void>;
+};
+
+/** The ticket `createUpload` returns. */
+export type UploadTicket = { upload: Upload; url: string; headers: Record<string, string>; expiresAt: Date };
+
+/** The upload operations of one tenant. */
+export function createUploads(tenant: TenantContext, deps: UploadDeps) {
+  const { records, store, limits } = deps;
+  return {
+    /** See `Mutation.createUpload`. @throws BAD_USER_INPUT, RATE_LIMITED (too many PENDING uploads). */
+    async create(input: CreateUploadInput): Promise<UploadTicket> {
+      checkUploadInput(input, limits);
+      const pending = await records.countOpenUploads();
+      if (pending >= limits.maxPending)
+        throw new DataPilotError(
+          'RATE_LIMITED',
+          `The organization has ${pending} uploads waiting for their file; complete them or let them expire first.`,
+          { retryAfterSeconds: limits.urlTtlSeconds },
+        );
+      const id = randomUUID();
+      const objectKey = bronzeKey(tenant.orgId, input.table, id, storedFileName(input.fileName, input.format));
+      const contentType = CONTENT_TYPES[input.format];
+      const expiresAt = new Date(Date.now() + limits.urlTtlSeconds * 1000);
+      const signed = await store.presignPut(objectKey, {
+        sizeBytes: input.sizeBytes,
+        contentType,
+        expiresInSeconds: limits.urlTtlSeconds,
+      });
+      const upload = await records.createUpload({
+        id,
+        table: input.table,
+        fileName: input.fileName,
+        objectKey,
+        format: input.format,
+        mode: input.mode ?? 'OVERWRITE',
+        sizeBytes: input.sizeBytes,
+        contentType,
+        maxBadRecords: input.maxBadRecords ?? 0,
+        expiresAt,
+      });
+      return { upload, url: signed.url, headers: signed.headers, expiresAt };
+    },
+
+    /** See `Mutation.completeUpload`. @throws NOT_FOUND, BAD_USER_INPUT (no object yet), UPSTREAM_* (store down). */
+    async complete(id: string): Promise<Upload> {
+      const upload = await records.getUpload(id);
+      if (!upload) throw notFound('Upload');
+      if (upload.status !== 'PENDING') return upload;
+      const head = await store.head(upload.objectKey);
+      if (!head) {
+        if (upload.expiresAt.getTime() < Date.now())
+          return (
+            (await records.failUpload(id, {
+              code: 'UPLOAD_EXPIRED',
+              message: 'The upload URL expired before the file arrived; create a new upload.',
+            })) ?? (await records.getUpload(id))!
+          );
+        throw badUserInput(
+          "The file has not been uploaded yet: PUT it to the ticket's url with its headers, then complete the upload.",
+          'id',
+        );
+      }
+      if (head.size !== upload.sizeBytes)
+        return (
+          (await records.failUpload(id, {
+            code: 'SIZE_MISMATCH',
+            message: `The stored file has ${head.size} bytes but ${upload.sizeBytes} were announced; upload it again.`,
+          })) ?? (await records.getUpload(id))!
+        );
+      const done = await records.completeUpload(id, {
+        id: upload.id,
+        uploadId: upload.id,
+        table: upload.table,
+        mode: upload.mode,
+        reason: 'UPLOAD',
+        dagId: INGEST_DAG_ID,
+        dagRunId: dagRunIdFor(upload.id),
+      });
+      deps.kick();
+      return done?.upload ?? (await records.getUpload(id))!;
+    },
+
+    /** See `Mutation.reloadTable`. @throws NOT_FOUND (no upload of that table), UPSTREAM_UNAVAILABLE. */
+    async reload(table: string): Promise<PipelineRun> {
+      const latest = isTableName(table) ? await records.latestUploadOf(table) : null;
+      if (!latest) throw notFound(`An upload of table ${JSON.stringify(table)}`);
+      await deps.orchestratorReady();
+      const runId = randomUUID();
+      const run = await records.createRun({
+        id: runId,
+        uploadId: latest.id,
+        table,
+        mode: 'OVERWRITE',
+        reason: 'RELOAD',
+        dagId: INGEST_DAG_ID,
+        dagRunId: dagRunIdFor(runId),
+      });
+      deps.kick();
+      return run;
+    },
+  };
+}
