@@ -1,23 +1,31 @@
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import neo4j from 'neo4j-driver';
 import { DEFAULT_PORTS } from '@datapilot/common';
 import { ensureUser } from '@datapilot/auth';
-import { ensureGraphSchema, upsertDatasets } from '@datapilot/graph';
+import { ensureGraphSchema } from '@datapilot/graph';
 import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts';
-import { runDemoPipeline } from '../infra/spark/pipeline.ts';
 import { ensureNeo4jInstalled, startNeo4j } from '../infra/neo4j/index.ts';
 import { startEmbeddedPostgres, startSystemPostgres } from '../infra/postgres/index.ts';
+import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } from '../infra/s3/index.ts';
+import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { freePort } from '../infra/net.ts';
 import { spawnService, type Child, type Log } from './lib/processes.ts';
+import { DEMO_TABLES, loadDemoOrganization, signIn } from './lib/demo.ts';
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The demo organization's user, from DEMO_EMAIL / DEMO_PASSWORD / DEMO_ORG_NAME with development defaults. */
 export type DemoUser = { email: string; password: string; orgName: string };
+
+/** An S3-compatible store the stack uses instead of starting S3Proxy (S3_ENDPOINT and its keys). */
+export type ExternalS3 = S3Endpoint;
+
+/** An Airflow the stack uses instead of starting one (AIRFLOW_URL, AIRFLOW_USERNAME, AIRFLOW_PASSWORD). */
+export type ExternalAirflow = { url: string; username: string; password: string };
 
 /** Options of {@link startStack}. Every address left unset is started here, embedded. */
 export type StackOptions = {
@@ -28,14 +36,20 @@ export type StackOptions = {
   /** PostgreSQL: an existing server's URL; unset → start one (`postgres` picks embedded or Debian's). */
   databaseUrl?: string;
   postgres?: 'embedded' | 'system';
-  /** Spark Connect address (`sc://host:port`); unset → start a local server. */
+  /** Spark Connect address (`sc://host:port`); unset → start a local server (with the store's s3a settings). */
   sparkRemote?: string;
   /** Neo4j Bolt URI; unset → start the local Neo4j 5.26 server. */
   neo4jUri?: string;
   neo4jUser?: string;
   neo4jPassword?: string;
-  /** Absolute lake root (default `<stateDir>/data/lake`). */
-  lakeRoot?: string;
+  /** The lake's object store; unset → start S3Proxy with credentials kept in `<stateDir>/data/s3-credentials.json`. */
+  s3?: ExternalS3;
+  /** The lake's bucket (default `datapilot-lake`); created when missing. */
+  bucket?: string;
+  /** Endpoint clients reach for presigned upload URLs (default: the store's own endpoint). */
+  s3PublicEndpoint?: string;
+  /** Airflow; unset → start Airflow 3 with its metadata in the stack's PostgreSQL. */
+  airflow?: ExternalAirflow;
   demo: DemoUser;
   log: Log;
 };
@@ -47,18 +61,22 @@ export type Stack = {
   databaseUrl: string;
   sparkRemote: string;
   neo4jUri: string;
-  lakeRoot: string;
+  s3: S3Endpoint & { bucket: string };
+  airflow: ExternalAirflow;
   demo: DemoUser & { orgId: string; userId: string; tables: number };
   /** Stops one service process (e.g. to test how the others behave without it). */
   stopService(name: 'auth' | 'chat' | 'lake' | 'graph' | 'gateway'): Promise<void>;
+  /** Stops the embedded Airflow (e.g. to test how runs behave without it); no-op for an external one. */
+  stopAirflow(): Promise<void>;
   stop(): Promise<void>;
 };
 
 /**
- * Starts DataPilot: PostgreSQL, Spark Connect (with Delta), Neo4j (each only when its address is unset),
- * the four subgraphs and the gateway as separate processes, and loads the demo organization through the
- * real pipeline on first start (raw files → bronze → `bronze_to_gold.py` on Spark → Delta gold → Dataset
- * nodes in Neo4j). Steps print progress through `opts.log`.
+ * Starts DataPilot: PostgreSQL, S3Proxy (the lake's object store), Spark Connect (Delta over s3a), Neo4j and
+ * Airflow 3 (each only when its address is unset), the four subgraphs and the gateway as separate processes, and
+ * loads the demo organization through the public API on first start: the demo user uploads each vega-datasets file
+ * (createUpload, PUT, completeUpload) and one `datapilot_ingest` DAG run per table writes its gold Delta table and
+ * catalog entry. Steps print progress through `opts.log`.
  * @throws Error naming the step that failed and what is missing; everything started so far is stopped.
  */
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -71,20 +89,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const dataDir = path.join(opts.stateDir, 'data');
     const logDir = path.join(opts.stateDir, 'logs');
     mkdirSync(dataDir, { recursive: true });
-    const lakeRoot = opts.lakeRoot ?? path.join(dataDir, 'lake');
-    mkdirSync(lakeRoot, { recursive: true });
+    mkdirSync(logDir, { recursive: true });
     const port = async (p: number) => (opts.freePorts ? freePort() : p);
 
     // 1. Engines (installed on first use; each install step prints its own progress).
     if (!opts.sparkRemote) await ensureSparkInstalled(log);
     if (!opts.neo4jUri) await ensureNeo4jInstalled(log);
+    if (!opts.s3) await ensureS3ProxyInstalled(log);
+    if (!opts.airflow) await ensureAirflowInstalled(log);
 
     let databaseUrl = opts.databaseUrl;
     if (!databaseUrl) {
       const start = opts.postgres === 'system' ? startSystemPostgres : startEmbeddedPostgres;
       log(`starting PostgreSQL (${opts.postgres ?? 'embedded'})`);
       // The server's own lines (initdb, checkpoints) go to a file; the launcher's progress lines to the console.
-      mkdirSync(logDir, { recursive: true });
       const pgLogFile = path.join(logDir, 'postgres.log');
       const pgLog = (line: string) => {
         appendFileSync(pgLogFile, line + '\n');
@@ -99,10 +117,25 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       databaseUrl = pgSrv.url;
     }
 
+    let s3 = opts.s3;
+    if (!s3) {
+      log('starting S3Proxy (the lake’s object store)');
+      const proxy = await startS3Proxy({
+        port: await port(DEFAULT_PORTS.s3),
+        dataDir: path.join(dataDir, 's3'),
+        credentialsFile: path.join(dataDir, 's3-credentials.json'),
+        log,
+      });
+      stops.push(proxy.stop);
+      s3 = proxy;
+    }
+    const bucket = opts.bucket ?? 'datapilot-lake';
+    if (await ensureBucket(s3, bucket)) log(`created bucket ${bucket}`);
+
     let sparkRemote = opts.sparkRemote;
     if (!sparkRemote) {
-      log('starting Spark Connect (local[*], Delta)');
-      const spark = await startSparkConnect({ port: await port(DEFAULT_PORTS.sparkConnect), lakeRoot, log });
+      log('starting Spark Connect (local[*], Delta over s3a)');
+      const spark = await startSparkConnect({ port: await port(DEFAULT_PORTS.sparkConnect), s3, log });
       stops.push(spark.stop);
       sparkRemote = spark.remote;
     }
@@ -121,6 +154,42 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops.push(n.stop);
       neo4jUri = n.uri;
     }
+    const driver = neo4j.driver(neo4jUri, neo4j.auth.basic(neo4jUser, neo4jPassword));
+    try {
+      await ensureGraphSchema(driver);
+    } finally {
+      await driver.close();
+    }
+
+    const lakeEnv = {
+      SPARK_REMOTE: sparkRemote,
+      S3_ENDPOINT: s3.endpoint,
+      S3_REGION: s3.region,
+      S3_ACCESS_KEY_ID: s3.accessKeyId,
+      S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      LAKE_BUCKET: bucket,
+      NEO4J_URI: neo4jUri,
+      NEO4J_USER: neo4jUser,
+      NEO4J_PASSWORD: neo4jPassword,
+    };
+    let airflow = opts.airflow;
+    let stopAirflow = async () => undefined as void;
+    if (!airflow) {
+      log('starting Airflow 3 (api-server, scheduler, dag-processor; LocalExecutor)');
+      const af = await startAirflow({
+        databaseUrl,
+        port: await port(DEFAULT_PORTS.airflow),
+        stateDir: path.join(opts.stateDir, 'airflow'),
+        logsDir: logDir,
+        env: lakeEnv,
+        log,
+      });
+      stops.push(af.stop);
+      stopAirflow = af.stop;
+      airflow = { url: af.url, username: af.username, password: af.password };
+      const mem = await af.memory().catch(() => undefined);
+      if (mem) log(`Airflow uses ${(mem.pssBytes / 2 ** 20).toFixed(0)} MiB (PSS, ${mem.processes} processes)`);
+    }
 
     // 2. Subgraphs, each a process of its own.
     const ports = {
@@ -132,12 +201,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     };
     const base = (p: number) => `http://127.0.0.1:${p}`;
     const env: Record<string, string> = {
+      ...lakeEnv,
+      ...(opts.s3PublicEndpoint ? { S3_PUBLIC_ENDPOINT: opts.s3PublicEndpoint } : {}),
       DATABASE_URL: databaseUrl,
-      SPARK_REMOTE: sparkRemote,
-      LAKE_ROOT: lakeRoot,
-      NEO4J_URI: neo4jUri,
-      NEO4J_USER: neo4jUser,
-      NEO4J_PASSWORD: neo4jPassword,
+      AIRFLOW_URL: airflow.url,
+      AIRFLOW_USERNAME: airflow.username,
+      AIRFLOW_PASSWORD: airflow.password,
       AUTH_JWKS_URL: `${base(ports.auth)}/.well-known/jwks.json`,
       AUTH_PORT: String(ports.auth),
       CHAT_PORT: String(ports.chat),
@@ -148,6 +217,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       CHAT_URL: `${base(ports.chat)}/graphql`,
       CHAT_WS_URL: `ws://127.0.0.1:${ports.chat}/graphql`,
       LAKE_URL: `${base(ports.lake)}/graphql`,
+      LAKE_WS_URL: `ws://127.0.0.1:${ports.lake}/graphql`,
       GRAPH_URL: `${base(ports.graph)}/graphql`,
     };
     const children: Child[] = [];
@@ -163,8 +233,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       spawnOne('graph', 'subgraphs/graph/src/main.ts', ports.graph),
       spawnOne('chat', 'subgraphs/chat/src/main.ts', ports.chat),
     ]);
+    await spawnOne('gateway', 'gateway/src/main.ts', ports.gateway);
 
-    // 3. The demo organization: its user, then its gold tables through the real pipeline on first start.
+    // 3. The demo organization: its user, then its tables through the public API, once.
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     let demo;
     try {
@@ -172,46 +243,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     } finally {
       await pool.end();
     }
-    // Written only after the pipeline and the graph update both succeeded, so a start that failed
-    // half-way loads the demo organization again.
-    const marker = path.join(lakeRoot, '_meta', `demo-loaded-${demo.orgId}.json`);
-    const driver = neo4j.driver(neo4jUri, neo4j.auth.basic(neo4jUser, neo4jPassword));
-    let tables = 0;
-    try {
-      await ensureGraphSchema(driver);
-      if (!existsSync(marker)) {
-        log('loading the demo organization: vega-datasets → bronze → bronze_to_gold.py → Delta gold');
-        const results = await runDemoPipeline({
-          remote: sparkRemote,
-          lakeRoot,
-          orgId: demo.orgId,
-          dataDir: path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data'),
-          log,
-        });
-        await upsertDatasets(driver, demo.orgId, results.map(toDataset));
-        tables = results.length;
-        mkdirSync(path.dirname(marker), { recursive: true });
-        writeFileSync(
-          marker,
-          JSON.stringify({ loadedAt: new Date().toISOString(), tables: results.map((r) => r.table) }),
-        );
-      } else {
-        log(`demo organization already loaded (${marker})`);
-      }
-    } finally {
-      await driver.close();
-    }
-
-    log(`starting gateway on :${ports.gateway}`);
-    const gw = await spawnService({
-      name: 'gateway',
-      entry: 'gateway/src/main.ts',
-      env,
-      port: ports.gateway,
-      logDir,
-      cwd: REPO_ROOT,
+    const graphqlUrl = `${base(ports.gateway)}/graphql`;
+    const token = await signIn(graphqlUrl, opts.demo.email, opts.demo.password);
+    log('loading the demo organization: vega-datasets → createUpload + PUT → Airflow datapilot_ingest → Delta gold');
+    const loaded = await loadDemoOrganization({
+      graphqlUrl,
+      token,
+      dataDir: path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data'),
+      log,
     });
-    stops.push(gw.stop);
+    if (!loaded.length) log(`demo organization already loaded (${DEMO_TABLES.length} tables)`);
 
     return {
       gatewayUrl: base(ports.gateway),
@@ -219,25 +260,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       databaseUrl,
       sparkRemote,
       neo4jUri,
-      lakeRoot,
-      demo: { ...opts.demo, orgId: demo.orgId, userId: demo.userId, tables },
+      s3: { ...s3, bucket },
+      airflow,
+      demo: { ...opts.demo, orgId: demo.orgId, userId: demo.userId, tables: loaded.length },
       stopService: async (name) => {
-        await [...children, gw].find((c) => c.name === name)?.stop();
+        await children.find((c) => c.name === name)?.stop();
       },
+      stopAirflow,
       stop: stopAll,
     };
   } catch (e) {
     await stopAll();
     throw e;
   }
-}
-
-/** The pipeline's per-table result as the graph subgraph's Dataset. */
-function toDataset(r: {
-  table: string;
-  rows: number;
-  version: number;
-  columns: { name: string; type: string; nullable: boolean }[];
-}) {
-  return { name: r.table, rowCount: r.rows, deltaVersion: r.version, columns: r.columns };
 }

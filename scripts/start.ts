@@ -18,6 +18,15 @@ for (const [bin, hint] of [
 }
 
 const env = process.env;
+/** A variable that must be set because another one is. */
+function needs(name: string, because: string): string {
+  const v = env[name];
+  if (!v) {
+    log(`${name} is required when ${because} is set (README, Configuration)`);
+    process.exit(1);
+  }
+  return v;
+}
 const demo = {
   email: env.DEMO_EMAIL ?? 'demo@datapilot.dev',
   password: env.DEMO_PASSWORD ?? 'demo-password-2026',
@@ -32,7 +41,23 @@ try {
     neo4jUri: env.NEO4J_URI,
     neo4jUser: env.NEO4J_USER,
     neo4jPassword: env.NEO4J_PASSWORD,
-    lakeRoot: env.LAKE_ROOT,
+    s3: env.S3_ENDPOINT
+      ? {
+          endpoint: env.S3_ENDPOINT,
+          region: env.S3_REGION || 'us-east-1',
+          accessKeyId: needs('S3_ACCESS_KEY_ID', 'S3_ENDPOINT'),
+          secretAccessKey: needs('S3_SECRET_ACCESS_KEY', 'S3_ENDPOINT'),
+        }
+      : undefined,
+    bucket: env.LAKE_BUCKET || undefined,
+    s3PublicEndpoint: env.S3_PUBLIC_ENDPOINT || undefined,
+    airflow: env.AIRFLOW_URL
+      ? {
+          url: env.AIRFLOW_URL,
+          username: env.AIRFLOW_USERNAME || 'datapilot',
+          password: needs('AIRFLOW_PASSWORD', 'AIRFLOW_URL'),
+        }
+      : undefined,
     demo,
     log,
   });
@@ -44,6 +69,8 @@ try {
       `  GraphQL (and Apollo Sandbox):  ${gw}/graphql`,
       `  Subscriptions (graphql-ws):    ${gw.replace('http', 'ws')}/graphql`,
       `  Demo user:  ${demo.email} / ${demo.password}   (org ${stack.demo.orgId})`,
+      `  Airflow:    ${stack.airflow.url}  (user ${stack.airflow.username}; password in .local/airflow)`,
+      `  Object store (S3 API): ${stack.s3.endpoint}, bucket ${stack.s3.bucket}`,
       `  Logs: ${path.join(REPO_ROOT, '.local', 'logs')}`,
       'Press Ctrl-C to stop.',
       '',

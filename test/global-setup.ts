@@ -3,7 +3,9 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts';
+import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } from '../infra/s3/index.ts';
 import { ensureNeo4jInstalled, startNeo4j } from '../infra/neo4j/index.ts';
+import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { startSystemPostgres } from '../infra/postgres/index.ts';
 import { freePort } from '../infra/net.ts';
 
@@ -21,11 +23,29 @@ export default async function setup() {
     stops.push(pg.stop);
     env.DATABASE_URL = pg.url;
   }
-  if (!env.LAKE_ROOT) env.LAKE_ROOT = path.join(dir, 'lake');
+  // The lake's object store: S3Proxy with keys of its own unless S3_ENDPOINT (and its keys) name a store.
+  if (!env.S3_ENDPOINT) {
+    await ensureS3ProxyInstalled(log);
+    log('starting S3Proxy');
+    const s3proxy = await startS3Proxy({ port: await freePort(), dataDir: path.join(dir, 's3'), log });
+    stops.push(s3proxy.stop);
+    env.S3_ENDPOINT = s3proxy.endpoint;
+    env.S3_REGION = s3proxy.region;
+    env.S3_ACCESS_KEY_ID = s3proxy.accessKeyId;
+    env.S3_SECRET_ACCESS_KEY = s3proxy.secretAccessKey;
+  }
+  env.LAKE_BUCKET ??= 'datapilot-test-lake';
+  const s3: S3Endpoint = {
+    endpoint: env.S3_ENDPOINT,
+    region: env.S3_REGION ?? 'us-east-1',
+    accessKeyId: env.S3_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? '',
+  };
+  await ensureBucket(s3, env.LAKE_BUCKET);
   if (!env.SPARK_REMOTE) {
     await ensureSparkInstalled(log);
     log('starting Spark Connect');
-    const spark = await startSparkConnect({ port: await freePort(), lakeRoot: env.LAKE_ROOT, log });
+    const spark = await startSparkConnect({ port: await freePort(), s3, log });
     stops.push(spark.stop);
     env.SPARK_REMOTE = spark.remote;
   }
@@ -37,6 +57,33 @@ export default async function setup() {
     stops.push(neo.stop);
     env.NEO4J_URI = neo.uri;
     env.NEO4J_PASSWORD = password;
+  }
+  // Airflow with the real ingest DAG (orchestration/dags); its task processes reach the engines above.
+  if (!env.AIRFLOW_URL) {
+    await ensureAirflowInstalled(log);
+    log('starting Airflow');
+    const airflow = await startAirflow({
+      databaseUrl: env.DATABASE_URL!,
+      port: await freePort(),
+      stateDir: path.join(dir, 'airflow'),
+      logsDir: path.join(dir, 'airflow-logs'),
+      env: {
+        SPARK_REMOTE: env.SPARK_REMOTE!,
+        S3_ENDPOINT: env.S3_ENDPOINT!,
+        S3_REGION: env.S3_REGION ?? 'us-east-1',
+        S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID!,
+        S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY!,
+        LAKE_BUCKET: env.LAKE_BUCKET!,
+        NEO4J_URI: env.NEO4J_URI!,
+        NEO4J_USER: env.NEO4J_USER ?? 'neo4j',
+        NEO4J_PASSWORD: env.NEO4J_PASSWORD!,
+      },
+      log,
+    });
+    stops.push(airflow.stop);
+    env.AIRFLOW_URL = airflow.url;
+    env.AIRFLOW_USERNAME = airflow.username;
+    env.AIRFLOW_PASSWORD = airflow.password;
   }
   return async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);

@@ -41,7 +41,8 @@ export async function spawnService(opts: {
   const out = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    // The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout?.pipe(out);

@@ -67,7 +67,19 @@ beforeAll(async () => {
     sparkRemote: process.env.SPARK_REMOTE,
     neo4jUri: process.env.NEO4J_URI,
     neo4jPassword: process.env.NEO4J_PASSWORD,
-    lakeRoot: path.join(state, 'lake'),
+    // The test run's store, bucket and Airflow (whose workers write to that bucket): orgs are new per run.
+    s3: {
+      endpoint: process.env.S3_ENDPOINT!,
+      region: process.env.S3_REGION ?? 'us-east-1',
+      accessKeyId: process.env.S3_ACCESS_KEY_ID!,
+      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
+    },
+    bucket: process.env.LAKE_BUCKET,
+    airflow: {
+      url: process.env.AIRFLOW_URL!,
+      username: process.env.AIRFLOW_USERNAME!,
+      password: process.env.AIRFLOW_PASSWORD!,
+    },
     demo: { email: 'demo@example.com', password: 'correct-horse-battery-9', orgName: 'Demo Org' },
     log: (m) => process.stderr.write(`[e2e] ${m}\n`),
   });
@@ -79,7 +91,7 @@ beforeAll(async () => {
     i: { email: 'bob@other.example', password: 'another-long-pass-42', orgName: 'Other Org' },
   });
   tokenB = b.data!.signup.accessToken;
-}, 600_000);
+}, 900_000);
 
 afterAll(async () => {
   await stack?.stop();
@@ -160,6 +172,137 @@ describe('demo organization through the gateway', () => {
   });
 });
 
+describe('a new organization brings its own data (issue 5, done when)', () => {
+  const PENGUINS = readFileSync(path.join(DATA, 'penguins.json'));
+  const penguins = JSON.parse(PENGUINS.toString('utf8')) as { Species: string }[];
+  /** Species → count, from the file. */
+  const bySpecies = penguins.reduce<Record<string, number>>(
+    (m, r) => ({ ...m, [r.Species]: (m[r.Species] ?? 0) + 1 }),
+    {},
+  );
+  let tokenC: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    const c = await gql(gw, SIGNUP, {
+      i: { email: 'carol@third.example', password: 'third-org-pass-77', orgName: 'Third Org' },
+    });
+    tokenC = c.data!.signup.accessToken;
+  });
+
+  it('uploads penguins.json (createUpload, PUT, completeUpload) and follows its run to SUCCESS over the gateway', async () => {
+    const created = await gql(
+      gw,
+      `mutation($i: CreateUploadInput!) { createUpload(input: $i) { url headers expiresAt upload { id status } } }`,
+      { i: { table: 'penguins', fileName: 'penguins.json', format: 'JSON', sizeBytes: PENGUINS.length } },
+      tokenC,
+    );
+    expect(created.errors).toBeUndefined();
+    const ticket = created.data!.createUpload;
+    expect(ticket.upload.status).toBe('PENDING');
+    const put = await fetch(ticket.url, { method: 'PUT', headers: ticket.headers, body: PENGUINS });
+    expect(put.status).toBe(200);
+    const started = Date.now();
+    const done = await gql(
+      gw,
+      `mutation($id: ID!) { completeUpload(id: $id) { status run { id } } }`,
+      { id: ticket.upload.id },
+      tokenC,
+    );
+    expect(done.data!.completeUpload.status).toBe('UPLOADED');
+    runId = done.data!.completeUpload.run.id;
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { pipelineRunEvents(runId: $id) { sequence run { state deltaVersion tasks { name state }
+         quality { rowsRead rowsWritten rowsRejected nullCounts { column nulls } } upload { status } } } }`,
+      { id: runId },
+      { authorization: `Bearer ${tokenC}` },
+      300_000,
+    );
+    expect(sub.errors).toEqual([]);
+    const seq = sub.events.map((e) => e.data.pipelineRunEvents.sequence);
+    expect([...seq].sort((a, b) => a - b)).toEqual(seq);
+    const last = sub.events.at(-1).data.pipelineRunEvents.run;
+    process.stderr.write(`[e2e] upload-to-queryable: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    expect(last).toMatchObject({ state: 'SUCCESS', deltaVersion: 0, upload: { status: 'LOADED' } });
+    expect(last.tasks.map((t: any) => t.state)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+    expect(last.quality).toMatchObject({ rowsRead: 344, rowsWritten: 344, rowsRejected: 0 });
+    const tables = await gql(gw, `{ lakeTables { name rowCount version } }`, {}, tokenC);
+    expect(tables.data!.lakeTables).toEqual([{ name: 'penguins', rowCount: penguins.length, version: 0 }]);
+  }, 360_000);
+
+  it('sees the dataset and its lineage in the graph', async () => {
+    const r = await gql(
+      gw,
+      `{ datasets { name rowCount deltaVersion runs { id upload { fileName format } } runsConnection { edges { properties { deltaVersion } } } } }`,
+      {},
+      tokenC,
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.datasets).toEqual([
+      {
+        name: 'penguins',
+        rowCount: 344,
+        deltaVersion: 0,
+        runs: [{ id: runId, upload: { fileName: 'penguins.json', format: 'JSON' } }],
+        runsConnection: { edges: [{ properties: { deltaVersion: 0 } }] },
+      },
+    ]);
+  });
+
+  it('gets a correct streamed answer to "How many penguins are there of each species?"', async () => {
+    const conv = await gql(gw, `mutation { createConversation(title: "penguins") { id } }`, {}, tokenC);
+    const sent = await gql(
+      gw,
+      `mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, text: $t) { assistantMessage { id } } }`,
+      { c: conv.data!.createConversation.id, t: 'How many penguins are there of each species?' },
+      tokenC,
+    );
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { messageEvents(messageId: $id) { kind message { status text result { rows } } } }`,
+      { id: sent.data!.sendMessage.assistantMessage.id },
+      { authorization: `Bearer ${tokenC}` },
+    );
+    const kinds = sub.events.map((e) => e.data.messageEvents.kind);
+    expect(kinds).toContain('TEXT_DELTA');
+    const last = sub.events.at(-1).data.messageEvents.message;
+    expect(last.status).toBe('COMPLETE');
+    const rows = last.result.rows as unknown[][];
+    for (const [species, n] of Object.entries(bySpecies))
+      expect(
+        rows.some((r) => r.includes(species) && r.includes(n)),
+        `${species} ${n}`,
+      ).toBe(true);
+  }, 120_000);
+
+  it('the demo organization sees nothing of it, and it sees nothing of the demo organization', async () => {
+    const a = await gql(gw, `{ lakeTables { name } uploads { edges { node { id } } } }`, {}, tokenA);
+    expect(codes(await gql(gw, `query($id: ID!) { pipelineRun(id: $id) { id } }`, { id: runId }, tokenA))).toEqual([
+      'NOT_FOUND',
+    ]);
+    const aUploads = a.data!.uploads.edges.map((e: any) => e.node.id);
+    expect(aUploads).not.toContain(runId);
+    const c = await gql(gw, `{ lakeTables { name } datasets { name } }`, {}, tokenC);
+    expect(c.data).toEqual({ lakeTables: [{ name: 'penguins' }], datasets: [{ name: 'penguins' }] });
+    // The demo org's own penguins table is its own: still the demo file's rows, version 0.
+    const own = await gql(gw, `{ lakeTable(name: "penguins") { rowCount version } }`, {}, tokenA);
+    expect(own.data!.lakeTable).toEqual({ rowCount: 344, version: 0 });
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { pipelineRunEvents(runId: $id) { sequence } }`,
+      { id: runId },
+      { authorization: `Bearer ${tokenA}` },
+      15_000,
+    );
+    expect(sub.events.flatMap((e) => e.data?.pipelineRunEvents ?? [])).toEqual([]);
+    const errs = [...sub.events.flatMap((e) => e.errors ?? []), ...sub.errors.flat()].map(
+      (e: any) => e?.extensions?.code,
+    );
+    expect(errs).toContain('NOT_FOUND');
+  });
+});
+
 describe('a second organization sees nothing of the first', () => {
   it('has no tables, datasets, conversations or messages of the demo org', async () => {
     const tables = await gql(gw, `{ lakeTables { name } }`, {}, tokenB);
@@ -228,7 +371,7 @@ describe('every root field of the composed schema is guarded', () => {
     const r = await gql(
       gw,
       `{ __schema { queryType { name } mutationType { name } subscriptionType { name }
-         types { name kind fields { name args { name type { ...T } } type { ...T } } inputFields { name type { ...T } } } } }
+         types { name kind enumValues { name } fields { name args { name type { ...T } } type { ...T } } inputFields { name type { ...T } } } } }
        fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }`,
     );
     schema = r.data!.__schema;
@@ -241,7 +384,7 @@ describe('every root field of the composed schema is guarded', () => {
     if (t.kind === 'NON_NULL') return dummy(t.ofType!);
     if (t.kind === 'LIST') return [];
     const type = schema.types.find((x: any) => x.name === t.name);
-    if (t.kind === 'ENUM') return undefined;
+    if (t.kind === 'ENUM') return type.enumValues[0].name;
     if (t.kind === 'INPUT_OBJECT')
       return Object.fromEntries(
         type.inputFields.filter((f: any) => f.type.kind === 'NON_NULL').map((f: any) => [f.name, dummy(f.type)]),
