@@ -11,3 +11,4 @@ export * from './shutdown.ts';
 export * from './pg.ts';
 export * from './keyset.ts';
 export * from './ws.ts';
+export * from './arguments.ts';

@@ -1,27 +1,11 @@
 // Bootstrap of the chat subgraph: configuration from the environment, migrations, then createChatServer.
 import pg from 'pg';
-import {
-  DEFAULT_PORTS,
-  createLogger,
-  createTokenVerifier,
-  int,
-  loadConfig,
-  str,
-  onShutdown,
-  SERVICE_CONFIG,
-} from '@datapilot/common';
-import { LAKE_CONFIG, createLakeFromConfig } from '@datapilot/lake-core';
+import { createLogger, createTokenVerifier, loadConfig, onShutdown } from '@datapilot/common';
+import { createLakeFromConfig } from '@datapilot/lake-core';
+import { CHAT_SERVICE_CONFIG } from './config.ts';
 import { createChatServer, migrateChatSchema } from './server.ts';
 
-const config = loadConfig({
-  ...SERVICE_CONFIG,
-  ...LAKE_CONFIG,
-  DATABASE_URL: str('PostgreSQL URL; the chat subgraph owns schema `chat` (required)'),
-  DATABASE_POOL_MAX: int('largest number of PostgreSQL connections', 10, 1, 200),
-  CHAT_PORT: int('HTTP and WebSocket port of the chat subgraph', DEFAULT_PORTS.chat, 0, 65535),
-  CHAT_HOST: str('interface the chat subgraph binds', '127.0.0.1'),
-  CHAT_STREAM_DELAY_MS: int('pause between two streamed answer pieces, in milliseconds', 20, 0, 1_000),
-});
+const config = loadConfig(CHAT_SERVICE_CONFIG);
 
 const logger = createLogger('chat', config.LOG_LEVEL);
 const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });

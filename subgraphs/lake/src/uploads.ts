@@ -3,7 +3,7 @@
  * (schema.graphql), over the tenant's records, the lake's object store and the run watcher.
  */
 import { randomUUID } from 'node:crypto';
-import { DataPilotError, badUserInput, notFound, type TenantContext } from '@datapilot/common';
+import { DataPilotError, badUserInput, notFound, textArg, type TenantContext } from '@datapilot/common';
 import { FILE_NAME_PATTERN, bronzeKey, isTableName, type ObjectStore } from '@datapilot/lake-core';
 import type { LakeRecords, LoadMode, PipelineRun, Upload, UploadFormat } from './data/records.ts';
 import { INGEST_DAG_ID, dagRunIdFor } from './runs/pipeline.ts';
@@ -70,12 +70,9 @@ export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits)
       'table must start with a lower-case letter and hold only a-z, 0-9 and _ (at most 63 characters).',
       'input.table',
     );
-  const name = input.fileName;
-  if (!name.trim() || name.length > MAX_FILE_NAME_CHARS || CONTROL.test(name) || /[/\\]/.test(name))
-    throw badUserInput(
-      `fileName must be 1..${MAX_FILE_NAME_CHARS} characters without control characters or path separators.`,
-      'input.fileName',
-    );
+  const name = textArg(input.fileName, 'input.fileName', MAX_FILE_NAME_CHARS);
+  if (CONTROL.test(name) || /[/\\]/.test(name))
+    throw badUserInput('fileName must not contain control characters or path separators.', 'input.fileName');
   if (!Number.isInteger(input.sizeBytes) || input.sizeBytes < 1 || input.sizeBytes > limits.maxBytes)
     throw badUserInput(`sizeBytes must be between 1 and ${limits.maxBytes} bytes.`, 'input.sizeBytes');
   const maxBad = input.maxBadRecords ?? 0;
@@ -123,7 +120,7 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
       const upload = await records.createUpload({
         id,
         table: input.table,
-        fileName: input.fileName,
+        fileName: input.fileName.trim(),
         objectKey,
         format: input.format,
         mode: input.mode ?? 'OVERWRITE',

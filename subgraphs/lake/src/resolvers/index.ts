@@ -11,6 +11,7 @@ import {
   notFound,
   pageArgs,
   requireTenant,
+  uuidArg,
   type RequestContext,
 } from '@datapilot/common';
 import { isTableName, type TableInfo } from '@datapilot/lake-core';
@@ -27,14 +28,6 @@ export type LakeContext = RequestContext & { lake: LakeData | null };
 export const MAX_PAGE_SIZE = 1000;
 /** Largest page of `uploads` and `pipelineRuns`. */
 export const MAX_LIST_PAGE = 100;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A UUID argument, lower-cased. @throws BAD_USER_INPUT naming `field` otherwise. */
-function uuidArg(value: string, field: string): string {
-  if (!UUID.test(value)) throw badUserInput(`${field} must be a UUID.`, field);
-  return value.toLowerCase();
-}
 
 const data = (ctx: LakeContext): LakeData => {
   requireTenant(ctx);
