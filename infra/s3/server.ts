@@ -12,7 +12,7 @@ import { ListBucketsCommand, S3Client, S3ServiceException } from '@aws-sdk/clien
 import { isPortOpen } from '../net.ts';
 import { writePropertiesFile } from '../properties.ts';
 import { REPO_ROOT } from '../spark/paths.ts';
-import { tailOf } from '../spark/proc.ts';
+import { tailOf, trackExit } from '../spark/proc.ts';
 import { s3ClientConfig, type S3Endpoint } from './client.ts';
 import { S3InfraError, defaultS3Log, type S3Log } from './errors.ts';
 import { s3proxyJar, s3proxyPaths } from './install.ts';
@@ -224,23 +224,13 @@ export async function startS3Proxy(opts: S3ProxyOptions): Promise<RunningS3Proxy
     closeSync(out);
   }
   child.stdin?.on('error', () => undefined); // EPIPE once the watchdog is gone
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitCode = code ?? (signal ? -1 : null);
-      resolve();
-    });
-    child.once('error', () => {
-      exitCode = -1;
-      resolve();
-    });
-  });
+  const { exited, code: exitCodeOf } = trackExit(child);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       child.stdin?.end(); // the watchdog sends SIGTERM too
-      if (exitCode === undefined) {
+      if (exitCodeOf() === undefined) {
         child.kill('SIGTERM');
         if (!(await Promise.race([exited.then(() => true), deadline(10_000).then(() => false)]))) {
           child.kill('SIGKILL');
@@ -252,10 +242,10 @@ export async function startS3Proxy(opts: S3ProxyOptions): Promise<RunningS3Proxy
 
   try {
     for (;;) {
-      if (exitCode !== undefined) {
+      if (exitCodeOf() !== undefined) {
         throw new S3InfraError(
           'START_FAILED',
-          `S3Proxy exited (code ${exitCode}) before it was ready (is \`${java}\` Java 17+?); ` +
+          `S3Proxy exited (code ${exitCodeOf()}) before it was ready (is \`${java}\` Java 17+?); ` +
             `last lines of ${logFile}:\n${tailOf(logFile)}`,
           logFile,
         );
@@ -290,7 +280,7 @@ export async function startS3Proxy(opts: S3ProxyOptions): Promise<RunningS3Proxy
   const startMs = Date.now() - started;
   log(`S3Proxy ready on ${endpoint} in ${(startMs / 1000).toFixed(1)} s`);
   void exited.then(() => {
-    if (!stopping) log(`S3Proxy on port ${port} exited unexpectedly (code ${exitCode}); see ${logFile}`);
+    if (!stopping) log(`S3Proxy on port ${port} exited unexpectedly (code ${exitCodeOf()}); see ${logFile}`);
   });
   return { ...s3, port, pid: child.pid ?? -1, logFile, credentialsFile, startMs, stop };
 }

@@ -10,7 +10,7 @@ import type { S3Endpoint } from '../s3/client.ts';
 import { writePropertiesFile } from '../properties.ts';
 import { SparkInfraError, defaultSparkLog, type SparkLog } from './errors.ts';
 import { connectServerJar, deltaJarsToPass, sparkHome, sparkPaths, REPO_ROOT } from './paths.ts';
-import { tailOf } from './proc.ts';
+import { tailOf, trackExit } from './proc.ts';
 import { isPortOpen } from '../net.ts';
 
 /** Options of {@link startSparkConnect}. */
@@ -196,17 +196,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   } finally {
     closeSync(out);
   }
-  let exitCode: number | null | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exitCode = code ?? (signal ? -1 : null);
-      resolve();
-    });
-    child.once('error', () => {
-      exitCode = -1;
-      resolve();
-    });
-  });
+  const { exited, code: exitCodeOf } = trackExit(child);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
@@ -214,7 +204,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   const stop = () =>
     (stopping ??= (async () => {
       process.removeListener('exit', killOnExit);
-      if (exitCode === undefined) {
+      if (exitCodeOf() === undefined) {
         child.kill('SIGTERM');
         if (!(await Promise.race([exited.then(() => true), deadline(20_000).then(() => false)]))) {
           child.kill('SIGKILL');
@@ -239,11 +229,11 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
       }
       const m = READY_LINE.exec(text);
       if (m && Number(m[1]) === port && (await isPortOpen(port))) break;
-      if (exitCode !== undefined) {
+      if (exitCodeOf() !== undefined) {
         await stop();
         throw new SparkInfraError(
           'START_FAILED',
-          `Spark Connect exited (code ${exitCode}) before it was ready; last lines of ${logFile}:\n${tailOf(logFile)}`,
+          `Spark Connect exited (code ${exitCodeOf()}) before it was ready; last lines of ${logFile}:\n${tailOf(logFile)}`,
           logFile,
         );
       }
@@ -265,7 +255,7 @@ export async function startSparkConnect(opts: SparkConnectOptions): Promise<Runn
   const startMs = Date.now() - started;
   log(`Spark Connect ready on sc://127.0.0.1:${port} in ${(startMs / 1000).toFixed(1)} s`);
   void exited.then(() => {
-    if (!stopping) log(`Spark Connect on port ${port} exited unexpectedly (code ${exitCode}); see ${logFile}`);
+    if (!stopping) log(`Spark Connect on port ${port} exited unexpectedly (code ${exitCodeOf()}); see ${logFile}`);
   });
   return { remote: `sc://127.0.0.1:${port}`, port, pid: child.pid ?? -1, logFile, startMs, stop };
 }

@@ -1,5 +1,5 @@
 /** Small process helpers for the Spark setup steps: probe a tool, run a long command into a log file. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { SparkInfraError, type SparkLog } from './errors.ts';
 
@@ -88,4 +88,23 @@ export async function runLogged(cmd: string, args: string[], opts: RunLoggedOpti
   const ms = Date.now() - started;
   opts.log(`${opts.label}: done in ${(ms / 1000).toFixed(1)} s`);
   return ms;
+}
+
+/**
+ * Watches a long-running child: `code()` is undefined while it runs, then its exit code (-1 for a signal or a spawn
+ * error); `exited` resolves when it is gone.
+ */
+export function trackExit(child: ChildProcess): { exited: Promise<void>; code(): number | null | undefined } {
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitCode = code ?? (signal ? -1 : null);
+      resolve();
+    });
+    child.once('error', () => {
+      exitCode = -1;
+      resolve();
+    });
+  });
+  return { exited, code: () => exitCode };
 }
