@@ -12,6 +12,7 @@ export default defineConfig({
       'gateway/test/**/*.test.ts',
       'infra/*/test/**/*.test.ts',
       'test/**/*.test.ts',
+      'compose/test/**/*.test.ts',
     ],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,

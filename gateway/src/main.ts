@@ -1,36 +1,10 @@
 // Gateway bootstrap: configuration, composition, listen. See README "Configuration".
-import {
-  DEFAULT_PORTS,
-  createLogger,
-  createTokenVerifier,
-  int,
-  loadConfig,
-  url,
-  onShutdown,
-  SERVICE_CONFIG,
-} from '@datapilot/common';
+import { createLogger, createTokenVerifier, loadConfig, onShutdown } from '@datapilot/common';
+import { GATEWAY_SERVICE_CONFIG } from './config.ts';
 import { createGatewayServer } from './server.ts';
-import { DEFAULT_LIMITS } from './limits.ts';
 import { loadSubgraphDefs } from './subgraphs.ts';
 
-const P = DEFAULT_PORTS;
-const config = loadConfig({
-  ...SERVICE_CONFIG,
-  GATEWAY_PORT: int('HTTP and WebSocket port of the gateway', P.gateway, 0, 65535),
-  AUTH_URL: url('auth subgraph GraphQL URL', `http://127.0.0.1:${P.auth}/graphql`),
-  CHAT_URL: url('chat subgraph GraphQL URL', `http://127.0.0.1:${P.chat}/graphql`),
-  CHAT_WS_URL: url('chat subgraph graphql-ws URL', `ws://127.0.0.1:${P.chat}/graphql`),
-  LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
-  LAKE_WS_URL: url('lake subgraph graphql-ws URL', `ws://127.0.0.1:${P.lake}/graphql`),
-  GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
-  GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_LIMITS.maxDepth, 1, 100),
-  GATEWAY_MAX_QUERY_FIELDS: int(
-    'most fields (aliases counted) one operation may select',
-    DEFAULT_LIMITS.maxFields,
-    1,
-    100_000,
-  ),
-});
+const config = loadConfig(GATEWAY_SERVICE_CONFIG);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 
 try {
@@ -46,6 +20,7 @@ try {
     subgraphs,
     verifier: createTokenVerifier({ jwks: config.AUTH_JWKS_URL }),
     port: config.GATEWAY_PORT,
+    host: config.GATEWAY_HOST,
     limits: { maxDepth: config.GATEWAY_MAX_QUERY_DEPTH, maxFields: config.GATEWAY_MAX_QUERY_FIELDS },
     logger,
   });

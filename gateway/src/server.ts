@@ -68,6 +68,8 @@ export type GatewayOptions = {
   verifier: TokenVerifier;
   /** Port to listen on (0 = a free port). */
   port: number;
+  /** Interface to bind (default 127.0.0.1; a container binds 0.0.0.0). */
+  host?: string;
   logger: Logger;
   /** Depth and size bounds of one operation (default {@link DEFAULT_LIMITS}). */
   limits?: OperationLimits;
@@ -126,7 +128,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     limits,
   });
 
-  const url = await listen(server, opts.port);
+  const url = await listen(server, opts.port, opts.host);
   opts.logger.info('gateway listening', { url: `${url}/graphql`, subgraphs: opts.subgraphs.map((s) => s.name) });
   return {
     url,

@@ -19,8 +19,10 @@ export type GraphServerDeps = {
   driver: Driver;
   /** Verifies access tokens (`createTokenVerifier` over the auth subgraph's JWKS). */
   verifier: TokenVerifier;
-  /** TCP port on 127.0.0.1; 0 picks a free one (tests). */
+  /** TCP port; 0 picks a free one (tests). */
   port: number;
+  /** Interface to bind (default 127.0.0.1; a container binds 0.0.0.0). */
+  host?: string;
   logger: Logger;
 };
 
@@ -51,7 +53,7 @@ export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: s
     context: (req, requestId) => createGraphContext(deps.verifier, req.headers.authorization, requestId),
     routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok', service: 'graph' }) },
   });
-  const url = await listen(http, deps.port);
+  const url = await listen(http, deps.port, deps.host);
   logger.info('graph subgraph listening', { url: `${url}/graphql` });
   return {
     url,
