@@ -33,6 +33,8 @@ export type StackOptions = {
   stateDir: string;
   /** Use free ports instead of the fixed defaults (tests). */
   freePorts?: boolean;
+  /** Ports to use instead of the defaults ({@link DEFAULT_PORTS}), by service. */
+  ports?: Partial<Record<keyof typeof DEFAULT_PORTS, number>>;
   /** PostgreSQL: an existing server's URL; unset → start one (`postgres` picks embedded or Debian's). */
   databaseUrl?: string;
   postgres?: 'embedded' | 'system';
@@ -90,7 +92,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const logDir = path.join(opts.stateDir, 'logs');
     mkdirSync(dataDir, { recursive: true });
     mkdirSync(logDir, { recursive: true });
-    const port = async (p: number) => (opts.freePorts ? freePort() : p);
+    const port = async (name: keyof typeof DEFAULT_PORTS) =>
+      opts.freePorts ? freePort() : (opts.ports?.[name] ?? DEFAULT_PORTS[name]);
 
     // 1. Engines (installed on first use; each install step prints its own progress).
     if (!opts.sparkRemote) await ensureSparkInstalled(log);
@@ -109,7 +112,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         if (/^(initialising PostgreSQL|(embedded )?PostgreSQL \d+ ready)/.test(line)) log(line);
       };
       const pgSrv = await start({
-        port: await port(DEFAULT_PORTS.postgres),
+        port: await port('postgres'),
         dataDir: path.join(dataDir, 'postgres'),
         log: pgLog,
       });
@@ -121,7 +124,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!s3) {
       log('starting S3Proxy (the lake’s object store)');
       const proxy = await startS3Proxy({
-        port: await port(DEFAULT_PORTS.s3),
+        port: await port('s3'),
         dataDir: path.join(dataDir, 's3'),
         credentialsFile: path.join(dataDir, 's3-credentials.json'),
         log,
@@ -135,7 +138,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let sparkRemote = opts.sparkRemote;
     if (!sparkRemote) {
       log('starting Spark Connect (local[*], Delta over s3a)');
-      const spark = await startSparkConnect({ port: await port(DEFAULT_PORTS.sparkConnect), s3, log });
+      const spark = await startSparkConnect({ port: await port('sparkConnect'), s3, log });
       stops.push(spark.stop);
       sparkRemote = spark.remote;
     }
@@ -146,7 +149,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (!neo4jUri) {
       log('starting Neo4j 5.26 (Community, APOC core)');
       const n = await startNeo4j({
-        port: await port(DEFAULT_PORTS.neo4jBolt),
+        port: await port('neo4jBolt'),
         dataDir: path.join(dataDir, 'neo4j'),
         password: neo4jPassword,
         log,
@@ -178,7 +181,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log('starting Airflow 3 (api-server, scheduler, dag-processor; LocalExecutor)');
       const af = await startAirflow({
         databaseUrl,
-        port: await port(DEFAULT_PORTS.airflow),
+        port: await port('airflow'),
         stateDir: path.join(opts.stateDir, 'airflow'),
         logsDir: logDir,
         env: lakeEnv,
@@ -193,11 +196,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     // 2. Subgraphs, each a process of its own.
     const ports = {
-      auth: await port(DEFAULT_PORTS.auth),
-      chat: await port(DEFAULT_PORTS.chat),
-      lake: await port(DEFAULT_PORTS.lake),
-      graph: await port(DEFAULT_PORTS.graph),
-      gateway: await port(DEFAULT_PORTS.gateway),
+      auth: await port('auth'),
+      chat: await port('chat'),
+      lake: await port('lake'),
+      graph: await port('graph'),
+      gateway: await port('gateway'),
     };
     const base = (p: number) => `http://127.0.0.1:${p}`;
     const env: Record<string, string> = {
@@ -245,7 +248,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     }
     const graphqlUrl = `${base(ports.gateway)}/graphql`;
     const token = await signIn(graphqlUrl, opts.demo.email, opts.demo.password);
-    log('loading the demo organization: vega-datasets → createUpload + PUT → Airflow datapilot_ingest → Delta gold');
     const loaded = await loadDemoOrganization({
       graphqlUrl,
       token,
@@ -253,6 +255,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       log,
     });
     if (!loaded.length) log(`demo organization already loaded (${DEMO_TABLES.length} tables)`);
+    else log(`demo organization loaded: ${loaded.length} tables`);
 
     return {
       gatewayUrl: base(ports.gateway),

@@ -1,9 +1,18 @@
 // `npm start`: the whole DataPilot stack on its embedded defaults. Ctrl-C stops every child process.
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { DEFAULT_PORTS, int, loadConfig } from '@datapilot/common';
 import { REPO_ROOT, startStack } from './stack.ts';
 
-const log = (msg: string) => process.stderr.write(`[datapilot] ${msg}\n`);
+// The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+/** Once Ctrl-C is pressed, the children see the same SIGINT: their "exited" lines are expected, not news. */
+let stopping = false;
+const log = (msg: string) => {
+  if (stopping && /exited (unexpectedly|on its own)/.test(msg)) return;
+  process.stderr.write(`[datapilot] ${msg}\n`);
+};
 
 for (const [bin, hint] of [
   ['java', 'install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)'],
@@ -27,6 +36,27 @@ function needs(name: string, because: string): string {
   }
   return v;
 }
+const portSpec = (doc: string, def: number) => int(doc, def, 1, 65535);
+const P = DEFAULT_PORTS;
+let ports;
+try {
+  ports = loadConfig({
+    GATEWAY_PORT: portSpec('gateway port', P.gateway),
+    AUTH_PORT: portSpec('auth subgraph port', P.auth),
+    CHAT_PORT: portSpec('chat subgraph port', P.chat),
+    LAKE_PORT: portSpec('lake subgraph port', P.lake),
+    GRAPH_PORT: portSpec('graph subgraph port', P.graph),
+    POSTGRES_PORT: portSpec('embedded PostgreSQL port', P.postgres),
+    S3PROXY_PORT: portSpec('embedded S3Proxy port', P.s3),
+    SPARK_CONNECT_PORT: portSpec('embedded Spark Connect port', P.sparkConnect),
+    NEO4J_BOLT_PORT: portSpec('embedded Neo4j Bolt port', P.neo4jBolt),
+    AIRFLOW_PORT: portSpec('embedded Airflow api-server port', P.airflow),
+  });
+} catch (e) {
+  log((e as Error).message);
+  process.exit(1);
+}
+const stateDir = path.resolve(env.DATAPILOT_STATE_DIR ?? path.join(REPO_ROOT, '.local'));
 const demo = {
   email: env.DEMO_EMAIL ?? 'demo@datapilot.dev',
   password: env.DEMO_PASSWORD ?? 'demo-password-2026',
@@ -35,12 +65,24 @@ const demo = {
 
 try {
   const stack = await startStack({
-    stateDir: env.DATAPILOT_STATE_DIR ?? path.join(REPO_ROOT, '.local'),
+    stateDir,
     databaseUrl: env.DATABASE_URL,
     sparkRemote: env.SPARK_REMOTE,
     neo4jUri: env.NEO4J_URI,
     neo4jUser: env.NEO4J_USER,
     neo4jPassword: env.NEO4J_PASSWORD,
+    ports: {
+      gateway: ports.GATEWAY_PORT,
+      auth: ports.AUTH_PORT,
+      chat: ports.CHAT_PORT,
+      lake: ports.LAKE_PORT,
+      graph: ports.GRAPH_PORT,
+      postgres: ports.POSTGRES_PORT,
+      s3: ports.S3PROXY_PORT,
+      sparkConnect: ports.SPARK_CONNECT_PORT,
+      neo4jBolt: ports.NEO4J_BOLT_PORT,
+      airflow: ports.AIRFLOW_PORT,
+    },
     s3: env.S3_ENDPOINT
       ? {
           endpoint: env.S3_ENDPOINT,
@@ -69,14 +111,16 @@ try {
       `  GraphQL (and Apollo Sandbox):  ${gw}/graphql`,
       `  Subscriptions (graphql-ws):    ${gw.replace('http', 'ws')}/graphql`,
       `  Demo user:  ${demo.email} / ${demo.password}   (org ${stack.demo.orgId})`,
-      `  Airflow:    ${stack.airflow.url}  (user ${stack.airflow.username}; password in .local/airflow)`,
+      `  Airflow:    ${stack.airflow.url}  (user ${stack.airflow.username}` +
+        (env.AIRFLOW_URL
+          ? ')'
+          : `; password in ${path.join(stateDir, 'airflow', 'simple_auth_manager_passwords.json')})`),
       `  Object store (S3 API): ${stack.s3.endpoint}, bucket ${stack.s3.bucket}`,
-      `  Logs: ${path.join(REPO_ROOT, '.local', 'logs')}`,
+      `  Logs: ${path.join(stateDir, 'logs')}`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),
   );
-  let stopping = false;
   const shutdown = () => {
     if (stopping) return;
     stopping = true;

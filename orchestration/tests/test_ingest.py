@@ -93,6 +93,15 @@ def test_ndjson(lake) -> None:
     assert lake.gold("cars").selectExpr("sum(horsepower) AS s").first()["s"] == hp
 
 
+def test_keys_named_like_the_readers_internal_columns_are_kept(lake) -> None:
+    # `__dp_bad` and `__dp_line` are ordinary JSON keys; normalized, they become `dp_bad` and `dp_line`.
+    body = b'{"a": 1, "__dp_bad": "x", "__dp_line": 7}\n{"a": 2, "__dp_bad": "y", "__dp_line": 8}\n'
+    result = lake.ingest("reserved", lake.upload("reserved", body, "r.ndjson"), "NDJSON")
+    assert [c["name"] for c in result["load"]["columns"]] == ["a", "dp_bad", "dp_line"]
+    rows = sorted((r["a"], r["dp_bad"], r["dp_line"]) for r in lake.gold("reserved").collect())
+    assert rows == [(1, "x", 7), (2, "y", 8)]
+
+
 def test_ndjson_bad_lines_are_reported_with_their_line_numbers(lake) -> None:
     lines = ['{"k": "a", "n": 1}', "", '{"k": "b", "n": 2', '{"k": "c", "n": 3}', "[1, 2]", '{"k": "d", "n": 4}']
     body = "\n".join(lines).encode()

@@ -29,7 +29,15 @@ def report(version: int, rows: int, committed_at: str) -> dict:
     return {"delta_version": version, "row_count": rows, "committed_at": committed_at, "columns": COLUMNS}
 
 
-def publish_run(driver, org: str, version: int, rows: int, run_id: str | None = None, upload_id: str | None = None):
+def publish_run(
+    driver,
+    org: str,
+    version: int,
+    rows: int,
+    run_id: str | None = None,
+    upload_id: str | None = None,
+    mode: str | None = None,
+):
     upload_id = upload_id or str(uuid.uuid4())
     run_id = run_id or str(uuid.uuid4())
     result = publish(
@@ -39,7 +47,7 @@ def publish_run(driver, org: str, version: int, rows: int, run_id: str | None = 
         upload_id=upload_id,
         bronze_key=f"bronze/org={org}/penguins/{upload_id}/penguins.json",
         fmt="JSON",
-        mode="OVERWRITE" if version == 0 else "APPEND",
+        mode=mode or ("OVERWRITE" if version == 0 else "APPEND"),
         pipeline_run_id=run_id,
         dag_run_id=f"datapilot__{run_id}",
         report=report(version, rows, f"2026-01-0{version + 1}T10:00:00.000Z"),
@@ -109,6 +117,18 @@ def test_publish_again_changes_nothing(neo4j_driver) -> None:
     result, _, _ = publish_run(neo4j_driver, org, 0, 344, run_id=run_id, upload_id=upload_id)
     assert result["delta_version"] == 0
     assert (dataset(neo4j_driver, org), counts(neo4j_driver, org)) == before
+
+
+def test_a_reload_of_an_append_upload_keeps_the_uploads_mode(neo4j_driver) -> None:
+    org = str(uuid.uuid4())
+    _, _, upload_id = publish_run(neo4j_driver, org, 1, 688)  # the upload's own run: APPEND
+    publish_run(neo4j_driver, org, 2, 344, upload_id=upload_id, mode="OVERWRITE")  # a reload replaying it first
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (u:Upload {orgId: $org, id: $id}) RETURN u.mode AS mode",
+        {"org": org, "id": upload_id},
+        database_="neo4j",
+    )
+    assert [r["mode"] for r in records] == ["APPEND"]
 
 
 def test_an_older_run_does_not_roll_the_catalog_back(neo4j_driver) -> None:

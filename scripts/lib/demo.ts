@@ -68,6 +68,8 @@ export async function loadDemoOrganization(opts: {
   const gql = client(opts.graphqlUrl, opts.token);
   const have = await loadedDemoTables(opts.graphqlUrl, opts.token);
   const todo = DEMO_TABLES.filter((t) => !have.has(t.table));
+  if (!todo.length) return [];
+  opts.log(`loading the demo organization: ${todo.length} vega-datasets files → createUpload + PUT → Airflow`);
   const started = Date.now();
   const runs = await Promise.all(
     todo.map(async ({ table, file, format }) => {

@@ -53,6 +53,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,8 +131,11 @@ PROFILE_SAMPLE_ROWS = 10_000
 VALUE_CHARS = 200
 """Malformed records' raw text is cut to this many characters in the result."""
 
-_LINE = "__dp_line"  # internal columns; normalized names never start with `_`
-_BAD = "__dp_bad"
+_INTERNAL = uuid.uuid4().hex[:12]
+_LINE = f"__dp_line_{_INTERNAL}"
+"""Internal columns of the reader: named with a token drawn per process, so that no column of a file (any JSON key
+can be `__dp_bad`) can take their place; normalized names never start with `_`."""
+_BAD = f"__dp_bad_{_INTERNAL}"
 _INT_RE = r"^[+-]?(0|[1-9][0-9]*)$"
 _NUMBER_RE = r"^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _CSV_OPTIONS = {"quote": '"', "escape": '"', "ignoreLeadingWhiteSpace": "true", "ignoreTrailingWhiteSpace": "true"}
@@ -498,7 +502,7 @@ def _malformed_message(bad: int, read: int, allowed: int, lines: list[int | None
         return f"Every record of the file is malformed{at}; fix the file and upload it again."
     return (
         f"The file has {bad} malformed record{'s' if bad > 1 else ''}, more than the {allowed} allowed{at}; fix "
-        f"{'them' if bad > 1 else 'it'} and upload the file again, or allow more with max_bad_records."
+        f"{'them' if bad > 1 else 'it'} and upload the file again, or allow more with maxBadRecords."
     )
 
 
@@ -538,7 +542,7 @@ def load(
     with _session_conf(spark, LOAD_CONF):
         records = _READERS[fmt](spark, source)
         if not records.raw_names:
-            raise PipelineError("EMPTY_FILE", "The file has no columns; upload a file with data.")
+            raise PipelineError("EMPTY_FILE", "The file has no records (no columns); upload a file with data.")
         names = normalize_column_names(records.raw_names)
         parsed = records.df.persist()
         try:

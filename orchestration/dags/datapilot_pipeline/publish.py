@@ -36,7 +36,8 @@ FOREACH (_ IN CASE WHEN fresh THEN [1] ELSE [] END |
       d.columnNames = $columnNames, d.columnTypes = $columnTypes, d.columnNullable = $columnNullable)
 REMOVE d._lock
 MERGE (u:Upload {orgId: $orgId, id: $uploadId})
-SET u.table = $table, u.fileName = $fileName, u.format = $format, u.mode = $mode
+ON CREATE SET u.mode = $mode
+SET u.table = $table, u.fileName = $fileName, u.format = $format
 MERGE (r:PipelineRun {orgId: $orgId, id: $runId})
 ON CREATE SET r.finishedAt = datetime()
 SET r.dagRunId = $dagRunId, r.mode = $mode

@@ -75,6 +75,18 @@ export function bronzeKey(orgId: string, table: string, uploadId: string, fileNa
   return `${bronzeTablePrefix(orgId, table)}${uploadId}/${fileName}`;
 }
 
+/**
+ * Where the client's presigned PUT lands: `<upload folder>/.incoming/<file>` beside the upload's key. `completeUpload`
+ * copies it to the upload's key and deletes it, so the file the pipeline reads cannot be changed afterwards through
+ * the (still valid) presigned URL. Spark and Hadoop ignore `.`-prefixed folders.
+ * @throws Error when `objectKey` is not a bronze upload key.
+ */
+export function incomingKey(objectKey: string): string {
+  const m = /^(bronze\/org=[^/]+\/[^/]+\/[^/]+\/)([^/]+)$/.exec(objectKey);
+  if (!m) throw new Error('not a bronze upload key');
+  return `${m[1]}.incoming/${m[2]}`;
+}
+
 /** `s3a://<bucket>/<key>`: how Spark (Hadoop S3A) names an object or prefix. */
 export function s3aUri(bucket: string, key: string): string {
   return `s3a://${checkBucketName(bucket)}/${key.replace(/\/+$/, '')}`;

@@ -4,6 +4,7 @@
  * Spark server); clients only ever see presigned URLs.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -63,6 +64,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, contentType?: string): Promise<void>;
   /** Deletes an object (no error when it is missing). */
   delete(key: string): Promise<void>;
+  /** Copies object `from` to `to` inside the bucket (server-side CopyObject, up to 5 GiB). */
+  copy(from: string, to: string): Promise<void>;
   /**
    * A presigned PUT URL (SigV4 query signing, AWS "Uploading objects with presigned URLs") for `key`, valid
    * `expiresInSeconds`, whose signature covers `Content-Length` and `Content-Type`: the store refuses (403) a body of
@@ -213,6 +216,13 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     },
     async delete(key) {
       await call(() => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    },
+    async copy(from, to) {
+      await call(() =>
+        client.send(
+          new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}` }),
+        ),
+      );
     },
     async presignPut(key, { sizeBytes, contentType, expiresInSeconds }) {
       const command = new PutObjectCommand({

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DataPilotError, badUserInput, notFound, textArg, type TenantContext } from '@datapilot/common';
-import { FILE_NAME_PATTERN, bronzeKey, isTableName, type ObjectStore } from '@datapilot/lake-core';
-import type { LakeRecords, LoadMode, PipelineRun, Upload, UploadFormat } from './data/records.ts';
+import { FILE_NAME_PATTERN, bronzeKey, incomingKey, isTableName, type ObjectStore } from '@datapilot/lake-core';
+import type { LakeRecords, LoadMode, NewRun, PipelineRun, Upload, UploadFormat } from './data/records.ts';
 import { INGEST_DAG_ID, dagRunIdFor } from './runs/pipeline.ts';
 
 /** Limits of uploads (configuration: UPLOAD_MAX_BYTES, UPLOAD_URL_TTL_SECONDS, UPLOAD_MAX_PENDING). */
@@ -17,6 +17,9 @@ export type UploadLimits = {
   /** How many PENDING uploads whose URL still works an organization may have at once (default 100). */
   maxPending: number;
 };
+
+/** Most uploads one reloadTable replays (the latest OVERWRITE and the APPENDs after it). */
+export const MAX_RELOAD_UPLOADS = 1_000;
 
 /** Largest `maxBadRecords`. */
 export const MAX_BAD_RECORDS = 10_000;
@@ -60,8 +63,12 @@ export function storedFileName(fileName: string, format: UploadFormat): string {
   return FILE_NAME_PATTERN.test(name) ? name : `upload.${EXTENSIONS[format]}`;
 }
 
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/**
+ * Characters a file name may not hold: C0 and C1 controls (Unicode category Cc) and the bidirectional formatting
+ * characters that can make a name display other than it is (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069;
+ * Unicode TR #9, the "Trojan Source" concern).
+ */
+const UNSAFE_NAME_CHARS = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 /** Checks `createUpload`'s input. @throws BAD_USER_INPUT naming the field. */
 export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits) {
@@ -71,8 +78,11 @@ export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits)
       'input.table',
     );
   const name = textArg(input.fileName, 'input.fileName', MAX_FILE_NAME_CHARS);
-  if (CONTROL.test(name) || /[/\\]/.test(name))
-    throw badUserInput('fileName must not contain control characters or path separators.', 'input.fileName');
+  if (UNSAFE_NAME_CHARS.test(name) || /[/\\]/.test(name))
+    throw badUserInput(
+      'fileName must not contain control or bidirectional formatting characters, nor path separators.',
+      'input.fileName',
+    );
   if (!Number.isInteger(input.sizeBytes) || input.sizeBytes < 1 || input.sizeBytes > limits.maxBytes)
     throw badUserInput(`sizeBytes must be between 1 and ${limits.maxBytes} bytes.`, 'input.sizeBytes');
   const maxBad = input.maxBadRecords ?? 0;
@@ -101,35 +111,39 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
     /** See `Mutation.createUpload`. @throws BAD_USER_INPUT, RATE_LIMITED (too many PENDING uploads). */
     async create(input: CreateUploadInput): Promise<UploadTicket> {
       checkUploadInput(input, limits);
-      const pending = await records.countOpenUploads();
-      if (pending >= limits.maxPending)
-        throw new DataPilotError(
-          'RATE_LIMITED',
-          `The organization has ${pending} uploads waiting for their file; complete them or let them expire first.`,
-          { retryAfterSeconds: limits.urlTtlSeconds },
-        );
       const id = randomUUID();
       const objectKey = bronzeKey(tenant.orgId, input.table, id, storedFileName(input.fileName, input.format));
       const contentType = CONTENT_TYPES[input.format];
       const expiresAt = new Date(Date.now() + limits.urlTtlSeconds * 1000);
-      const signed = await store.presignPut(objectKey, {
+      const stored = await records.createUpload(
+        {
+          id,
+          table: input.table,
+          fileName: input.fileName.trim(),
+          objectKey,
+          format: input.format,
+          mode: input.mode ?? 'OVERWRITE',
+          sizeBytes: input.sizeBytes,
+          contentType,
+          maxBadRecords: input.maxBadRecords ?? 0,
+          expiresAt,
+        },
+        limits.maxPending,
+      );
+      if ('limited' in stored)
+        throw new DataPilotError(
+          'RATE_LIMITED',
+          `The organization has ${stored.limited.pending} uploads waiting for their file; complete them or let ` +
+            'them expire first.',
+          { retryAfterSeconds: stored.limited.retryAfterSeconds },
+        );
+      // The client's PUT lands beside the upload's key; completeUpload moves it (see incomingKey).
+      const signed = await store.presignPut(incomingKey(objectKey), {
         sizeBytes: input.sizeBytes,
         contentType,
         expiresInSeconds: limits.urlTtlSeconds,
       });
-      const upload = await records.createUpload({
-        id,
-        table: input.table,
-        fileName: input.fileName.trim(),
-        objectKey,
-        format: input.format,
-        mode: input.mode ?? 'OVERWRITE',
-        sizeBytes: input.sizeBytes,
-        contentType,
-        maxBadRecords: input.maxBadRecords ?? 0,
-        expiresAt,
-      });
-      return { upload, url: signed.url, headers: signed.headers, expiresAt };
+      return { upload: stored.upload, url: signed.url, headers: signed.headers, expiresAt };
     },
 
     /** See `Mutation.completeUpload`. @throws NOT_FOUND, BAD_USER_INPUT (no object yet), UPSTREAM_* (store down). */
@@ -137,7 +151,10 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
       const upload = await records.getUpload(id);
       if (!upload) throw notFound('Upload');
       if (upload.status !== 'PENDING') return upload;
-      const head = await store.head(upload.objectKey);
+      // The file is either still where the client put it, or already moved by an earlier call that stopped before
+      // recording it.
+      const incoming = incomingKey(upload.objectKey);
+      const head = (await store.head(incoming)) ?? (await store.head(upload.objectKey));
       if (!head) {
         if (upload.expiresAt.getTime() < Date.now())
           return (
@@ -158,6 +175,10 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
             message: `The stored file has ${head.size} bytes but ${upload.sizeBytes} were announced; upload it again.`,
           })) ?? (await records.getUpload(id))!
         );
+      if (await store.head(incoming)) {
+        await store.copy(incoming, upload.objectKey);
+        await store.delete(incoming);
+      }
       const done = await records.completeUpload(id, {
         id: upload.id,
         uploadId: upload.id,
@@ -171,23 +192,40 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
       return done?.upload ?? (await records.getUpload(id))!;
     },
 
-    /** See `Mutation.reloadTable`. @throws NOT_FOUND (no upload of that table), UPSTREAM_UNAVAILABLE. */
-    async reload(table: string): Promise<PipelineRun> {
-      const latest = isTableName(table) ? await records.latestUploadOf(table) : null;
-      if (!latest) throw notFound(`An upload of table ${JSON.stringify(table)}`);
+    /**
+     * See `Mutation.reloadTable`: replays the table's LOADED uploads from the latest OVERWRITE one (or the first) on,
+     * as one chain of runs — that upload in OVERWRITE mode, then each later one in APPEND mode, in completion order.
+     * @returns the chain's runs, in order (the last one's SUCCESS means the table is rebuilt).
+     * @throws NOT_FOUND (no loaded upload of that table), BAD_USER_INPUT (more than MAX_RELOAD_UPLOADS to replay),
+     *   UPSTREAM_UNAVAILABLE (the orchestrator cannot take runs now; nothing is recorded).
+     */
+    async reload(table: string): Promise<PipelineRun[]> {
+      const loaded = isTableName(table) ? await records.loadedUploadsOf(table, MAX_RELOAD_UPLOADS + 1) : [];
+      if (!loaded.length) throw notFound(`A loaded upload of table ${JSON.stringify(table)}`);
+      const base = Math.max(0, loaded.map((u) => u.mode).lastIndexOf('OVERWRITE'));
+      const replay = loaded.slice(base);
+      if (replay.length > MAX_RELOAD_UPLOADS)
+        throw badUserInput(`The table has more than ${MAX_RELOAD_UPLOADS} uploads to replay.`, 'name');
       await deps.orchestratorReady();
-      const runId = randomUUID();
-      const run = await records.createRun({
-        id: runId,
-        uploadId: latest.id,
-        table,
-        mode: 'OVERWRITE',
-        reason: 'RELOAD',
-        dagId: INGEST_DAG_ID,
-        dagRunId: dagRunIdFor(runId),
-      });
+      const chainId = randomUUID();
+      const runs = await records.createRuns(
+        replay.map((u, step): NewRun => {
+          const runId = randomUUID();
+          return {
+            id: runId,
+            uploadId: u.id,
+            table,
+            mode: step === 0 ? 'OVERWRITE' : 'APPEND',
+            reason: 'RELOAD',
+            dagId: INGEST_DAG_ID,
+            dagRunId: dagRunIdFor(runId),
+            chainId,
+            chainStep: step,
+          };
+        }),
+      );
       deps.kick();
-      return run;
+      return runs;
     },
   };
 }

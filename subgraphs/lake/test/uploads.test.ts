@@ -186,15 +186,77 @@ describe('a new organization brings its own file', () => {
     expect(await h.lake.forTenant({ orgId: ORG_B }).getTable('penguins')).toBeNull();
   }, 120_000);
 
-  it('reloadTable rebuilds the table from its latest upload (OVERWRITE): a new version, the same rows', async () => {
+  it('reloadTable replays from the latest OVERWRITE upload: one run here, a new version, the same rows', async () => {
+    // penguins had OVERWRITE (v0), APPEND (v1), OVERWRITE (v2): only the last one is replayed.
     const res = await h.gql(`mutation { reloadTable(name: "penguins") { id reason mode state } }`, {}, tokenA);
     expect(res.errors).toBeUndefined();
-    expect(res.data!.reloadTable).toMatchObject({ reason: 'RELOAD', mode: 'OVERWRITE', state: 'PENDING' });
-    expect((await follow(tokenA, res.data!.reloadTable.id)).at(-1)).toMatchObject({
+    expect(res.data!.reloadTable).toHaveLength(1);
+    expect(res.data!.reloadTable[0]).toMatchObject({ reason: 'RELOAD', mode: 'OVERWRITE', state: 'PENDING' });
+    expect((await follow(tokenA, res.data!.reloadTable[0].id)).at(-1)).toMatchObject({
       state: 'SUCCESS',
       deltaVersion: 3,
     });
     expect(await tables(tokenA)).toEqual([{ name: 'penguins', version: 3, rowCount: 344 }]);
+  }, 300_000);
+
+  it('reloadTable replays an OVERWRITE and the APPENDs after it, in order, and skips failed uploads', async () => {
+    const org = randomUUID();
+    const token = await h.sign(org);
+    const a = await upload(token, 'chain', Buffer.from('k,v\na,1\nb,2\n'), 'CSV');
+    expect((await follow(token, a)).at(-1).state).toBe('SUCCESS');
+    const b = await upload(token, 'chain', Buffer.from('k,v\nc,3\nd,4\ne,5\n'), 'CSV', { mode: 'APPEND' });
+    expect((await follow(token, b)).at(-1).state).toBe('SUCCESS');
+    const bad = await upload(token, 'chain', Buffer.from('[{"k": "x"}]'), 'CSV', { mode: 'APPEND' });
+    expect((await follow(token, bad)).at(-1).error.code).toBe('FORMAT_MISMATCH');
+    expect(await tables(token)).toEqual([{ name: 'chain', version: 1, rowCount: 5 }]);
+
+    const res = await h.gql(`mutation { reloadTable(name: "chain") { id mode upload { id } } }`, {}, token);
+    const chain = res.data!.reloadTable as { id: string; mode: string; upload: { id: string } }[];
+    expect(chain.map((r) => [r.upload.id, r.mode])).toEqual([
+      [a, 'OVERWRITE'],
+      [b, 'APPEND'],
+    ]);
+    expect((await follow(token, chain[1]!.id)).at(-1)).toMatchObject({ state: 'SUCCESS', deltaVersion: 3 });
+    expect(await tables(token)).toEqual([{ name: 'chain', version: 3, rowCount: 5 }]);
+    const sum = await h.lake.forTenant({ orgId: org }).query('SELECT sum(v) FROM chain');
+    expect(sum.rows).toEqual([[1 + 2 + 3 + 4 + 5]]);
+    // The uploads keep the status of their own load; a table with no loaded upload cannot be reloaded.
+    const statuses = await h.gql(`{ uploads { edges { node { id status } } } }`, {}, token);
+    expect(statuses.data!.uploads.edges.map((e: { node: { status: string } }) => e.node.status)).toEqual([
+      'FAILED',
+      'LOADED',
+      'LOADED',
+    ]);
+    expect(codes(await h.gql(`mutation { reloadTable(name: "nothing_here") { id } }`, {}, token))).toEqual([
+      'NOT_FOUND',
+    ]);
+  }, 600_000);
+
+  it('the presigned URL cannot change a file once its upload is completed', async () => {
+    const org = randomUUID();
+    const token = await h.sign(org);
+    const first = Buffer.from('id,val\n1,10\n2,20\n');
+    const created = await createUpload(token, {
+      table: 'swap',
+      fileName: 's.csv',
+      format: 'CSV',
+      sizeBytes: first.length,
+    });
+    const ticket = created.data!.createUpload;
+    const put = (body: Buffer) =>
+      fetch(ticket.url, { method: 'PUT', headers: { 'Content-Type': 'text/csv' }, body }).then((r) => r.status);
+    expect(await put(first)).toBe(200);
+    await h.gql(COMPLETE, { id: ticket.upload.id }, token);
+    expect((await follow(token, ticket.upload.id)).at(-1).state).toBe('SUCCESS');
+    // Same size, other values, to the same (still valid) URL: it lands beside the loaded file, never in it.
+    expect(await put(Buffer.from('id,val\n9,99\n8,88\n'))).toBe(200);
+    const [reloaded] = (await h.gql(`mutation { reloadTable(name: "swap") { id } }`, {}, token)).data!.reloadTable;
+    expect((await follow(token, reloaded.id)).at(-1).state).toBe('SUCCESS');
+    const rows = await h.lake.forTenant({ orgId: org }).query('SELECT id, val FROM swap ORDER BY id');
+    expect(rows.rows).toEqual([
+      [1, 10],
+      [2, 20],
+    ]);
   }, 300_000);
 });
 
@@ -208,6 +270,8 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
       [{ ...good, fileName: '../../etc/passwd' }, 'input.fileName'],
       [{ ...good, fileName: 'a\u0000b.csv' }, 'input.fileName'],
       [{ ...good, fileName: '' }, 'input.fileName'],
+      [{ ...good, fileName: 'abc\u202etxt.exe.csv' }, 'input.fileName'],
+      [{ ...good, fileName: 'a\u0085b.csv' }, 'input.fileName'],
       [{ ...good, sizeBytes: 0 }, 'input.sizeBytes'],
       [{ ...good, sizeBytes: 2 ** 31 - 1 }, 'input.sizeBytes'],
       [{ ...good, maxBadRecords: 10_001 }, 'input.maxBadRecords'],
@@ -222,6 +286,22 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
     expect(res.errors?.[0]?.extensions?.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
     expect((await h.gql(`{ uploads { edges { node { id } } } }`, {}, token)).data!.uploads.edges).toEqual([]);
   }, 60_000);
+
+  it('bounds the uploads waiting for their file per organization, also under concurrent calls', async () => {
+    const token = await h.sign(randomUUID());
+    const input = { table: 'many', fileName: 'm.csv', format: 'CSV', sizeBytes: 10 };
+    const results = await Promise.all(Array.from({ length: 120 }, () => createUpload(token, input)));
+    const ok = results.filter((r) => !r.errors);
+    const limited = results.filter((r) => codes(r)[0] === 'RATE_LIMITED');
+    expect([ok.length, limited.length]).toEqual([100, 20]);
+    for (const r of limited) {
+      const wait = (r.errors![0]!.extensions as { retryAfterSeconds?: number }).retryAfterSeconds!;
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(900);
+    }
+    // Another organization is not affected.
+    expect((await createUpload(await h.sign(randomUUID()), input)).errors).toBeUndefined();
+  }, 120_000);
 
   it('binds the presigned PUT to the announced size and type; completing before the PUT answers BAD_USER_INPUT', async () => {
     const token = await h.sign(randomUUID());
@@ -245,9 +325,10 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
     expect(await h.store.head(key)).toBeUndefined();
     const status = await h.gql(`query($id: ID!) { upload(id: $id) { status } }`, { id: ticket.upload.id }, token);
     expect(status.data!.upload.status).toBe('PENDING');
-    // The key is under the caller's org, table and upload id; the URL carries no secret key.
+    // The key is under the caller's org, table and upload id (its incoming folder, which completeUpload empties);
+    // the URL carries no secret key.
     expect(decodeURIComponent(new URL(ticket.url).pathname)).toMatch(
-      new RegExp(`/bronze/org=[0-9a-f-]{36}/t/${ticket.upload.id}/t\\.csv$`),
+      new RegExp(`/bronze/org=[0-9a-f-]{36}/t/${ticket.upload.id}/\\.incoming/t\\.csv$`),
     );
     expect(ticket.url).not.toContain(process.env.S3_SECRET_ACCESS_KEY!);
   }, 60_000);
@@ -307,9 +388,14 @@ describe('Airflow down', () => {
     const waiting = await q(RUN, { id: created.upload.id });
     expect(waiting.data.pipelineRun).toMatchObject({ state: 'PENDING' });
     expect(waiting.data.pipelineRun.waitingReason).toMatch(/Airflow/);
-    expect((await q(`mutation { reloadTable(name: "kv") { id } }`)).errors?.map((e) => e.extensions.code)).toEqual([
-      'UPSTREAM_UNAVAILABLE',
-    ]);
+    // A table with a loaded upload (org A's penguins) cannot be reloaded while Airflow is down; nothing is recorded.
+    const reload = await fetch(down.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokenA}` },
+      body: JSON.stringify({ query: `mutation { reloadTable(name: "penguins") { id } }` }),
+    }).then((r) => r.json() as Promise<{ errors?: { extensions: { code: string }; message: string }[] }>);
+    expect(reload.errors?.map((e) => e.extensions.code)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(reload.errors![0]!.message).not.toMatch(/127\.0\.0\.1|http/);
     expect((await q(`{ lakeTables { name } }`)).data).toEqual({ lakeTables: [] });
 
     // Airflow back: a replica that reaches it picks the waiting run up.

@@ -276,7 +276,7 @@ export function createAirflowClient(opts: AirflowClientOptions): AirflowClient {
           'UPSTREAM_TIMEOUT',
           `The orchestrator (Airflow) did not answer within ${timeoutMs} ms.`,
         );
-      throw unavailable(`it cannot be reached at ${base}`);
+      throw unavailable('it cannot be reached');
     }
   }
 

@@ -89,6 +89,9 @@ export type PipelineRun = {
   deltaVersion: number | null;
   error: PipelineError | null;
   waitingReason: string | null;
+  /** The reloadTable chain the run belongs to (null for an upload's own run) and its step (0 = the OVERWRITE). */
+  chainId: string | null;
+  chainStep: number | null;
   revision: number;
 };
 
@@ -99,7 +102,8 @@ export type NewUpload = Pick<
 > & { expiresAt: Date };
 
 /** What a new run needs. */
-export type NewRun = Pick<PipelineRun, 'id' | 'uploadId' | 'table' | 'mode' | 'reason' | 'dagId' | 'dagRunId'>;
+export type NewRun = Pick<PipelineRun, 'id' | 'uploadId' | 'table' | 'mode' | 'reason' | 'dagId' | 'dagRunId'> &
+  Partial<Pick<PipelineRun, 'chainId' | 'chainStep'>>;
 
 /** Fields of a run the watcher may change (unset fields keep their value). */
 export type RunPatch = Partial<
@@ -151,6 +155,8 @@ type RunRow = {
   error_code: string | null;
   error_message: string | null;
   waiting_reason: string | null;
+  chain_id: string | null;
+  chain_step: number | null;
   revision: number;
   cursor_at: string;
 };
@@ -181,6 +187,8 @@ const runColumns = (p = '') =>
     'error_code',
     'error_message',
     'waiting_reason',
+    'chain_id',
+    'chain_step',
     'revision',
   ]
     .map((c) => p + c)
@@ -230,6 +238,8 @@ const toRun = (r: RunRow): PipelineRun => ({
   deltaVersion: r.delta_version,
   error: errorOf(r.error_code, r.error_message),
   waitingReason: r.waiting_reason,
+  chainId: r.chain_id,
+  chainStep: r.chain_step,
   revision: r.revision,
 });
 
@@ -241,18 +251,26 @@ const olderThan = (after: Keyset | null, n: number) =>
 
 /** The uploads and runs of ONE organization; see the module comment. */
 export interface LakeRecords {
-  /** Stores a PENDING upload made by the caller. */
-  createUpload(u: NewUpload): Promise<Upload>;
+  /**
+   * Stores a PENDING upload made by the caller, unless the org has `maxPending` PENDING uploads whose URL still works
+   * (counted and inserted under a per-org lock, so concurrent calls cannot pass the bound).
+   * @returns the upload, or `limited` with the count and the seconds until the oldest of them expires.
+   */
+  createUpload(
+    u: NewUpload,
+    maxPending: number,
+  ): Promise<{ upload: Upload } | { limited: { pending: number; retryAfterSeconds: number } }>;
   /** The upload `id` of the caller's org, or null. */
   getUpload(id: string): Promise<Upload | null>;
   /** Several uploads of the caller's org in one statement (for a DataLoader), in the order of `ids` (null: none). */
   getUploads(ids: readonly string[]): Promise<(Upload | null)[]>;
   /** The org's uploads, newest first (by createdAt, then id). */
   listUploads(first: number, after: Keyset | null): Promise<Page<Upload>>;
-  /** How many of the org's uploads are PENDING with a URL that still works. */
-  countOpenUploads(): Promise<number>;
-  /** The newest upload of `table` that reached the store (status other than PENDING), or null. */
-  latestUploadOf(table: string): Promise<Upload | null>;
+  /**
+   * The LOADED uploads of `table` in the order they were completed (then by id), at most `limit`: what reloadTable
+   * replays.
+   */
+  loadedUploadsOf(table: string, limit: number): Promise<Upload[]>;
   /**
    * Marks PENDING upload `id` FAILED with `error`. @returns the upload, or null when it is not PENDING any more.
    */
@@ -262,8 +280,8 @@ export interface LakeRecords {
    * @returns the upload and run, or null when the upload was not PENDING (another call completed it first).
    */
   completeUpload(id: string, run: NewRun): Promise<{ upload: Upload; run: PipelineRun } | null>;
-  /** Records a PENDING run of an upload (reloadTable), inside `client`'s transaction when given. */
-  createRun(run: NewRun, client?: PoolClient): Promise<PipelineRun>;
+  /** Records PENDING runs (a reloadTable chain) in one transaction, in order. */
+  createRuns(runs: readonly NewRun[]): Promise<PipelineRun[]>;
   /** The run `id` of the caller's org, or null. */
   getRun(id: string): Promise<PipelineRun | null>;
   /** The latest run of each upload in `uploadIds` (for a DataLoader), in that order (null: none). */
@@ -278,36 +296,61 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
   const insertRun = async (q: Pool | PoolClient, run: NewRun) => {
     const { rows } = await q.query<RunRow>(
       `INSERT INTO lake.pipeline_runs (org_id, id, upload_id, table_name, mode, reason, dag_id, dag_run_id, state,
-         triggered_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9)
+         triggered_by, chain_id, chain_step)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11)
        RETURNING ${RUN_COLUMNS}`,
-      [org, run.id, run.uploadId, run.table, run.mode, run.reason, run.dagId, run.dagRunId, tenant.userId],
+      [
+        org,
+        run.id,
+        run.uploadId,
+        run.table,
+        run.mode,
+        run.reason,
+        run.dagId,
+        run.dagRunId,
+        tenant.userId,
+        run.chainId ?? null,
+        run.chainStep ?? null,
+      ],
     );
     return toRun(rows[0]!);
   };
   return {
-    async createUpload(u) {
-      const { rows } = await pool.query<UploadRow>(
-        `INSERT INTO lake.uploads (org_id, id, table_name, file_name, object_key, format, mode, size_bytes,
-           content_type, max_bad_records, status, created_by, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
-         RETURNING ${UPLOAD_COLUMNS}`,
-        [
-          org,
-          u.id,
-          u.table,
-          u.fileName,
-          u.objectKey,
-          u.format,
-          u.mode,
-          u.sizeBytes,
-          u.contentType,
-          u.maxBadRecords,
-          tenant.userId,
-          u.expiresAt,
-        ],
-      );
-      return toUpload(rows[0]!);
+    createUpload(u, maxPending) {
+      return inTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:uploads:${org}`]);
+        const open = await client.query<{ n: number; oldest: Date | null }>(
+          `SELECT count(*)::int AS n, min(expires_at) AS oldest FROM lake.uploads
+           WHERE org_id = $1 AND status = 'PENDING' AND expires_at > now()`,
+          [org],
+        );
+        const { n, oldest } = open.rows[0]!;
+        if (n >= maxPending) {
+          const wait = oldest ? Math.max(1, Math.ceil((oldest.getTime() - Date.now()) / 1000)) : 1;
+          return { limited: { pending: n, retryAfterSeconds: wait } };
+        }
+        const { rows } = await client.query<UploadRow>(
+          `INSERT INTO lake.uploads (org_id, id, table_name, file_name, object_key, format, mode, size_bytes,
+             content_type, max_bad_records, status, created_by, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12)
+           RETURNING ${UPLOAD_COLUMNS}`,
+          [
+            org,
+            u.id,
+            u.table,
+            u.fileName,
+            u.objectKey,
+            u.format,
+            u.mode,
+            u.sizeBytes,
+            u.contentType,
+            u.maxBadRecords,
+            tenant.userId,
+            u.expiresAt,
+          ],
+        );
+        return { upload: toUpload(rows[0]!) };
+      });
     },
     async getUpload(id) {
       const { rows } = await pool.query<UploadRow>(
@@ -333,20 +376,13 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       );
       return keysetPage(rows, first, 'upload', toUpload);
     },
-    async countOpenUploads() {
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM lake.uploads WHERE org_id = $1 AND status = 'PENDING' AND expires_at > now()`,
-        [org],
-      );
-      return rows[0]?.n ?? 0;
-    },
-    async latestUploadOf(table) {
+    async loadedUploadsOf(table, limit) {
       const { rows } = await pool.query<UploadRow>(
-        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND table_name = $2 AND status <> 'PENDING'
-         ORDER BY created_at DESC, id DESC LIMIT 1`,
-        [org, table],
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND table_name = $2 AND status = 'LOADED'
+         ORDER BY completed_at, id LIMIT $3`,
+        [org, table, limit],
       );
-      return rows[0] ? toUpload(rows[0]) : null;
+      return rows.map(toUpload);
     },
     async failUpload(id, error) {
       const { rows } = await pool.query<UploadRow>(
@@ -371,7 +407,12 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
         (r) => r !== null,
       );
     },
-    createRun: (run, client) => insertRun(client ?? pool, run),
+    createRuns: (runs) =>
+      inTransaction(pool, async (client) => {
+        const out: PipelineRun[] = [];
+        for (const run of runs) out.push(await insertRun(client, run));
+        return out;
+      }),
     async getRun(id) {
       const { rows } = await pool.query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
@@ -413,14 +454,25 @@ export interface RunLedger {
    */
   activeRuns(limit?: number): Promise<ActiveRun[]>;
   /**
-   * Applies `patch` to run `(orgId, id)` unless it is final already; bumps its revision. When the patch makes the run
-   * final, its upload follows in the same transaction: SUCCESS → LOADED, FAILED → FAILED (with the run's error); when
-   * it is queued or running, the upload becomes LOADING.
+   * Applies `patch` to run `(orgId, id)` unless it is final already; bumps its revision. The upload of an UPLOAD run
+   * follows in the same transaction: SUCCESS → LOADED, FAILED → FAILED (with the run's error), queued or running →
+   * LOADING. A RELOAD run leaves its upload as it is (the upload's status tells how its own load went).
    * @returns the updated run, or null when nothing changed (unknown or already final).
    */
   updateRun(orgId: string, id: string, patch: RunPatch): Promise<PipelineRun | null>;
   /** The run `(orgId, id)` (the watcher's read-back), or null. */
   getRun(orgId: string, id: string): Promise<PipelineRun | null>;
+  /**
+   * Fails the PENDING runs of reloadTable chain `(orgId, chainId)` with `error` (a step before them failed).
+   * @returns the runs it failed.
+   */
+  cancelChain(orgId: string, chainId: string, error: PipelineError): Promise<PipelineRun[]>;
+  /**
+   * Marks FAILED (UPLOAD_EXPIRED) every PENDING upload whose URL expired more than `graceSeconds` ago: its file never
+   * came, or came and was never completed in time.
+   * @returns how many it marked.
+   */
+  expireUploads(graceSeconds: number): Promise<number>;
 }
 
 const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
@@ -489,13 +541,15 @@ export function createRunLedger(pool: Pool): RunLedger {
         const run = rows[0] ? toRun(rows[0]) : null;
         if (!run) return null;
         const upload =
-          run.state === 'SUCCESS'
-            ? { status: 'LOADED', error: null }
-            : run.state === 'FAILED'
-              ? { status: 'FAILED', error: run.error }
-              : run.state === 'QUEUED' || run.state === 'RUNNING'
-                ? { status: 'LOADING', error: null }
-                : null;
+          run.reason !== 'UPLOAD'
+            ? null
+            : run.state === 'SUCCESS'
+              ? { status: 'LOADED', error: null }
+              : run.state === 'FAILED'
+                ? { status: 'FAILED', error: run.error }
+                : run.state === 'QUEUED' || run.state === 'RUNNING'
+                  ? { status: 'LOADING', error: null }
+                  : null;
         if (upload)
           await client.query(
             `UPDATE lake.uploads SET status = $3, error_code = $4, error_message = $5, updated_at = clock_timestamp()
@@ -506,5 +560,24 @@ export function createRunLedger(pool: Pool): RunLedger {
       });
     },
     getRun: (orgId, id) => getRun(pool, orgId, id),
+    async cancelChain(orgId, chainId, error) {
+      const { rows } = await pool.query<RunRow>(
+        `UPDATE lake.pipeline_runs SET state = 'FAILED', error_code = $3, error_message = $4, waiting_reason = NULL,
+           ended_at = clock_timestamp(), revision = revision + 1, updated_at = clock_timestamp()
+         WHERE org_id = $1 AND chain_id = $2 AND state = 'PENDING' RETURNING ${RUN_COLUMNS}`,
+        [orgId, chainId, error.code, error.message],
+      );
+      return rows.map(toRun);
+    },
+    async expireUploads(graceSeconds) {
+      const { rowCount } = await pool.query(
+        `UPDATE lake.uploads SET status = 'FAILED', error_code = 'UPLOAD_EXPIRED',
+           error_message = 'The upload URL expired before the upload was completed; create a new upload.',
+           updated_at = clock_timestamp()
+         WHERE status = 'PENDING' AND expires_at < now() - make_interval(secs => $1)`,
+        [graceSeconds],
+      );
+      return rowCount ?? 0;
+    },
   };
 }

@@ -49,7 +49,10 @@ export function runStateOf(dagRunState: string | null | undefined): RunState {
   }
 }
 
-/** An Airflow task instance as a {@link RunTask}; `state` upper-cased (`NONE` before it is scheduled). */
+/**
+ * An Airflow task instance as a {@link RunTask}; `state` upper-cased (`NONE` before it is scheduled), `durationMs` only
+ * once the task ended.
+ */
 export function taskOf(t: {
   taskId: string;
   state: string | null;
@@ -62,7 +65,8 @@ export function taskOf(t: {
     name: t.taskId,
     state: (t.state ?? 'none').toUpperCase(),
     tries: t.tryNumber,
-    durationMs: t.durationMs,
+    // Only once the task ended: a running task's duration grows every poll and would be a change each time.
+    durationMs: t.endDate ? t.durationMs : null,
     startedAt: t.startDate,
     endedAt: t.endDate,
   };

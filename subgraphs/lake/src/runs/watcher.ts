@@ -1,7 +1,8 @@
 /**
  * The run watcher: the background loop that moves pipeline runs through Airflow and records what Airflow says.
  *
- * Each cycle (every `intervalMs`, and at once after `kick()`):
+ * Each cycle (every `intervalMs`, and at once after `kick()`), after marking FAILED the PENDING uploads whose URL
+ * expired over an hour ago (once a minute):
  * 1. Triggers the PENDING runs whose table has no run in Airflow yet: at most one run per (organization, table) is
  *    queued or running at a time, oldest first, so two uploads of the same table load in the order they completed.
  *    The DAG run id is DataPilot's ({@link dagRunIdFor}): a repeated trigger finds the existing DAG run.
@@ -9,7 +10,8 @@
  *    started while Airflow was down is not lost. Airflow refusing the parameters: the run FAILS with that reason.
  * 2. Reads the QUEUED/RUNNING runs' DAG run and task instances and records changes; at the end, the `load` task's
  *    Delta version, the `quality` task's report, or the failed task's `datapilot_error` (else a generic reason).
- * Every change bumps the run's revision and is announced on `events` (pipelineRunEvents subscribers).
+ * Every change bumps the run's revision and is announced on `events` (pipelineRunEvents subscribers). A failed step of
+ * a reloadTable chain fails the steps after it (CANCELLED).
  *
  * Replicas: a cycle runs only in the replica that holds a PostgreSQL session advisory lock, so one replica drives
  * Airflow at a time; another takes over when that session ends.
@@ -77,6 +79,8 @@ export const AIRFLOW_DOWN_REASON = 'The orchestrator (Airflow) is unreachable; t
 export const QUEUED_BEHIND_REASON = 'Waiting for the earlier run of this table to finish.';
 
 const LEADER_LOCK = 'datapilot:lake:run-watcher';
+/** How long after its URL expired a PENDING upload may still be completed, in seconds. */
+const EXPIRY_GRACE_SECONDS = 3_600;
 
 /**
  * Starts the watcher.
@@ -101,6 +105,8 @@ export function startRunWatcher(opts: {
   /** While Airflow is down: no call before this instant; the pause doubles from 1 s to 15 s. */
   let retryAt = 0;
   let backoffMs = 1_000;
+  /** When the next sweep of expired uploads is due. */
+  let nextSweep = 0;
 
   const isLeader = async (): Promise<boolean> => {
     if (leader) return true;
@@ -128,6 +134,15 @@ export function startRunWatcher(opts: {
   const apply = async (run: PipelineRun | ActiveRun, patch: RunPatch) => {
     const updated = await ledger.updateRun(run.orgId, run.id, patch);
     if (updated) events.publish(updated);
+    if (updated?.state === 'FAILED' && updated.chainId) {
+      const cancelled = await ledger.cancelChain(updated.orgId, updated.chainId, {
+        code: 'CANCELLED',
+        message:
+          `Step ${(updated.chainStep ?? 0) + 1} of this reload failed (${updated.error?.code ?? 'FAILED'}); ` +
+          'the steps after it did not run. Fix the cause and reload again.',
+      });
+      for (const c of cancelled) events.publish(c);
+    }
     return updated;
   };
 
@@ -204,10 +219,16 @@ export function startRunWatcher(opts: {
 
   const cycle = async () => {
     if (stopped || !(await isLeader())) return;
-    if (airflowDown && Date.now() < retryAt) return;
+    if (Date.now() >= nextSweep) {
+      nextSweep = Date.now() + 60_000;
+      const expired = await ledger.expireUploads(EXPIRY_GRACE_SECONDS);
+      if (expired) logger.info('uploads expired', { count: expired });
+    }
     const runs = await ledger.activeRuns();
     const inAirflow = new Set<string>();
     for (const run of runs) if (run.state !== 'PENDING') inAirflow.add(`${run.orgId}/${run.table}`);
+    // While Airflow is down (or in its back-off), nothing is sent to it, but waiting runs still say why they wait.
+    let reachable = !(airflowDown && Date.now() < retryAt);
     for (const run of runs) {
       const key = `${run.orgId}/${run.table}`;
       try {
@@ -217,9 +238,13 @@ export function startRunWatcher(opts: {
             continue;
           }
           inAirflow.add(key);
+          if (!reachable) {
+            if (run.waitingReason !== AIRFLOW_DOWN_REASON) await apply(run, { waitingReason: AIRFLOW_DOWN_REASON });
+            continue;
+          }
           await trigger(run);
-          if (airflowDown) break; // the next cycle tries again, after the back-off
-        } else {
+          reachable = !airflowDown;
+        } else if (reachable) {
           const patch = await observe(run);
           markAirflow(false);
           if (patch) await apply(run, patch);
@@ -227,7 +252,8 @@ export function startRunWatcher(opts: {
       } catch (e) {
         if (hasErrorCode(e, 'UPSTREAM_UNAVAILABLE') || hasErrorCode(e, 'UPSTREAM_TIMEOUT')) {
           markAirflow(true, e);
-          break; // Airflow is down: the next cycle tries again.
+          reachable = false;
+          continue;
         }
         logger.error('run watcher: run not updated', { runId: run.id, orgId: run.orgId, err: e });
       }
@@ -264,10 +290,11 @@ export function startRunWatcher(opts: {
       stopped = true;
       clearTimeout(timer);
       while (running) await running;
-      if (leader) {
-        await leader.query('SELECT pg_advisory_unlock(hashtext($1))', [LEADER_LOCK]).catch(() => undefined);
-        leader.release();
-        leader = null;
+      const held = leader;
+      leader = null;
+      if (held) {
+        await held.query('SELECT pg_advisory_unlock(hashtext($1))', [LEADER_LOCK]).catch(() => undefined);
+        held.release();
       }
     },
   };
