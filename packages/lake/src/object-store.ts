@@ -220,7 +220,11 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     async copy(from, to) {
       await call(() =>
         client.send(
-          new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}` }),
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: to,
+            CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          }),
         ),
       );
     },
