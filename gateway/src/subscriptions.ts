@@ -14,10 +14,20 @@ import {
   type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type DocumentNode,
+  type FragmentDefinitionNode,
   type OperationDefinitionNode,
+  type SelectionSetNode,
 } from 'graphql';
 import { measureOperation, type OperationLimits } from './limits.ts';
-import { MAX_BODY_BYTES, hasErrorCode, type Logger, type TenantContext, type TokenVerifier } from '@datapilot/common';
+import {
+  MAX_BODY_BYTES,
+  hasErrorCode,
+  subscriptionLimit,
+  type Logger,
+  type TenantContext,
+  type TokenVerifier,
+} from '@datapilot/common';
 
 /**
  * graphql-ws close codes used by the gateway (graphql-ws PROTOCOL.md reserves 4400-4499 for the
@@ -102,6 +112,8 @@ export function attachSubscriptionEdge(opts: {
         for (const c of s.upstream.values()) void c.dispose();
       },
       onSubscribe: (ctx, _id, payload) => {
+        const limited = subscriptionLimit(ctx);
+        if (limited) return limited;
         // Parse, validate against the API schema and bound the operation here, so every refusal carries a code.
         let document;
         try {
@@ -151,8 +163,8 @@ export function attachSubscriptionEdge(opts: {
       (d): d is OperationDefinitionNode =>
         d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
     );
-    const first = op?.selectionSet.selections.find((sel) => sel.kind === Kind.FIELD);
-    const url = first && first.kind === Kind.FIELD ? opts.upstreamFor(first.name.value) : undefined;
+    const first = op ? rootFieldName(op.selectionSet, args.document) : undefined;
+    const url = first ? opts.upstreamFor(first) : undefined;
     if (!url) {
       yield {
         errors: [new GraphQLError('No subgraph serves this subscription.', { extensions: { code: 'BAD_USER_INPUT' } })],
@@ -188,6 +200,29 @@ export function attachSubscriptionEdge(opts: {
     await disposable.dispose();
     await new Promise<void>((r) => wss.close(() => r()));
   };
+}
+
+/**
+ * The name of the first field of a root selection set, looking through inline fragments and fragment spreads
+ * (`subscription { ...F } fragment F on Subscription { pipelineRunEvents(...) { ... } }` names pipelineRunEvents).
+ * A subscription has exactly one root field (GraphQL spec, "Single root field"), which validation already checked.
+ */
+function rootFieldName(set: SelectionSetNode, document: DocumentNode, seen = new Set<string>()): string | undefined {
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) return sel.name.value;
+    if (sel.kind === Kind.INLINE_FRAGMENT) {
+      const name = rootFieldName(sel.selectionSet, document, seen);
+      if (name) return name;
+    } else if (sel.kind === Kind.FRAGMENT_SPREAD && !seen.has(sel.name.value)) {
+      seen.add(sel.name.value);
+      const frag = document.definitions.find(
+        (d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === sel.name.value,
+      );
+      const name = frag ? rootFieldName(frag.selectionSet, document, seen) : undefined;
+      if (name) return name;
+    }
+  }
+  return undefined;
 }
 
 /**

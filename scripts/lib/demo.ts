@@ -37,6 +37,22 @@ function client(graphqlUrl: string, token?: string): Gql {
   };
 }
 
+/** True for failures worth another try: the service or a store was briefly unavailable, or the request timed out. */
+const transient = (e: unknown) =>
+  /UPSTREAM_UNAVAILABLE|UPSTREAM_TIMEOUT|fetch failed|ECONNRESET|TimeoutError|aborted/i.test(String(e));
+
+/** `fn`, tried again after 1, 2, 4, 8 s when it fails with a {@link transient} error. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 4 || !transient(e)) throw e;
+      await new Promise((r) => setTimeout(r, 1_000 * 2 ** attempt));
+    }
+  }
+}
+
 /** The demo tables the organization has in its lake already (by `lakeTables`). */
 export async function loadedDemoTables(graphqlUrl: string, token: string): Promise<Set<string>> {
   const data = await client(graphqlUrl, token)<{ lakeTables: { name: string }[] }>('{ lakeTables { name } }');
@@ -65,7 +81,8 @@ export async function loadDemoOrganization(opts: {
   log: Log;
   timeoutMs?: number;
 }): Promise<{ table: string; state: string; ms: number }[]> {
-  const gql = client(opts.graphqlUrl, opts.token);
+  const call = client(opts.graphqlUrl, opts.token);
+  const gql: Gql = (query, variables) => retrying(() => call(query, variables));
   const have = await loadedDemoTables(opts.graphqlUrl, opts.token);
   const todo = DEMO_TABLES.filter((t) => !have.has(t.table));
   if (!todo.length) return [];
@@ -79,12 +96,14 @@ export async function loadDemoOrganization(opts: {
       }>(`mutation($input: CreateUploadInput!) { createUpload(input: $input) { url headers upload { id } } }`, {
         input: { table, fileName: file, format, sizeBytes: body.length },
       });
-      const put = await fetch(createUpload.url, {
-        method: 'PUT',
-        headers: { 'Content-Type': createUpload.headers['Content-Type']! },
-        body,
-        signal: AbortSignal.timeout(120_000),
-      });
+      const put = await retrying(() =>
+        fetch(createUpload.url, {
+          method: 'PUT',
+          headers: { 'Content-Type': createUpload.headers['Content-Type']! },
+          body,
+          signal: AbortSignal.timeout(120_000),
+        }),
+      );
       if (put.status !== 200) throw new Error(`upload of ${file} answered HTTP ${put.status}`);
       await gql(`mutation($id: ID!) { completeUpload(id: $id) { id } }`, { id: createUpload.upload.id });
       return { table, runId: createUpload.upload.id };

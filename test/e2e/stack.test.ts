@@ -231,6 +231,18 @@ describe('a new organization brings its own data (issue 5, done when)', () => {
     expect(tables.data!.lakeTables).toEqual([{ name: 'penguins', rowCount: penguins.length, version: 0 }]);
   }, 360_000);
 
+  it('relays a subscription whose root field sits in a fragment', async () => {
+    const sub = await collectSubscription(
+      ws,
+      `subscription($id: ID!) { ...Run } fragment Run on Subscription { pipelineRunEvents(runId: $id) { run { state } } }`,
+      { id: runId },
+      { authorization: `Bearer ${tokenC}` },
+      30_000,
+    );
+    expect(sub.errors).toEqual([]);
+    expect(sub.events.map((e) => e.data.pipelineRunEvents.run.state)).toEqual(['SUCCESS']);
+  });
+
   it('sees the dataset and its lineage in the graph', async () => {
     const r = await gql(
       gw,

@@ -4,7 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { hasErrorCode } from './errors.ts';
@@ -19,6 +19,24 @@ import { bearerToken, type RequestContext, type TenantContext, type TokenVerifie
  */
 export const WS_CLOSE = { UNAUTHORIZED: 4401 } as const;
 
+/** Most subscriptions one socket may have running at once (gateway and subgraphs alike). */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
+
+/**
+ * graphql-ws `onSubscribe` check of {@link MAX_SUBSCRIPTIONS_PER_SOCKET}: graphql-ws records each operation in
+ * `ctx.subscriptions` before this hook runs (the new one included) and removes it when it ends.
+ * @returns a RATE_LIMITED error for the new subscription when the socket has too many, else undefined.
+ */
+export function subscriptionLimit(ctx: { subscriptions: Record<string, unknown> }): GraphQLError[] | undefined {
+  if (Object.keys(ctx.subscriptions).length <= MAX_SUBSCRIPTIONS_PER_SOCKET) return undefined;
+  return [
+    new GraphQLError(
+      `A socket may run at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete some first.`,
+      { extensions: { code: 'RATE_LIMITED' } },
+    ),
+  ];
+}
+
 /** A running WebSocket endpoint; see {@link attachGraphQLWebSocket}. */
 export type GraphQLWebSocket = {
   /** Closes every socket (code 1001), stops graphql-ws and the WebSocket server. */
@@ -32,7 +50,8 @@ export type GraphQLWebSocket = {
  * - Each operation runs with `context(base)`, where `base` is the same {@link RequestContext} an HTTP request gets
  *   (the socket's verified tenant, a fresh request id): the tenant comes from the token alone, never from a message.
  * - Errors leave through `formatError` (the service's Apollo hook: codes kept, internals masked).
- * - Frames are bounded like HTTP bodies ({@link MAX_BODY_BYTES}; the ws default would accept 100 MiB).
+ * - Frames are bounded like HTTP bodies ({@link MAX_BODY_BYTES}; the ws default would accept 100 MiB), and a socket
+ *   runs at most {@link MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once (RATE_LIMITED beyond).
  */
 export function attachGraphQLWebSocket<C extends RequestContext>(opts: {
   server: Server;
@@ -74,6 +93,7 @@ export function attachGraphQLWebSocket<C extends RequestContext>(opts: {
         return true;
       },
       onClose: (ctx) => clearTimeout(expiryTimers.get(ctx.extra.socket)),
+      onSubscribe: (ctx) => subscriptionLimit(ctx),
       context: (ctx) => opts.context({ tenant: tenants.get(ctx.extra.socket) ?? null, requestId: randomUUID() }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: format(result.errors) } : undefined,

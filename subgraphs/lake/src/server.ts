@@ -68,6 +68,8 @@ export type LakeServerOptions = {
   limits?: UploadLimits;
   /** Pause between two run watcher cycles, in milliseconds (default 1 000). */
   watchIntervalMs?: number;
+  /** Upload sweep timing (defaults: an hour's grace after expiry, a sweep a minute); see runs/watcher.ts. */
+  sweep?: { uploadGraceSeconds?: number; intervalMs?: number };
   /** Verifies access tokens (the auth subgraph's JWKS in production, a local key in tests). */
   verifier: TokenVerifier;
   /** TCP port (0 = a free port). */
@@ -104,7 +106,16 @@ export type LakeServer = {
 export async function createLakeServer(opts: LakeServerOptions): Promise<LakeServer> {
   const { lake, store, pool, airflow, verifier, logger } = opts;
   const runEvents = createRunEvents();
-  const watcher = startRunWatcher({ pool, airflow, events: runEvents, logger, intervalMs: opts.watchIntervalMs });
+  const watcher = startRunWatcher({
+    pool,
+    store,
+    airflow,
+    events: runEvents,
+    logger,
+    intervalMs: opts.watchIntervalMs,
+    uploadGraceSeconds: opts.sweep?.uploadGraceSeconds,
+    sweepIntervalMs: opts.sweep?.intervalMs,
+  });
   const deps: LakeDataDeps = {
     lake,
     store,

@@ -64,11 +64,12 @@ export function storedFileName(fileName: string, format: UploadFormat): string {
 }
 
 /**
- * Characters a file name may not hold: C0 and C1 controls (Unicode category Cc) and the bidirectional formatting
- * characters that can make a name display other than it is (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069;
- * Unicode TR #9, the "Trojan Source" concern).
+ * Characters a file name may not hold (Unicode general categories): controls (Cc: C0 and C1), format characters (Cf:
+ * the bidirectional overrides and isolates of Unicode TR #9 — the "Trojan Source" concern —, zero-width spaces and
+ * joiners, U+FEFF), private-use characters (Co) and the line and paragraph separators (Zl, Zp): all of them make a
+ * name display other than it is.
  */
-const UNSAFE_NAME_CHARS = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_NAME_CHARS = /[\p{Cc}\p{Cf}\p{Co}\p{Zl}\p{Zp}]/u;
 
 /** Checks `createUpload`'s input. @throws BAD_USER_INPUT naming the field. */
 export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits) {
@@ -80,7 +81,8 @@ export function checkUploadInput(input: CreateUploadInput, limits: UploadLimits)
   const name = textArg(input.fileName, 'input.fileName', MAX_FILE_NAME_CHARS);
   if (UNSAFE_NAME_CHARS.test(name) || /[/\\]/.test(name))
     throw badUserInput(
-      'fileName must not contain control or bidirectional formatting characters, nor path separators.',
+      'fileName must not contain control, format (e.g. bidirectional or zero-width), private-use or line-separator ' +
+        'characters, nor path separators.',
       'input.fileName',
     );
   if (!Number.isInteger(input.sizeBytes) || input.sizeBytes < 1 || input.sizeBytes > limits.maxBytes)
@@ -196,11 +198,13 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
      * See `Mutation.reloadTable`: replays the table's LOADED uploads from the latest OVERWRITE one (or the first) on,
      * as one chain of runs — that upload in OVERWRITE mode, then each later one in APPEND mode, in completion order.
      * @returns the chain's runs, in order (the last one's SUCCESS means the table is rebuilt).
-     * @throws NOT_FOUND (no loaded upload of that table), BAD_USER_INPUT (more than MAX_RELOAD_UPLOADS to replay),
-     *   UPSTREAM_UNAVAILABLE (the orchestrator cannot take runs now; nothing is recorded).
+     * @throws BAD_USER_INPUT (not a table name, or more than MAX_RELOAD_UPLOADS to replay), NOT_FOUND (no loaded
+     *   upload of that table), CONFLICT (a run of the table is in progress), UPSTREAM_UNAVAILABLE (the orchestrator
+     *   cannot take runs now). Nothing is recorded on any of them.
      */
     async reload(table: string): Promise<PipelineRun[]> {
-      const loaded = isTableName(table) ? await records.loadedUploadsOf(table, MAX_RELOAD_UPLOADS + 1) : [];
+      if (!isTableName(table)) throw badUserInput('name must be a table name (^[a-z][a-z0-9_]{0,62}$).', 'name');
+      const loaded = await records.loadedUploadsOf(table, MAX_RELOAD_UPLOADS + 1);
       if (!loaded.length) throw notFound(`A loaded upload of table ${JSON.stringify(table)}`);
       const base = Math.max(0, loaded.map((u) => u.mode).lastIndexOf('OVERWRITE'));
       const replay = loaded.slice(base);
@@ -208,7 +212,8 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
         throw badUserInput(`The table has more than ${MAX_RELOAD_UPLOADS} uploads to replay.`, 'name');
       await deps.orchestratorReady();
       const chainId = randomUUID();
-      const runs = await records.createRuns(
+      const runs = await records.createReloadChain(
+        table,
         replay.map((u, step): NewRun => {
           const runId = randomUUID();
           return {
@@ -224,6 +229,11 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
           };
         }),
       );
+      if (!runs)
+        throw new DataPilotError(
+          'CONFLICT',
+          `Table ${JSON.stringify(table)} has a run in progress (an upload or another reload); reload when it is done.`,
+        );
       deps.kick();
       return runs;
     },

@@ -205,6 +205,9 @@ describe('a new organization brings its own file', () => {
     const a = await upload(token, 'chain', Buffer.from('k,v\na,1\nb,2\n'), 'CSV');
     expect((await follow(token, a)).at(-1).state).toBe('SUCCESS');
     const b = await upload(token, 'chain', Buffer.from('k,v\nc,3\nd,4\ne,5\n'), 'CSV', { mode: 'APPEND' });
+    // b's run is in flight: a reload now would replay without it, then b would land on top; it is refused.
+    const early = await h.gql(`mutation { reloadTable(name: "chain") { id } }`, {}, token);
+    expect(codes(early)).toEqual(['CONFLICT']);
     expect((await follow(token, b)).at(-1).state).toBe('SUCCESS');
     const bad = await upload(token, 'chain', Buffer.from('[{"k": "x"}]'), 'CSV', { mode: 'APPEND' });
     expect((await follow(token, bad)).at(-1).error.code).toBe('FORMAT_MISMATCH');

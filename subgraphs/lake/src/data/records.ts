@@ -280,8 +280,13 @@ export interface LakeRecords {
    * @returns the upload and run, or null when the upload was not PENDING (another call completed it first).
    */
   completeUpload(id: string, run: NewRun): Promise<{ upload: Upload; run: PipelineRun } | null>;
-  /** Records PENDING runs (a reloadTable chain) in one transaction, in order. */
-  createRuns(runs: readonly NewRun[]): Promise<PipelineRun[]>;
+  /**
+   * Records a reloadTable chain of PENDING runs of `table` in one transaction, in order — unless the table has a run
+   * that is not finished (an upload in flight, another reload), checked under a per-table lock so that two reloads
+   * cannot interleave.
+   * @returns the runs, or null when the table has a run in progress (nothing recorded).
+   */
+  createReloadChain(table: string, runs: readonly NewRun[]): Promise<PipelineRun[] | null>;
   /** The run `id` of the caller's org, or null. */
   getRun(id: string): Promise<PipelineRun | null>;
   /** The latest run of each upload in `uploadIds` (for a DataLoader), in that order (null: none). */
@@ -396,6 +401,7 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       return inTransaction(
         pool,
         async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:table:${org}/${run.table}`]);
           const { rows } = await client.query<UploadRow>(
             `UPDATE lake.uploads SET status = 'UPLOADED', completed_at = clock_timestamp(), updated_at = clock_timestamp()
              WHERE org_id = $1 AND id = $2 AND status = 'PENDING' RETURNING ${UPLOAD_COLUMNS}`,
@@ -407,12 +413,23 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
         (r) => r !== null,
       );
     },
-    createRuns: (runs) =>
-      inTransaction(pool, async (client) => {
-        const out: PipelineRun[] = [];
-        for (const run of runs) out.push(await insertRun(client, run));
-        return out;
-      }),
+    createReloadChain: (table, runs) =>
+      inTransaction(
+        pool,
+        async (client) => {
+          await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:table:${org}/${table}`]);
+          const busy = await client.query(
+            `SELECT 1 FROM lake.pipeline_runs
+             WHERE org_id = $1 AND table_name = $2 AND state IN ('PENDING', 'QUEUED', 'RUNNING') LIMIT 1`,
+            [org, table],
+          );
+          if (busy.rowCount) return null;
+          const out: PipelineRun[] = [];
+          for (const run of runs) out.push(await insertRun(client, run));
+          return out;
+        },
+        (r) => r !== null,
+      ),
     async getRun(id) {
       const { rows } = await pool.query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
@@ -473,6 +490,10 @@ export interface RunLedger {
    * @returns how many it marked.
    */
   expireUploads(graceSeconds: number): Promise<number>;
+  /** Uploads whose URL expired more than `graceSeconds` ago and whose incoming key was not swept yet (oldest first). */
+  uploadsToSweep(graceSeconds: number, limit: number): Promise<Pick<Upload, 'orgId' | 'id' | 'objectKey'>[]>;
+  /** Records that upload `(orgId, id)`'s incoming key was swept. */
+  markSwept(orgId: string, id: string): Promise<void>;
 }
 
 const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
@@ -568,6 +589,21 @@ export function createRunLedger(pool: Pool): RunLedger {
         [orgId, chainId, error.code, error.message],
       );
       return rows.map(toRun);
+    },
+    async uploadsToSweep(graceSeconds, limit) {
+      const { rows } = await pool.query<{ org_id: string; id: string; object_key: string }>(
+        `SELECT org_id, id, object_key FROM lake.uploads
+         WHERE incoming_swept_at IS NULL AND expires_at < now() - make_interval(secs => $1)
+         ORDER BY expires_at LIMIT $2`,
+        [graceSeconds, limit],
+      );
+      return rows.map((r) => ({ orgId: r.org_id, id: r.id, objectKey: r.object_key }));
+    },
+    async markSwept(orgId, id) {
+      await pool.query(`UPDATE lake.uploads SET incoming_swept_at = clock_timestamp() WHERE org_id = $1 AND id = $2`, [
+        orgId,
+        id,
+      ]);
     },
     async expireUploads(graceSeconds) {
       const { rowCount } = await pool.query(

@@ -1,8 +1,8 @@
 /**
  * The run watcher: the background loop that moves pipeline runs through Airflow and records what Airflow says.
  *
- * Each cycle (every `intervalMs`, and at once after `kick()`), after marking FAILED the PENDING uploads whose URL
- * expired over an hour ago (once a minute):
+ * Each cycle (every `intervalMs`, and at once after `kick()`), after the upload housekeeping (once a minute: see
+ * `sweep`):
  * 1. Triggers the PENDING runs whose table has no run in Airflow yet: at most one run per (organization, table) is
  *    queued or running at a time, oldest first, so two uploads of the same table load in the order they completed.
  *    The DAG run id is DataPilot's ({@link dagRunIdFor}): a repeated trigger finds the existing DAG run.
@@ -18,7 +18,8 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import { hasErrorCode, type Logger } from '@datapilot/common';
-import { createRunLedger, type ActiveRun, type PipelineRun, type RunPatch } from '../data/records.ts';
+import { incomingKey, type ObjectStore } from '@datapilot/lake-core';
+import { createRunLedger, type ActiveRun, type PipelineRun, type RunPatch, type RunTask } from '../data/records.ts';
 import {
   ERROR_XCOM_KEY,
   INGEST_DAG_ID,
@@ -73,6 +74,15 @@ export interface RunWatcher {
   stop(): Promise<void>;
 }
 
+/**
+ * True when two task lists say the same, field by field. (Not by JSON text: the stored list comes back from a
+ * PostgreSQL `jsonb` column, which does not keep the order of object keys.)
+ */
+export function sameTasks(a: readonly RunTask[], b: readonly RunTask[]): boolean {
+  const fields: (keyof RunTask)[] = ['name', 'state', 'tries', 'durationMs', 'startedAt', 'endedAt'];
+  return a.length === b.length && a.every((t, i) => fields.every((f) => (t[f] ?? null) === (b[i]![f] ?? null)));
+}
+
 /** What a PENDING run shows while Airflow cannot be reached. */
 export const AIRFLOW_DOWN_REASON = 'The orchestrator (Airflow) is unreachable; the run starts as soon as it is back.';
 /** What a PENDING run shows while an earlier run of its table is still in Airflow. */
@@ -80,7 +90,7 @@ export const QUEUED_BEHIND_REASON = 'Waiting for the earlier run of this table t
 
 const LEADER_LOCK = 'datapilot:lake:run-watcher';
 /** How long after its URL expired a PENDING upload may still be completed, in seconds. */
-const EXPIRY_GRACE_SECONDS = 3_600;
+export const DEFAULT_UPLOAD_GRACE_SECONDS = 3_600;
 
 /**
  * Starts the watcher.
@@ -88,14 +98,22 @@ const EXPIRY_GRACE_SECONDS = 3_600;
  */
 export function startRunWatcher(opts: {
   pool: Pool;
+  /** The lake's object store (the sweep deletes expired incoming objects). */
+  store: ObjectStore;
   airflow: AirflowApi;
   events: RunEvents;
   logger: Logger;
   intervalMs?: number;
+  /** How long after its URL expired an upload is swept, in seconds (default 3 600). */
+  uploadGraceSeconds?: number;
+  /** Pause between two upload sweeps, in milliseconds (default 60 000). */
+  sweepIntervalMs?: number;
 }): RunWatcher {
-  const { pool, airflow, events, logger } = opts;
+  const { pool, airflow, events, logger, store } = opts;
   const ledger = createRunLedger(pool);
   const intervalMs = opts.intervalMs ?? 1_000;
+  const graceSeconds = opts.uploadGraceSeconds ?? DEFAULT_UPLOAD_GRACE_SECONDS;
+  const sweepIntervalMs = opts.sweepIntervalMs ?? 60_000;
   let leader: PoolClient | null = null;
   let stopped = false;
   let running: Promise<void> | null = null;
@@ -139,7 +157,7 @@ export function startRunWatcher(opts: {
         code: 'CANCELLED',
         message:
           `Step ${(updated.chainStep ?? 0) + 1} of this reload failed (${updated.error?.code ?? 'FAILED'}); ` +
-          'the steps after it did not run. Fix the cause and reload again.',
+          'the steps after it did not run, so the table holds the steps before it. Fix the cause and reload again.',
       });
       for (const c of cancelled) events.publish(c);
     }
@@ -191,7 +209,7 @@ export function startRunWatcher(opts: {
     const state = runStateOf(dagRun.state);
     const patch: RunPatch = {};
     if (state !== run.state) patch.state = state;
-    if (JSON.stringify(tasks) !== JSON.stringify(run.tasks)) patch.tasks = tasks;
+    if (!sameTasks(tasks, run.tasks)) patch.tasks = tasks;
     const started = dagRun.startDate ? new Date(dagRun.startDate) : null;
     if (started && run.startedAt?.getTime() !== started.getTime()) patch.startedAt = started;
     if (state === 'SUCCESS' || state === 'FAILED') {
@@ -217,12 +235,30 @@ export function startRunWatcher(opts: {
     return Object.keys(patch).length ? patch : null;
   };
 
+  /**
+   * Upload housekeeping, every `sweepIntervalMs`: PENDING uploads whose URL expired over `uploadGraceSeconds` ago
+   * become FAILED (UPLOAD_EXPIRED), and whatever is left at such an upload's incoming key is deleted (at most 500 a
+   * sweep).
+   */
+  const sweep = async () => {
+    const expired = await ledger.expireUploads(graceSeconds);
+    if (expired) logger.info('uploads expired', { count: expired });
+    for (const u of await ledger.uploadsToSweep(graceSeconds, 500)) {
+      try {
+        await store.delete(incomingKey(u.objectKey));
+        await ledger.markSwept(u.orgId, u.id);
+      } catch (err) {
+        logger.warn('incoming object not swept; the next sweep tries again', { uploadId: u.id, err });
+        break;
+      }
+    }
+  };
+
   const cycle = async () => {
     if (stopped || !(await isLeader())) return;
     if (Date.now() >= nextSweep) {
-      nextSweep = Date.now() + 60_000;
-      const expired = await ledger.expireUploads(EXPIRY_GRACE_SECONDS);
-      if (expired) logger.info('uploads expired', { count: expired });
+      nextSweep = Date.now() + sweepIntervalMs;
+      await sweep();
     }
     const runs = await ledger.activeRuns();
     const inAirflow = new Set<string>();
@@ -234,7 +270,8 @@ export function startRunWatcher(opts: {
       try {
         if (run.state === 'PENDING') {
           if (inAirflow.has(key)) {
-            if (run.waitingReason !== QUEUED_BEHIND_REASON) await apply(run, { waitingReason: QUEUED_BEHIND_REASON });
+            const why = reachable ? QUEUED_BEHIND_REASON : AIRFLOW_DOWN_REASON;
+            if (run.waitingReason !== why) await apply(run, { waitingReason: why });
             continue;
           }
           inAirflow.add(key);

@@ -60,7 +60,12 @@ function need(name: string): string {
  * @param opts.limits upload limits (default: the server's defaults).
  */
 export async function startLakeHarness(
-  opts: { airflow?: 'run' | 'down'; limits?: UploadLimits; watchIntervalMs?: number } = {},
+  opts: {
+    airflow?: 'run' | 'down';
+    limits?: UploadLimits;
+    watchIntervalMs?: number;
+    sweep?: { uploadGraceSeconds?: number; intervalMs?: number };
+  } = {},
 ): Promise<LakeHarness> {
   const db: TestDatabase = await startTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 10 });
@@ -98,6 +103,7 @@ export async function startLakeHarness(
       airflow: client,
       limits: opts.limits,
       watchIntervalMs: opts.watchIntervalMs ?? 500,
+      sweep: opts.sweep,
       verifier,
       port: 0,
       logger,
