@@ -5,6 +5,26 @@
  */
 import type { ActiveRun, PipelineError, QualityReport, RunState, RunTask } from '../data/records.ts';
 
+/** A DAG run as the watcher reads it from Airflow. */
+export type DagRunInfo = {
+  dagRunId: string;
+  /** Airflow's state: `queued`, `running`, `success`, `failed`. */
+  state: string;
+  queuedAt: string | null;
+  startDate: string | null;
+  endDate: string | null;
+};
+
+/** A task instance as the watcher reads it from Airflow. */
+export type TaskInstanceInfo = {
+  taskId: string;
+  state: string | null;
+  tryNumber: number;
+  startDate: string | null;
+  endDate: string | null;
+  durationMs: number | null;
+};
+
 /** The ingest DAG. */
 export const INGEST_DAG_ID = 'datapilot_ingest';
 
@@ -53,14 +73,7 @@ export function runStateOf(dagRunState: string | null | undefined): RunState {
  * An Airflow task instance as a {@link RunTask}; `state` upper-cased (`NONE` before it is scheduled), `durationMs` only
  * once the task ended.
  */
-export function taskOf(t: {
-  taskId: string;
-  state: string | null;
-  tryNumber: number;
-  startDate: string | null;
-  endDate: string | null;
-  durationMs: number | null;
-}): RunTask {
+export function taskOf(t: TaskInstanceInfo): RunTask {
   return {
     name: t.taskId,
     state: (t.state ?? 'none').toUpperCase(),

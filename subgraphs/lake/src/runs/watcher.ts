@@ -22,6 +22,8 @@ import { incomingKey, type ObjectStore } from '@datapilot/lake-core';
 import { createRunLedger, type ActiveRun, type PipelineRun, type RunPatch, type RunTask } from '../data/records.ts';
 import {
   ERROR_XCOM_KEY,
+  type DagRunInfo,
+  type TaskInstanceInfo,
   INGEST_DAG_ID,
   INGEST_TASKS,
   ingestConf,
@@ -32,25 +34,7 @@ import {
 } from './pipeline.ts';
 import type { RunEvents } from './events.ts';
 
-/** A DAG run as the watcher needs it. */
-export type DagRunInfo = {
-  dagRunId: string;
-  /** Airflow's state: `queued`, `running`, `success`, `failed`. */
-  state: string;
-  queuedAt: string | null;
-  startDate: string | null;
-  endDate: string | null;
-};
-
-/** A task instance as the watcher needs it. */
-export type TaskInstanceInfo = {
-  taskId: string;
-  state: string | null;
-  tryNumber: number;
-  startDate: string | null;
-  endDate: string | null;
-  durationMs: number | null;
-};
+export type { DagRunInfo, TaskInstanceInfo } from './pipeline.ts';
 
 /** The Airflow REST API v2 calls the watcher makes (implemented by `createAirflowClient`). */
 export interface AirflowApi {
