@@ -49,7 +49,7 @@ export function migrateChatSchema(pool: Pool): Promise<string[]> {
 export type ChatServerOptions = {
   /** PostgreSQL pool with the chat migrations applied (see {@link migrateChatSchema}); not ended by close(). */
   pool: Pool;
-  /** The lake per tenant (`createLake({spark, lakeRoot})` of @datapilot/lake-core). */
+  /** The lake per tenant (`createLake({ spark, store })` of @datapilot/lake-core). */
   lake: TenantLakes;
   /** Verifies access tokens (createTokenVerifier against the auth subgraph's JWKS). */
   verifier: TokenVerifier;
