@@ -156,7 +156,8 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
       // The file is either still where the client put it, or already moved by an earlier call that stopped before
       // recording it.
       const incoming = incomingKey(upload.objectKey);
-      const head = (await store.head(incoming)) ?? (await store.head(upload.objectKey));
+      const atIncoming = await store.head(incoming);
+      const head = atIncoming ?? (await store.head(upload.objectKey));
       if (!head) {
         if (upload.expiresAt.getTime() < Date.now())
           return (
@@ -177,7 +178,7 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
             message: `The stored file has ${head.size} bytes but ${upload.sizeBytes} were announced; upload it again.`,
           })) ?? (await records.getUpload(id))!
         );
-      if (await store.head(incoming)) {
+      if (atIncoming) {
         await store.copy(incoming, upload.objectKey);
         await store.delete(incoming);
       }

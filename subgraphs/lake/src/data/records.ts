@@ -477,8 +477,6 @@ export interface RunLedger {
    * @returns the updated run, or null when nothing changed (unknown or already final).
    */
   updateRun(orgId: string, id: string, patch: RunPatch): Promise<PipelineRun | null>;
-  /** The run `(orgId, id)` (the watcher's read-back), or null. */
-  getRun(orgId: string, id: string): Promise<PipelineRun | null>;
   /**
    * Fails the PENDING runs of reloadTable chain `(orgId, chainId)` with `error` (a step before them failed).
    * @returns the runs it failed.
@@ -510,13 +508,6 @@ const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
 
 /** Builds the watcher's ledger over `pool`. Only the run watcher uses it; request code never does. */
 export function createRunLedger(pool: Pool): RunLedger {
-  const getRun = async (q: Pool | PoolClient, orgId: string, id: string) => {
-    const { rows } = await q.query<RunRow>(
-      `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
-      [orgId, id],
-    );
-    return rows[0] ? toRun(rows[0]) : null;
-  };
   return {
     async activeRuns(limit = 500) {
       const { rows } = await pool.query<RunRow & Record<string, unknown>>(
@@ -580,7 +571,6 @@ export function createRunLedger(pool: Pool): RunLedger {
         return run;
       });
     },
-    getRun: (orgId, id) => getRun(pool, orgId, id),
     async cancelChain(orgId, chainId, error) {
       const { rows } = await pool.query<RunRow>(
         `UPDATE lake.pipeline_runs SET state = 'FAILED', error_code = $3, error_message = $4, waiting_reason = NULL,
