@@ -8,7 +8,12 @@ import { ensureUser } from '@datapilot/auth';
 import { ensureGraphSchema } from '@datapilot/graph';
 import { ensureSparkInstalled, startSparkConnect } from '../infra/spark/index.ts';
 import { ensureNeo4jInstalled, startNeo4j } from '../infra/neo4j/index.ts';
-import { startEmbeddedPostgres, startSystemPostgres } from '../infra/postgres/index.ts';
+import {
+  provisionRuntimeRoles,
+  RUNTIME_ROLES,
+  startEmbeddedPostgres,
+  startSystemPostgres,
+} from '../infra/postgres/index.ts';
 import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } from '../infra/s3/index.ts';
 import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { freePort } from '../infra/net.ts';
@@ -53,6 +58,8 @@ export type StackOptions = {
   /** Airflow; unset → start Airflow 3 with its metadata in the stack's PostgreSQL. */
   airflow?: ExternalAirflow;
   demo: DemoUser;
+  /** Load the demo organization's tables (default true); a test that needs none of them skips its Airflow runs. */
+  loadDemoTables?: boolean;
   log: Log;
 };
 
@@ -119,6 +126,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops.push(pgSrv.stop);
       databaseUrl = pgSrv.url;
     }
+    // The services' runtime roles (LOGIN, a password derived from the owner's: nothing to store). Each service runs
+    // its migrations over the owner's URL and its requests as its own role, which row-level security binds.
+    const roleUrls = await provisionRuntimeRoles(databaseUrl, Object.values(RUNTIME_ROLES));
+    const dbEnv = (role: string) => ({ DATABASE_URL: roleUrls[role]!, DATABASE_MIGRATION_URL: databaseUrl });
 
     let s3 = opts.s3;
     if (!s3) {
@@ -206,7 +217,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const env: Record<string, string> = {
       ...lakeEnv,
       ...(opts.s3PublicEndpoint ? { S3_PUBLIC_ENDPOINT: opts.s3PublicEndpoint } : {}),
-      DATABASE_URL: databaseUrl,
       AIRFLOW_URL: airflow.url,
       AIRFLOW_USERNAME: airflow.username,
       AIRFLOW_PASSWORD: airflow.password,
@@ -224,17 +234,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       GRAPH_URL: `${base(ports.graph)}/graphql`,
     };
     const children: Child[] = [];
-    const spawnOne = async (name: string, entry: string, p: number) => {
+    const spawnOne = async (name: string, entry: string, p: number, own: Record<string, string> = {}) => {
       log(`starting ${name} on :${p}`);
-      const c = await spawnService({ name, entry, env, port: p, logDir, cwd: REPO_ROOT });
+      const c = await spawnService({ name, entry, env: { ...env, ...own }, port: p, logDir, cwd: REPO_ROOT });
       children.push(c);
       stops.push(c.stop);
     };
-    await spawnOne('auth', 'subgraphs/auth/src/main.ts', ports.auth);
+    await spawnOne('auth', 'subgraphs/auth/src/main.ts', ports.auth, dbEnv(RUNTIME_ROLES.auth));
     await Promise.all([
-      spawnOne('lake', 'subgraphs/lake/src/main.ts', ports.lake),
+      spawnOne('lake', 'subgraphs/lake/src/main.ts', ports.lake, dbEnv(RUNTIME_ROLES.lake)),
       spawnOne('graph', 'subgraphs/graph/src/main.ts', ports.graph),
-      spawnOne('chat', 'subgraphs/chat/src/main.ts', ports.chat),
+      spawnOne('chat', 'subgraphs/chat/src/main.ts', ports.chat, dbEnv(RUNTIME_ROLES.chat)),
     ]);
     await spawnOne('gateway', 'gateway/src/main.ts', ports.gateway);
 
@@ -247,15 +257,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await pool.end();
     }
     const graphqlUrl = `${base(ports.gateway)}/graphql`;
-    const token = await signIn(graphqlUrl, opts.demo.email, opts.demo.password);
-    const loaded = await loadDemoOrganization({
-      graphqlUrl,
-      token,
-      dataDir: path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data'),
-      log,
-    });
-    if (!loaded.length) log(`demo organization already loaded (${DEMO_TABLES.length} tables)`);
-    else log(`demo organization loaded: ${loaded.length} tables`);
+    let loaded: Awaited<ReturnType<typeof loadDemoOrganization>> = [];
+    if (opts.loadDemoTables !== false) {
+      const token = await signIn(graphqlUrl, opts.demo.email, opts.demo.password);
+      loaded = await loadDemoOrganization({
+        graphqlUrl,
+        token,
+        dataDir: path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data'),
+        log,
+      });
+      if (!loaded.length) log(`demo organization already loaded (${DEMO_TABLES.length} tables)`);
+      else log(`demo organization loaded: ${loaded.length} tables`);
+    }
 
     return {
       gatewayUrl: base(ports.gateway),

@@ -1,7 +1,7 @@
 // `npm start`: the whole DataPilot stack on its embedded defaults. Ctrl-C stops every child process.
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DEFAULT_PORTS, int, loadConfig } from '@datapilot/common';
+import { DEFAULT_PORTS, devSecret, int, loadConfig, str } from '@datapilot/common';
 import { REPO_ROOT, startStack } from './stack.ts';
 
 // The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
@@ -41,6 +41,12 @@ const P = DEFAULT_PORTS;
 let ports;
 try {
   ports = loadConfig({
+    DEMO_EMAIL: str('email of the demo user', 'demo@datapilot.dev'),
+    DEMO_PASSWORD: devSecret(
+      str('password of the demo user', 'demo-password-2026'),
+      'a password of your own for the demo user (8 characters or more)',
+    ),
+    DEMO_ORG_NAME: str('organization of the demo user', 'Demo Org'),
     GATEWAY_PORT: portSpec('gateway port', P.gateway),
     AUTH_PORT: portSpec('auth subgraph port', P.auth),
     CHAT_PORT: portSpec('chat subgraph port', P.chat),
@@ -57,11 +63,7 @@ try {
   process.exit(1);
 }
 const stateDir = path.resolve(env.DATAPILOT_STATE_DIR ?? path.join(REPO_ROOT, '.local'));
-const demo = {
-  email: env.DEMO_EMAIL ?? 'demo@datapilot.dev',
-  password: env.DEMO_PASSWORD ?? 'demo-password-2026',
-  orgName: env.DEMO_ORG_NAME ?? 'Demo Org',
-};
+const demo = { email: ports.DEMO_EMAIL, password: ports.DEMO_PASSWORD, orgName: ports.DEMO_ORG_NAME };
 
 try {
   const stack = await startStack({

@@ -335,20 +335,29 @@ describe.each(['dev', 'prod'] as const)('base + %s', (which) => {
     const user = env('lake').AIRFLOW_USERNAME!;
     expect(env('airflow-init').AIRFLOW_USERNAME).toBe(user);
     expect(env('airflow-api-server').AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS).toBe(`${user}:admin`);
-    // PostgreSQL: each URL's role, password and database are the ones the init script creates.
+    // PostgreSQL: each URL's role, password and database are the ones the init script creates. The subgraphs
+    // migrate as the database's owner and serve as their own runtime role (owning nothing: row-level security).
     const init = readFileSync(path.join(COMPOSE_DIR, 'postgres/init.sh'), 'utf8');
     const urls = [
-      ...['auth', 'chat', 'lake'].map((n) => ({ url: env(n).DATABASE_URL!, password: 'DATAPILOT_DB_PASSWORD' })),
-      { url: env('airflow-scheduler').AIRFLOW__DATABASE__SQL_ALCHEMY_CONN!, password: 'AIRFLOW_DB_PASSWORD' },
+      ...['auth', 'chat', 'lake'].flatMap((n) => [
+        { url: env(n).DATABASE_MIGRATION_URL!, password: 'DATAPILOT_DB_PASSWORD', owner: true },
+        { url: env(n).DATABASE_URL!, password: `DATAPILOT_${n.toUpperCase()}_DB_PASSWORD`, runtime: `datapilot_${n}` },
+      ]),
+      {
+        url: env('airflow-scheduler').AIRFLOW__DATABASE__SQL_ALCHEMY_CONN!,
+        password: 'AIRFLOW_DB_PASSWORD',
+        owner: true,
+      },
     ];
-    for (const { url, password } of urls) {
-      const m = /^[a-z0-9+]+:\/\/([a-z_]+):(.+)@postgres:5432\/([a-z_]+)$/.exec(url);
+    for (const { url, password, owner, runtime } of urls) {
+      const m = /^[a-z0-9+]+:\/\/([a-z_]+):(.+)@postgres:5432\/([a-z_]+)$/.exec(url ?? '');
       expect(m, url).not.toBeNull();
       const [, role, secret, database] = m!;
       expect(secret).toBe(env('postgres')[password]);
       expect(init).toContain(`CREATE ROLE ${role} LOGIN PASSWORD :'${role}_password'`);
       expect(init).toContain(`-v ${role}_password="$${password}"`);
-      expect(init).toContain(`CREATE DATABASE ${database} OWNER ${role}`);
+      if (owner) expect(init).toContain(`CREATE DATABASE ${database} OWNER ${role}`);
+      else expect([role, database]).toEqual([runtime, 'datapilot']);
     }
   });
 

@@ -1,5 +1,6 @@
 // Gateway bootstrap: configuration, composition, listen. See README "Configuration".
-import { createLogger, createTokenVerifier, loadConfig, onShutdown } from '@datapilot/common';
+import { createLogger, createServiceAuthenticator, loadConfig, onShutdown } from '@datapilot/common';
+import { exchangeWithAuth, withApiKeys } from './api-keys.ts';
 import { GATEWAY_SERVICE_CONFIG } from './config.ts';
 import { createGatewayServer } from './server.ts';
 import { loadSubgraphDefs } from './subgraphs.ts';
@@ -18,7 +19,7 @@ try {
   });
   const gw = await createGatewayServer({
     subgraphs,
-    verifier: createTokenVerifier({ jwks: config.AUTH_JWKS_URL }),
+    authenticator: withApiKeys(createServiceAuthenticator(config.AUTH_JWKS_URL), exchangeWithAuth(config.AUTH_URL)),
     port: config.GATEWAY_PORT,
     host: config.GATEWAY_HOST,
     limits: { maxDepth: config.GATEWAY_MAX_QUERY_DEPTH, maxFields: config.GATEWAY_MAX_QUERY_FIELDS },

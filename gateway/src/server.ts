@@ -7,14 +7,17 @@ import {
   ERROR_HTTP_STATUS,
   type ErrorCode,
   closeServer,
-  contextFromAuthorization,
+  contextFromRequest,
   createFormatError,
   createGraphQLHttpServer,
   listen,
   sendJson,
   type Logger,
   type TenantContext,
-  type TokenVerifier,
+  type Authenticator,
+  PARSE_OPTIONS,
+  apolloModeOptions,
+  apolloModePlugins,
 } from '@datapilot/common';
 import { composeSupergraph, type SubgraphDef } from './compose.ts';
 import { attachSubscriptionEdge } from './subscriptions.ts';
@@ -65,7 +68,11 @@ export type GatewayContext = { tenant: TenantContext | null; requestId: string }
 /** Options of {@link createGatewayServer}. */
 export type GatewayOptions = {
   subgraphs: readonly SubgraphDef[];
-  verifier: TokenVerifier;
+  /**
+   * Turns credentials into tenants with their current role: createServiceAuthenticator over the auth subgraph's JWKS
+   * and principal check, wrapped by withApiKeys (api-keys.ts) so that API keys work as bearer credentials.
+   */
+  authenticator: Authenticator;
   /** Port to listen on (0 = a free port). */
   port: number;
   /** Interface to bind (default 127.0.0.1; a container binds 0.0.0.0). */
@@ -99,18 +106,18 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     gateway: gateway as never,
     formatError: createFormatError((err) => opts.logger.error('unexpected error', { err })),
     includeStacktraceInErrorResponses: false,
-    introspection: true,
+    ...apolloModeOptions(),
     // Automatic persisted queries would share one cache across tenants and need a retry dance; off.
     persistedQueries: false,
-    plugins: [useOperationLimits(limits)],
-    // Bounds the parser's work on huge documents (graphql-js counts tokens).
-    parseOptions: { maxTokens: 20_000 },
+    // The bounds of every DataPilot GraphQL endpoint (bounds.ts), checked before the gateway plans.
+    plugins: [useOperationLimits(limits), ...apolloModePlugins()],
+    parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
 
   const server = createGraphQLHttpServer<GatewayContext>({
     apollo,
-    context: (req, requestId) => contextFromAuthorization(opts.verifier, req.headers.authorization, requestId),
+    context: (req, requestId) => contextFromRequest(opts.authenticator, req, requestId),
     routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }) },
   });
 
@@ -123,7 +130,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
       const owner = composition.subscriptionOwners.get(field);
       return owner ? byName.get(owner)?.wsUrl : undefined;
     },
-    verifier: opts.verifier,
+    authenticator: opts.authenticator,
     logger: opts.logger,
     limits,
   });

@@ -27,7 +27,7 @@
  * Not root, or where `postgres` can reach them: the cluster is `dataDir` itself and nothing goes to `varDir`.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import {
   chmod,
@@ -751,4 +751,68 @@ export async function removeDataDir(dataDir: string): Promise<void> {
     if (origin.split('\n')[0] === abs) await rm(home, { recursive: true, force: true });
   }
   if (st) await rm(abs, { recursive: true, force: true });
+}
+
+/**
+ * The runtime roles of the services that keep rows in PostgreSQL: each connects as its own, which owns no table, so
+ * the row-level security policies of its schema bind it (the `*_rls.sql` migrations create each role without LOGIN
+ * when missing and grant it what its service needs; {@link provisionRuntimeRoles} lets it log in).
+ */
+export const RUNTIME_ROLES = { auth: 'datapilot_auth', chat: 'datapilot_chat', lake: 'datapilot_lake' } as const;
+/** One of {@link RUNTIME_ROLES}. */
+export type RuntimeRole = (typeof RUNTIME_ROLES)[keyof typeof RUNTIME_ROLES];
+
+/**
+ * The password of runtime role `role` on the server that `ownerUrl` reaches: base64url of HMAC-SHA256 keyed by that
+ * URL's password, over `datapilot runtime role <role>` (43 characters). Derived, not stored: every process that holds
+ * the owner's URL (the stack, each test file) computes the same one, and nobody without it can.
+ */
+export function runtimeRolePassword(ownerUrl: string, role: string): string {
+  const key = decodeURIComponent(new URL(ownerUrl).password);
+  return createHmac('sha256', key).update(`datapilot runtime role ${role}`).digest('base64url');
+}
+
+/** `url` with another user and password (URL-encoded) and, when given, another database. */
+export function withCredentials(url: string, user: string, password: string, database?: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  if (database !== undefined) u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+/**
+ * Lets each of `roles` log in with its {@link runtimeRolePassword}: creates it when missing, then
+ * `ALTER ROLE ... LOGIN PASSWORD`. Nothing else: no superuser, CREATEDB, CREATEROLE or BYPASSRLS (a new role has none;
+ * the services check an existing one at start). Roles are cluster-wide; concurrent callers on one server (parallel
+ * test files) are serialised by an advisory lock in `ownerUrl`'s database, and all set the same password.
+ * @param ownerUrl a role with CREATEROLE (the superuser of a development cluster).
+ * @param database the database the returned URLs name (default: `ownerUrl`'s).
+ * @returns the connection URL of each role.
+ * @throws PostgreSQL's error (42501 without CREATEROLE) or Error for a role name outside `^datapilot_[a-z]+$`.
+ */
+export async function provisionRuntimeRoles(
+  ownerUrl: string,
+  roles: readonly string[],
+  database?: string,
+): Promise<Record<string, string>> {
+  const urls: Record<string, string> = {};
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock(hashtext($1))', ['datapilot:provision-runtime-roles']);
+    for (const role of roles) {
+      if (!/^datapilot_[a-z]+$/.test(role)) throw new Error(`bad runtime role name ${JSON.stringify(role)}`);
+      const password = runtimeRolePassword(ownerUrl, role);
+      // 23505: a migration in another database created it at the same moment.
+      await client.query(
+        `DO $$ BEGIN CREATE ROLE ${role}; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+      );
+      await client.query(`ALTER ROLE ${role} LOGIN PASSWORD ${pg.escapeLiteral(password)}`);
+      urls[role] = withCredentials(ownerUrl, role, password, database);
+    }
+  } finally {
+    await client.end();
+  }
+  return urls;
 }

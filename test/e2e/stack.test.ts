@@ -7,8 +7,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { SignJWT, generateKeyPair, importJWK, decodeProtectedHeader } from 'jose';
+import { SignJWT, generateKeyPair, importJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVELOPMENT_KEY_ENCRYPTION_KEY, openPrivateJwk } from '@datapilot/auth';
 import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
 import { codes, collectSubscription, gql } from './client.ts';
 
@@ -101,13 +102,25 @@ afterAll(async () => {
  * Signs claims with the auth subgraph's real signing key, read from its table: a token exactly as the
  * auth subgraph would sign it, but with the claims (and `exp`) the test chooses.
  */
-async function signWithAuthKey(claims: { sub: string; org: string; role: string; iat: number; exp: number }) {
+async function signWithAuthKey(claims: {
+  sub: string;
+  org: string;
+  role: string;
+  sid: string;
+  iat: number;
+  exp: number;
+}) {
   const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
-  const row = (await db.query(`SELECT kid, private_jwk FROM auth.signing_keys ORDER BY created_at DESC LIMIT 1`))
-    .rows[0];
+  // The key signing now; its private half is sealed with AUTH_KEY_ENCRYPTION_KEY (the development key when unset).
+  const row = (
+    await db.query(
+      `SELECT kid, private_key_sealed FROM auth.signing_keys WHERE activates_at <= now() ORDER BY activates_at DESC LIMIT 1`,
+    )
+  ).rows[0];
   await db.end();
-  const jwk = typeof row.private_jwk === 'string' ? JSON.parse(row.private_jwk) : row.private_jwk;
+  const kek = Buffer.from(process.env.AUTH_KEY_ENCRYPTION_KEY || DEVELOPMENT_KEY_ENCRYPTION_KEY, 'base64');
+  const jwk = openPrivateJwk(kek, row.kid, row.private_key_sealed);
   const { sub, iat, exp, ...rest } = claims;
   return new SignJWT(rest)
     .setProtectedHeader({ alg: 'EdDSA', kid: row.kid })
@@ -433,7 +446,7 @@ describe('every root field of the composed schema is guarded', () => {
 
   async function forgedTokens() {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { org: randomUUID(), role: 'OWNER' };
+    const claims = { org: randomUUID(), role: 'OWNER', sid: randomUUID() };
     const expired = await signWithAuthKey({ ...claims, sub: randomUUID(), iat: now - 3600, exp: now - 600 });
     // Bad signature: the same header and claims, signed by a key that is not in the JWKS.
     const other = await generateKeyPair('EdDSA');
@@ -558,6 +571,7 @@ describe('the gateway WebSocket edge', () => {
       sub: stack.demo.userId,
       org: stack.demo.orgId,
       role: 'OWNER',
+      sid: decodeJwt(tokenA).sid as string, // the demo user's live session: only the expiry is forged
       iat: now,
       exp: now + 3,
     });

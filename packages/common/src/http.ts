@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { checkSource } from './bounds.ts';
 import { DataPilotError, ERROR_HTTP_STATUS, hasErrorCode } from './errors.ts';
 
 /** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413 (code BAD_USER_INPUT). */
@@ -28,24 +29,15 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Deepest nesting of JSON `variables` accepted (objects and lists); deeper input is BAD_USER_INPUT. */
-export const MAX_VARIABLES_DEPTH = 32;
-
 /**
- * Refuses, before GraphQL sees it, variables nested deeper than {@link MAX_VARIABLES_DEPTH} (objects and
- * lists): graphql-js coerces input recursively, and a deep enough value overflows its stack.
- * Text rules (such as no NUL where PostgreSQL stores text) belong to the fields that store it.
+ * Checks a GraphQL request body before Apollo Server parses it: a `query` whose brackets nest deeper than the parser
+ * can take is refused here ({@link checkSource} of bounds.ts). Everything else about the operation — its input
+ * values and variables, depth, fields and cost — is checked by `useOperationBounds` (bounds.ts) before it runs.
  * @throws DataPilotError BAD_USER_INPUT.
  */
 export function checkGraphQLInput(body: unknown): void {
-  if (!body || typeof body !== 'object') return;
-  const walk = (v: unknown, depth: number): void => {
-    if (!v || typeof v !== 'object') return;
-    if (depth > MAX_VARIABLES_DEPTH)
-      throw new DataPilotError('BAD_USER_INPUT', `Variables may nest at most ${MAX_VARIABLES_DEPTH} levels deep.`);
-    for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x, depth + 1);
-  };
-  walk((body as { variables?: unknown }).variables, 0);
+  const query = (body as { query?: unknown } | null)?.query;
+  if (typeof query === 'string') checkSource(query);
 }
 
 /** Writes a JSON response. */

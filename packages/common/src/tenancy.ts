@@ -2,7 +2,7 @@ import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetK
 import { DataPilotError, unauthenticated } from './errors.ts';
 
 /** Roles inside an organization, strongest first. */
-export const ROLES = ['OWNER', 'ADMIN', 'MEMBER', 'VIEWER'] as const;
+export const ROLES = ['OWNER', 'ADMIN', 'ANALYST', 'VIEWER'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** JWT issuer (`iss`) and audience (`aud`) that DataPilot's auth subgraph signs and every service checks. */
@@ -10,6 +10,19 @@ export const TOKEN_ISSUER = 'datapilot-auth';
 export const TOKEN_AUDIENCE = 'datapilot';
 /** JWS algorithm of access tokens: EdDSA over Ed25519 (RFC 8037). */
 export const TOKEN_ALG = 'EdDSA';
+/** Clock skew a verifier allows on `exp` / `nbf`, in seconds: a token verifies until `exp` + this. */
+export const TOKEN_CLOCK_TOLERANCE_SECONDS = 5;
+/**
+ * How long a verifier keeps the JWKS it fetched before fetching it again, in seconds; also the `max-age` of the JWKS
+ * response, so an HTTP cache in front keeps it as long. A key published this long (twice, for such a cache in front
+ * of a verifier) before it signs is known to every verifier before the first token it signs (auth's key rotation).
+ */
+export const JWKS_CACHE_MAX_AGE_SECONDS = 300;
+/**
+ * Least pause between two JWKS fetches that a token with an unknown `kid` triggers, in milliseconds: a new key is
+ * fetched at once, but a flood of made-up `kid`s costs the auth subgraph one fetch per verifier every 5 seconds.
+ */
+export const JWKS_REFETCH_COOLDOWN_MS = 5_000;
 
 /**
  * What a verified access token says, and the only source of the organization for every resolver,
@@ -20,8 +33,18 @@ export type TenantContext = Readonly<{
   userId: string;
   /** `org` claim: the organization id (UUID). */
   orgId: string;
-  /** `role` claim: the user's role in `orgId`. */
+  /**
+   * The user's role in `orgId`: the token's `role` claim once verified, then the current role from the principal
+   * check (context.ts), which is what the guard enforces.
+   */
   role: Role;
+  /** `sid` claim: the session (refresh-token family id) or API key (its id) the token was issued for (UUID). */
+  sessionId: string;
+  /**
+   * What `sessionId` is, as the principal check reports it: a password sign-in (`session`) or an API key (`apiKey`).
+   * A freshly verified token says `session` until the principal check has answered (context.ts).
+   */
+  credential: 'session' | 'apiKey';
   /** `exp` claim as epoch milliseconds. */
   expiresAtMs: number;
   /** The compact JWS itself, to forward to the next service (never logged). */
@@ -34,24 +57,31 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export interface TokenVerifier {
   /**
    * Verifies signature (EdDSA, key chosen by `kid` from the JWKS), `iss`, `aud`, `exp` and the shape of
-   * `sub`, `org` and `role`.
+   * `sub`, `org`, `sid` (UUIDs) and `role`.
    * @throws DataPilotError UNAUTHENTICATED for any failure, with a message that says which kind.
    */
   verify(token: string): Promise<TenantContext>;
 }
 
 /**
- * Creates a verifier against a JWKS (RFC 7517): a URL (fetched and cached by jose, refetched on an
- * unknown `kid`) or a local key set/key for tests.
+ * Creates a verifier against a JWKS (RFC 7517): a URL (fetched by jose, kept {@link JWKS_CACHE_MAX_AGE_SECONDS},
+ * fetched again at once for a token with an unknown `kid` unless the last fetch is younger than
+ * {@link JWKS_REFETCH_COOLDOWN_MS}) or a local key set/key for tests.
  * @param opts.jwks the auth subgraph's `/.well-known/jwks.json` URL, or a jose key resolver.
- * @param opts.clockToleranceSec allowed clock skew on `exp`/`nbf`, in seconds (default 5).
+ * @param opts.clockToleranceSec allowed clock skew on `exp`/`nbf`, in seconds (default
+ *   {@link TOKEN_CLOCK_TOLERANCE_SECONDS}).
  */
 export function createTokenVerifier(opts: {
   jwks: string | JWTVerifyGetKey | CryptoKey | Uint8Array;
   clockToleranceSec?: number;
 }): TokenVerifier {
   const key =
-    typeof opts.jwks === 'string' ? createRemoteJWKSet(new URL(opts.jwks), { cooldownDuration: 5_000 }) : opts.jwks;
+    typeof opts.jwks === 'string'
+      ? createRemoteJWKSet(new URL(opts.jwks), {
+          cooldownDuration: JWKS_REFETCH_COOLDOWN_MS,
+          cacheMaxAge: JWKS_CACHE_MAX_AGE_SECONDS * 1000,
+        })
+      : opts.jwks;
   return {
     async verify(token) {
       let payload;
@@ -60,8 +90,8 @@ export function createTokenVerifier(opts: {
           issuer: TOKEN_ISSUER,
           audience: TOKEN_AUDIENCE,
           algorithms: [TOKEN_ALG],
-          clockTolerance: opts.clockToleranceSec ?? 5,
-          requiredClaims: ['sub', 'exp', 'org', 'role'],
+          clockTolerance: opts.clockToleranceSec ?? TOKEN_CLOCK_TOLERANCE_SECONDS,
+          requiredClaims: ['sub', 'exp', 'org', 'role', 'sid'],
         }));
       } catch (e) {
         if (e instanceof joseErrors.JWTExpired) throw unauthenticated('The access token has expired.');
@@ -69,12 +99,26 @@ export function createTokenVerifier(opts: {
         // JWKS unreachable and the like: still no identity, but say it is not the caller's fault.
         throw new DataPilotError('UPSTREAM_UNAVAILABLE', 'The token keys could not be fetched; try again.');
       }
-      const { sub, org, role, exp } = payload as { sub?: unknown; org?: unknown; role?: unknown; exp?: number };
-      if (typeof sub !== 'string' || !UUID.test(sub) || typeof org !== 'string' || !UUID.test(org))
-        throw unauthenticated('The access token is invalid.');
+      const { sub, org, role, sid, exp } = payload as {
+        sub?: unknown;
+        org?: unknown;
+        role?: unknown;
+        sid?: unknown;
+        exp?: number;
+      };
+      const uuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+      if (!uuid(sub) || !uuid(org) || !uuid(sid)) throw unauthenticated('The access token is invalid.');
       if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role))
         throw unauthenticated('The access token is invalid.');
-      return Object.freeze({ userId: sub, orgId: org, role: role as Role, expiresAtMs: (exp ?? 0) * 1000, token });
+      return Object.freeze({
+        userId: sub,
+        orgId: org,
+        role: role as Role,
+        sessionId: sid,
+        credential: 'session' as const,
+        expiresAtMs: (exp ?? 0) * 1000,
+        token,
+      });
     },
   };
 }
@@ -93,63 +137,12 @@ export function bearerToken(header: string | string[] | undefined | null): strin
 
 /**
  * The per-request context of every subgraph. `tenant` is null only for anonymous requests,
- * which reach public fields alone (see {@link guardResolvers}).
+ * which reach public fields alone (see guardSchema in guard.ts). Built by `contextFromRequest` (context.ts).
  */
 export type RequestContext = { tenant: TenantContext | null; requestId: string };
-
-/**
- * Builds the request context from an Authorization header: no header → anonymous; a header with a bad,
- * expired or foreign token → UNAUTHENTICATED before any resolver runs.
- */
-export async function contextFromAuthorization(
-  verifier: TokenVerifier,
-  header: string | string[] | undefined | null,
-  requestId: string,
-): Promise<RequestContext> {
-  try {
-    const token = bearerToken(header);
-    return { tenant: token ? await verifier.verify(token) : null, requestId };
-  } catch (e) {
-    throw e instanceof DataPilotError ? e.asRequestError() : e;
-  }
-}
 
 /** Returns the verified tenant or throws UNAUTHENTICATED. */
 export function requireTenant(ctx: { tenant: TenantContext | null }): TenantContext {
   if (!ctx.tenant) throw unauthenticated();
   return ctx.tenant;
-}
-
-type AnyResolver = (...args: never[]) => unknown;
-type ResolverMap = Record<string, Record<string, unknown>>;
-
-/**
- * Denies by default: wraps every root field (Query, Mutation, Subscription `subscribe`) and every
- * `__resolveReference` of `resolvers` so that it throws UNAUTHENTICATED without a verified tenant,
- * except the root fields named in `publicFields` (as "Type.field", e.g. "Mutation.login").
- * Resolvers still take the org from `ctx.tenant`, never from arguments.
- */
-export function guardResolvers<R extends ResolverMap>(resolvers: R, publicFields: readonly string[] = []): R {
-  const out: ResolverMap = {};
-  const isPublic = new Set(publicFields);
-  const wrap = (fn: AnyResolver, ctxIndex: number) =>
-    function guarded(this: unknown, ...args: unknown[]) {
-      requireTenant((args[ctxIndex] as { tenant: TenantContext | null }) ?? { tenant: null });
-      return (fn as (...a: unknown[]) => unknown).apply(this, args);
-    };
-  for (const [typeName, fields] of Object.entries(resolvers)) {
-    const root = typeName === 'Query' || typeName === 'Mutation' || typeName === 'Subscription';
-    const copy: Record<string, unknown> = { ...fields };
-    for (const [field, value] of Object.entries(fields)) {
-      if (isPublic.has(`${typeName}.${field}`)) continue;
-      if (field === '__resolveReference' && typeof value === 'function') copy[field] = wrap(value as AnyResolver, 1);
-      else if (root && typeof value === 'function') copy[field] = wrap(value as AnyResolver, 2);
-      else if (root && value && typeof value === 'object' && 'subscribe' in value) {
-        const sub = value as { subscribe: AnyResolver };
-        copy[field] = { ...sub, subscribe: wrap(sub.subscribe, 2) };
-      }
-    }
-    out[typeName] = copy;
-  }
-  return out as R;
 }

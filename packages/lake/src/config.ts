@@ -1,6 +1,6 @@
-import { int, optStr, str, url, type Logger } from '@datapilot/common';
+import { devSecret, int, optStr, str, url, type Logger } from '@datapilot/common';
 import { createSparkConnectClient, type SparkConnectClient } from './spark-connect.ts';
-import { createLake, type Lake } from './org-lake.ts';
+import { DEFAULT_STATEMENT_LIMITS, createLake, type Lake } from './org-lake.ts';
 import { createObjectStore, type ObjectStore } from './object-store.ts';
 
 /**
@@ -13,10 +13,31 @@ export const LAKE_CONFIG = {
   S3_ENDPOINT: url('S3 API endpoint of the lake, http(s)://host:port (path-style addressing)', 'http://127.0.0.1:9100'),
   S3_PUBLIC_ENDPOINT: optStr('S3 endpoint that clients reach for presigned upload URLs (default S3_ENDPOINT)'),
   S3_REGION: str('SigV4 signing region of the object store', 'us-east-1'),
-  S3_ACCESS_KEY_ID: str('access key id of the lake bucket (never sent to clients)'),
-  S3_SECRET_ACCESS_KEY: str('secret access key of the lake bucket (never sent to clients)'),
+  // compose's development overlay publishes datapilot-lake-dev / datapilot-lake-dev-secret.
+  S3_ACCESS_KEY_ID: devSecret(
+    str('access key id of the lake bucket (never sent to clients)'),
+    'the access key id of your store',
+    ['datapilot-lake-dev'],
+  ),
+  S3_SECRET_ACCESS_KEY: devSecret(
+    str('secret access key of the lake bucket (never sent to clients)'),
+    'the secret key of that access key',
+    ['datapilot-lake-dev-secret'],
+  ),
   LAKE_BUCKET: str('bucket of the lake: bronze/org=<org>/..., gold/org=<org>/<table>', 'datapilot-lake'),
   LAKE_QUERY_TIMEOUT_MS: int('deadline of one Spark statement, in milliseconds', 30_000, 1_000, 600_000),
+  LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG: int(
+    'Spark statements one organization may have running at once in this process (rows, row counts, questions)',
+    DEFAULT_STATEMENT_LIMITS.perOrg,
+    1,
+    1_000,
+  ),
+  LAKE_STATEMENT_WAIT_MS: int(
+    'how long a statement of an organization at its limit waits for a slot before RATE_LIMITED, in milliseconds',
+    DEFAULT_STATEMENT_LIMITS.waitMs,
+    0,
+    60_000,
+  ),
 };
 
 /** The parsed {@link LAKE_CONFIG} values. */
@@ -29,6 +50,10 @@ export type LakeConfig = {
   S3_SECRET_ACCESS_KEY: string;
   LAKE_BUCKET: string;
   LAKE_QUERY_TIMEOUT_MS: number;
+  /** Default {@link DEFAULT_STATEMENT_LIMITS}.perOrg. */
+  LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG?: number;
+  /** Default {@link DEFAULT_STATEMENT_LIMITS}.waitMs. */
+  LAKE_STATEMENT_WAIT_MS?: number;
 };
 
 /** The lake's object store from {@link LAKE_CONFIG} values. @throws Error for a malformed bucket or endpoint. */
@@ -43,12 +68,19 @@ export function objectStoreFromConfig(config: LakeConfig): ObjectStore {
   });
 }
 
-/** Creates the Spark Connect client, the object store and the org-scoped lake from {@link LAKE_CONFIG} values. */
+/**
+ * Creates the Spark Connect client, the object store and the org-scoped lake from {@link LAKE_CONFIG} values
+ * (statement limits: the defaults of {@link DEFAULT_STATEMENT_LIMITS} when absent).
+ */
 export function createLakeFromConfig(
   config: LakeConfig,
   logger: Logger,
 ): { spark: SparkConnectClient; store: ObjectStore; lake: Lake } {
   const spark = createSparkConnectClient({ remote: config.SPARK_REMOTE, timeoutMs: config.LAKE_QUERY_TIMEOUT_MS });
   const store = objectStoreFromConfig(config);
-  return { spark, store, lake: createLake({ spark, store, logger }) };
+  const statementLimits = {
+    perOrg: config.LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG ?? DEFAULT_STATEMENT_LIMITS.perOrg,
+    waitMs: config.LAKE_STATEMENT_WAIT_MS ?? DEFAULT_STATEMENT_LIMITS.waitMs,
+  };
+  return { spark, store, lake: createLake({ spark, store, logger, statementLimits }) };
 }

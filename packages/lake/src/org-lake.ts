@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { badUserInput, notFound, type Logger, type TenantContext } from '@datapilot/common';
+import { badUserInput, createOrgLimiter, notFound, type Logger, type TenantContext } from '@datapilot/common';
 import type { ColumnInfo, NamedArgs, SparkConnectClient, SqlResult } from './spark-connect.ts';
 import { SparkError, isSessionLost } from './spark-errors.ts';
 import { ORG_ID_PATTERN, goldOrgPrefix, goldTablePrefix, isTableName, s3aUri } from './lake-layout.ts';
@@ -68,6 +68,8 @@ export interface Lake {
   ping(): Promise<void>;
   /** Releases every org session on the Spark Connect server (the client itself stays open). */
   close(): Promise<void>;
+  /** Spark statements of `orgId` in flight in this process now (each holds a slot; see {@link createLake}). */
+  statementsInFlight(orgId: string): number;
 }
 
 /** Spark SQL identifier quoting: backticks, inner backticks doubled. */
@@ -104,7 +106,26 @@ export type LakeDeps = {
   store: ObjectStore;
   /** Optional: session resets and registrations are logged at info/debug. */
   logger?: Logger;
+  /** Per-organization limit on Spark statements (default {@link DEFAULT_STATEMENT_LIMITS}). */
+  statementLimits?: StatementLimits;
 };
+
+/**
+ * How many Spark statements one organization may have in flight in this process (LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG)
+ * and how long one more waits for a slot before RATE_LIMITED (LAKE_STATEMENT_WAIT_MS).
+ */
+export type StatementLimits = {
+  /** Statements in flight per organization (integer ≥ 1). */
+  perOrg: number;
+  /** Longest wait for a slot, in milliseconds (0: refused at once). */
+  waitMs: number;
+};
+
+/** Default {@link StatementLimits}: 4 statements per organization, a wait of at most 5 000 ms. */
+export const DEFAULT_STATEMENT_LIMITS: StatementLimits = { perOrg: 4, waitMs: 5_000 };
+
+/** Most statements of one organization waiting for a slot at once, per allowed statement; more are refused at once. */
+const WAITING_PER_SLOT = 8;
 
 /**
  * Creates the org-scoped lake over a Spark Connect client and the lake's object store.
@@ -125,9 +146,26 @@ export type LakeDeps = {
  * If Spark loses the session (server restart: `INVALID_HANDLE.SESSION_CHANGED`; idle expiry or release:
  * `SESSION_CLOSED`), or a registered view is missing (`TABLE_OR_VIEW_NOT_FOUND` naming it), the org starts a
  * fresh session id, registers its views again and retries the operation once.
+ *
+ * Each Spark operation of an org (`rows`, `rowCount(s)`, `query`: one statement, with the view registrations it
+ * needs and its one retry) holds one of the org's `statementLimits.perOrg` slots (packages/common org-limits.ts)
+ * until it succeeds, fails or times out. At the limit, a statement waits for a slot in arrival order, at most
+ * `statementLimits.waitMs`, then fails with RATE_LIMITED and `retryAfterSeconds`; so do statements beyond
+ * 8 × `perOrg` waiting. Waiting rather than refusing at once because one GraphQL request may issue several
+ * statements at once (aliased `rows`, a page of tables with row counts) that a short queue serves in turn, while
+ * a flood still cannot hold more than `perOrg` of Spark's workers. The slots count in this process only: every
+ * replica (and the chat and lake services, each with its own lake) admits `perOrg` of its own.
  */
 export function createLake(deps: LakeDeps): Lake {
   const { spark, store, logger } = deps;
+  const limits = deps.statementLimits ?? DEFAULT_STATEMENT_LIMITS;
+  const statements = createOrgLimiter({
+    what: 'Spark statements running',
+    limit: limits.perOrg,
+    maxWaitMs: limits.waitMs,
+    maxWaiting: WAITING_PER_SLOT * limits.perOrg,
+    typicalHoldMs: 1_000,
+  });
   const deltaLog: DeltaLogReader = createDeltaLogReader(store);
   const orgs = new Map<string, OrgState>();
   const pingSession = randomUUID();
@@ -211,9 +249,18 @@ export function createLake(deps: LakeDeps): Lake {
       let listing: Promise<Map<string, DeltaSnapshot>> | undefined;
       const tables = () => (listing ??= listOrgTables(orgId));
 
-      /** Runs `fn` in the org's session with its views in place; on a lost session, once more in a new one. */
+      /**
+       * Runs `fn` in the org's session with its views in place, in one of the org's statement slots; on a lost
+       * session, once more in a new one (same slot).
+       */
       const inSession = async <T>(fn: (sessionId: string) => Promise<T>): Promise<T> => {
         const onStore = await tables();
+        return statements.run(orgId, () => inSessionWith(onStore, fn));
+      };
+      const inSessionWith = async <T>(
+        onStore: Map<string, DeltaSnapshot>,
+        fn: (sessionId: string) => Promise<T>,
+      ): Promise<T> => {
         for (let attempt = 0; ; attempt++) {
           const sid = state.sessionId;
           let views: ReadonlySet<string> = new Set();
@@ -292,6 +339,7 @@ export function createLake(deps: LakeDeps): Lake {
     async ping() {
       await spark.executeSql(pingSession, 'SELECT 1', {}, { timeoutMs: 5_000 });
     },
+    statementsInFlight: (orgId) => statements.inFlight(orgId),
     async close() {
       const ids = [pingSession, ...[...orgs.values()].map((s) => s.sessionId)];
       orgs.clear();

@@ -231,7 +231,8 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
       let columns: ColumnInfo[] | undefined;
       const rows: unknown[][] = [];
       let settled = false;
-      const call = stub.ExecutePlan(request, metadata(), { deadline: Date.now() + timeoutMs });
+      const deadline = Date.now() + timeoutMs;
+      const call = stub.ExecutePlan(request, metadata(), { deadline });
       call.on('data', (r: ExecuteResponse) => {
         try {
           if (r.server_side_session_id) state.serverSideId = r.server_side_session_id;
@@ -258,11 +259,16 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
         }
       });
       call.on('error', (e: grpc.ServiceError) => {
+        // The deadline travels to the server (grpc-timeout), which may reset the stream when it passes before our own
+        // timer fires: grpc-js then reports CANCELLED, not DEADLINE_EXCEEDED (seen on Spark 4.1.4). Past the
+        // deadline both are our timeout; we cancel a call ourselves only after settling it.
+        const timedOut =
+          e.code === grpc.status.DEADLINE_EXCEEDED || (e.code === grpc.status.CANCELLED && Date.now() >= deadline);
         // Past the deadline the server still runs the operation: stop it there too.
-        if (e.code === grpc.status.DEADLINE_EXCEEDED) void interrupt(sessionId, operationId);
+        if (timedOut) void interrupt(sessionId, operationId);
         if (settled) return;
         settled = true;
-        const err = toSparkError(e, { timeoutMs });
+        const err = toSparkError(timedOut ? { ...e, code: grpc.status.DEADLINE_EXCEEDED } : e, { timeoutMs });
         if ((err.errorClass ?? '').startsWith('INVALID_HANDLE.SESSION_')) sessions.delete(sessionId);
         reject(err);
       });

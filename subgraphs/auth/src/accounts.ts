@@ -4,63 +4,84 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { conflict, DataPilotError, inTransaction, unauthenticated, type Role } from '@datapilot/common';
+import {
+  badUserInput,
+  conflict,
+  DataPilotError,
+  inTenantTransaction,
+  setDbScope,
+  unauthenticated,
+  type Role,
+} from '@datapilot/common';
 import * as db from './data/accounts.ts';
 import type { OrganizationView, UserView } from './data/tenant.ts';
-import type { SigningKeyStore } from './keys.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
-import { hashRefreshToken, newRefreshToken, signAccessToken } from './tokens.ts';
+import { orgView, userView, type AuthPayload, type SessionIssuer } from './sessions.ts';
+import { claimInvitation } from './teams.ts';
+import { hashSecret } from './tokens.ts';
 import { checkEmail, checkOrgName, checkPasswordStrength, normalizeEmail } from './validation.ts';
+
+export type { AuthPayload } from './sessions.ts';
 
 /** The one message for an unknown email and a wrong password alike (no account enumeration through login). */
 export const INVALID_CREDENTIALS = 'Invalid email or password.';
 const INVALID_REFRESH = 'The refresh token is invalid, expired or already used.';
 
-/** What signup, login and refreshToken return (the AuthPayload type). */
-export type AuthPayload = {
-  accessToken: string;
-  refreshToken: string;
-  /** Access-token expiry, ISO 8601 UTC. */
-  expiresAt: string;
-  user: UserView;
-  organization: OrganizationView;
-  role: Role;
+/**
+ * Signup's input, before validation: `orgName` for a new organization, or `invitationToken` to join the organization
+ * that invited `email` (exactly one of them).
+ */
+export type SignupInput = {
+  email: string;
+  password: string;
+  orgName?: string | null;
+  invitationToken?: string | null;
 };
 
-/** Signup's input, before validation. */
-export type SignupInput = { email: string; password: string; orgName: string };
-
 /**
- * Validates the input, hashes the password (outside the transaction), then in one transaction creates the
- * user, a new organization and an OWNER membership. Used by signup and by ensureUser.
- * @throws BAD_USER_INPUT with `field` (email, password, orgName); CONFLICT when the email has an account.
+ * Validates the input, hashes the password (outside the transaction), then in one transaction creates the user and
+ * either a new organization with the user as OWNER (`orgName`) or the membership an invitation offers
+ * (`invitationToken`, used up; teams.ts claimInvitation). Used by signup and by ensureUser.
+ * @throws BAD_USER_INPUT with `field` (email, password, orgName: missing, or given with an invitation); CONFLICT
+ *   when the email has an account; for an invitation, what claimInvitation throws (NOT_FOUND, CONFLICT, FORBIDDEN).
  */
 export async function registerAccount(
   pool: Pool,
   input: SignupInput,
-): Promise<{ user: db.UserRow; org: db.OrgRow; role: Role }> {
+): Promise<{ user: UserView; org: OrganizationView; role: Role }> {
   const email = checkEmail(input.email);
   checkPasswordStrength(input.password);
-  const orgName = checkOrgName(input.orgName);
+  const invitation = input.invitationToken ?? null;
+  if (invitation !== null && input.orgName != null)
+    throw badUserInput('Give orgName for a new organization or invitationToken to join one, not both.', 'orgName');
+  if (invitation === null && input.orgName == null)
+    throw badUserInput('orgName is required (the new organization) unless invitationToken is given.', 'orgName');
+  const orgName = invitation === null ? checkOrgName(input.orgName!) : null;
   const passwordHash = await hashPassword(input.password);
-  return inTransaction(pool, async (c) => {
-    const user = await db.insertUser(c, email, passwordHash);
-    if (!user) throw conflict('An account with this email exists already.');
-    const org = await db.insertOrganization(c, orgName);
+  // Row-level security: users hold no org; the new organization's rows are written in its own scope (an invitation's
+  // organization: claimInvitation sets it).
+  return inTenantTransaction(pool, {}, async (c) => {
+    const row = await db.insertUser(c, email, passwordHash);
+    if (!row) throw conflict('An account with this email exists already.');
+    const user = userView(row);
+    if (orgName === null) {
+      const { organization, role } = await claimInvitation(c, invitation!, user);
+      return { user, org: organization, role };
+    }
+    const orgId = randomUUID();
+    await setDbScope(c, { orgId, userId: user.id });
+    const org = await db.insertOrganization(c, orgId, orgName);
     await db.insertMembership(c, user.id, org.id, 'OWNER');
-    return { user, org, role: 'OWNER' as const };
+    return { user, org: orgView(org), role: 'OWNER' as const };
   });
 }
 
 /** Options of {@link createAccountService}. */
 export type AccountServiceDeps = {
   pool: Pool;
-  keys: Pick<SigningKeyStore, 'signing'>;
-  /** Access-token lifetime in seconds. */
-  accessTokenTtlSeconds: number;
-  /** Refresh-token lifetime in seconds. */
-  refreshTokenTtlSeconds: number;
+  /** Issues the token pairs (sessions.ts). */
+  sessions: SessionIssuer;
   /** Per-email login throttling (state in PostgreSQL, shared by replicas). */
   throttle: LoginThrottle;
 };
@@ -92,41 +113,14 @@ export interface AccountService {
   refresh(refreshToken: string): Promise<AuthPayload>;
 }
 
-/** Creates the account flows over `deps.pool`, signing with `deps.keys`. */
+/** Creates the account flows over `deps.pool`, issuing tokens with `deps.sessions`. */
 export function createAccountService(deps: AccountServiceDeps): AccountService {
-  const { pool, keys, accessTokenTtlSeconds, refreshTokenTtlSeconds, throttle } = deps;
-
-  /** Signs an access token and stores a new refresh token (in `c`'s transaction when given). */
-  async function issue(
-    c: db.Db,
-    user: { id: string; email: string; created_at: Date },
-    org: { id: string; name: string; created_at: Date },
-    role: Role,
-    familyId: string = randomUUID(),
-  ): Promise<AuthPayload> {
-    const refresh = newRefreshToken();
-    await db.insertRefreshToken(c, {
-      familyId,
-      userId: user.id,
-      orgId: org.id,
-      hash: refresh.hash,
-      ttlSeconds: refreshTokenTtlSeconds,
-    });
-    const access = await signAccessToken(keys, { userId: user.id, orgId: org.id, role }, accessTokenTtlSeconds);
-    return {
-      accessToken: access.token,
-      refreshToken: refresh.token,
-      expiresAt: access.expiresAt.toISOString(),
-      user: { id: user.id, email: user.email, createdAt: user.created_at.toISOString() },
-      organization: { id: org.id, name: org.name, createdAt: org.created_at.toISOString() },
-      role,
-    };
-  }
+  const { pool, sessions, throttle } = deps;
 
   return {
     async signup(input) {
       const { user, org, role } = await registerAccount(pool, input);
-      return issue(pool, user, org, role);
+      return inTenantTransaction(pool, { orgId: org.id, userId: user.id }, (c) => sessions.issue(c, user, org, role));
     },
 
     async login(email, password) {
@@ -142,21 +136,28 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       }
       await attempt.succeeded();
       if (needsRehash(user.password_hash)) await db.updatePasswordHash(pool, user.id, await hashPassword(password));
-      const first = (await db.listMemberships(pool, user.id))[0];
+      // The password is right: the user's own memberships, in every organization, are theirs to read.
+      const memberships = await inTenantTransaction(pool, { userId: user.id }, (c) => db.listMemberships(c, user.id));
+      const first = memberships[0];
       if (!first) throw new DataPilotError('FORBIDDEN', 'This account belongs to no organization.');
-      return issue(
-        pool,
-        user,
-        { id: first.org_id, name: first.org_name, created_at: first.org_created_at },
-        first.role,
+      return inTenantTransaction(pool, { orgId: first.org_id, userId: user.id }, (c) =>
+        sessions.issue(
+          c,
+          userView(user),
+          orgView({ id: first.org_id, name: first.org_name, created_at: first.org_created_at }),
+          first.role,
+        ),
       );
     },
 
     async refresh(refreshToken) {
       // Decide inside the transaction, throw after it: a detected reuse must commit the family's revocation.
-      const outcome = await inTransaction(pool, async (c) => {
-        const row = await db.lockRefreshToken(c, hashRefreshToken(refreshToken));
+      // Row-level security: the presented secret's hash admits its one row; that row then names the org and user.
+      const hash = hashSecret(refreshToken);
+      const outcome = await inTenantTransaction(pool, { secretHash: hash }, async (c) => {
+        const row = await db.lockRefreshToken(c, hash);
         if (!row) return { error: INVALID_REFRESH } as const;
+        await setDbScope(c, { orgId: row.org_id, userId: row.user_id, secretHash: hash });
         if (row.revoked) {
           await db.revokeFamily(c, row.family_id);
           return { error: INVALID_REFRESH, reuse: true } as const;
@@ -166,10 +167,10 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
         const found = await db.findMembership(c, row.user_id, row.org_id);
         if (!found) return { error: 'You are no longer a member of this organization.' } as const;
         const { user, membership: m } = found;
-        const payload = await issue(
+        const payload = await sessions.issue(
           c,
-          user,
-          { id: m.org_id, name: m.org_name, created_at: m.org_created_at },
+          userView(user),
+          orgView({ id: m.org_id, name: m.org_name, created_at: m.org_created_at }),
           m.role,
           row.family_id,
         );

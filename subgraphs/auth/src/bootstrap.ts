@@ -3,9 +3,9 @@
  * organization. Uses the same registration step as the signup mutation.
  */
 import type { Pool } from 'pg';
-import { conflict, hasErrorCode } from '@datapilot/common';
-import { inTransaction } from '@datapilot/common';
-import { registerAccount, type SignupInput } from './accounts.ts';
+import { randomUUID } from 'node:crypto';
+import { conflict, hasErrorCode, inTenantTransaction, setDbScope } from '@datapilot/common';
+import { registerAccount } from './accounts.ts';
 import * as db from './data/accounts.ts';
 import { verifyPassword } from './passwords.ts';
 import { migrateAuthSchema } from './server.ts';
@@ -22,7 +22,10 @@ import { checkEmail, checkOrgName } from './validation.ts';
  * @throws BAD_USER_INPUT for input signup would refuse; CONFLICT when the account exists with another
  *   password (an existing account's credentials are never overwritten).
  */
-export async function ensureUser(pool: Pool, input: SignupInput): Promise<{ userId: string; orgId: string }> {
+export async function ensureUser(
+  pool: Pool,
+  input: { email: string; password: string; orgName: string },
+): Promise<{ userId: string; orgId: string }> {
   await migrateAuthSchema(pool);
   try {
     const { user, org } = await registerAccount(pool, input);
@@ -35,11 +38,13 @@ export async function ensureUser(pool: Pool, input: SignupInput): Promise<{ user
   const user = await db.findUserByEmail(pool, email);
   if (!user || !(await verifyPassword(input.password, user.password_hash)))
     throw conflict(`An account for ${email} exists already with another password.`);
-  return inTransaction(pool, async (c) => {
+  return inTenantTransaction(pool, { userId: user.id }, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`auth:ensure-user:${email}`]);
     const named = (await db.listMemberships(c, user.id)).find((m) => m.org_name === orgName);
     if (named) return { userId: user.id, orgId: named.org_id };
-    const org = await db.insertOrganization(c, orgName);
+    const orgId = randomUUID();
+    await setDbScope(c, { orgId, userId: user.id });
+    const org = await db.insertOrganization(c, orgId, orgName);
     await db.insertMembership(c, user.id, org.id, 'OWNER');
     return { userId: user.id, orgId: org.id };
   });

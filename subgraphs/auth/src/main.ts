@@ -1,16 +1,23 @@
 // Bootstrap of the auth subgraph: configuration from the environment, then createAuthServer.
-import pg from 'pg';
-import { createLogger, loadConfig, onShutdown } from '@datapilot/common';
+import type pg from 'pg';
+import { createLogger, loadConfig, onShutdown, openServiceDatabase } from '@datapilot/common';
 import { AUTH_SERVICE_CONFIG } from './config.ts';
-import { createAuthServer } from './server.ts';
+import { createAuthServer, MIGRATIONS_DIR } from './server.ts';
 
 const config = loadConfig(AUTH_SERVICE_CONFIG);
 
 const logger = createLogger('auth', config.LOG_LEVEL);
-const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
-pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
-
+// Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).
+let db: pg.Pool | undefined;
 try {
+  const pool = (db = await openServiceDatabase({
+    url: config.DATABASE_URL,
+    migrationUrl: config.DATABASE_MIGRATION_URL,
+    schema: 'auth',
+    migrationsDir: MIGRATIONS_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+    logger,
+  }));
   const server = await createAuthServer({
     pool,
     port: config.AUTH_PORT,
@@ -20,10 +27,13 @@ try {
     refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
     loginMaxFailures: config.LOGIN_MAX_FAILURES,
     loginFailureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+    keyEncryptionKey: config.AUTH_KEY_ENCRYPTION_KEY,
+    keyPublishLeadSeconds: config.AUTH_KEY_PUBLISH_LEAD_SECONDS,
+    keyRotationPeriodSeconds: config.AUTH_KEY_ROTATION_DAYS * 86_400,
   });
   onShutdown(logger, [() => server.close(), () => pool.end()]);
 } catch (err) {
   logger.error('auth failed to start', { err });
-  await pool.end().catch(() => undefined);
+  await db?.end().catch(() => undefined);
   process.exit(1);
 }

@@ -10,18 +10,32 @@ import { parse } from 'graphql';
 import type { Pool } from 'pg';
 import {
   closeServer,
-  contextFromAuthorization,
+  contextFromRequest,
+  createAuthenticator,
+  guardSchema,
   createFormatError,
   createGraphQLHttpServer,
   createTokenVerifier,
+  inTenantTransaction,
+  JWKS_CACHE_MAX_AGE_SECONDS,
   listen,
   runMigrations,
   sendJson,
   type Logger,
   type RequestContext,
   apolloLogger,
+  PRINCIPAL_PATH,
+  PARSE_OPTIONS,
+  useOperationBounds,
+  apolloModeOptions,
+  apolloModePlugins,
 } from '@datapilot/common';
 import { createAccountService } from './accounts.ts';
+import { createApiKeyService } from './api-keys.ts';
+import { principalRoute } from './principal-route.ts';
+import { currentPrincipal } from './data/principal.ts';
+import { createSessionIssuer } from './sessions.ts';
+import { createTeamService } from './teams.ts';
 import { createSigningKeyStore } from './keys.ts';
 import { createLoginThrottle } from './login-throttle.ts';
 import { createResolvers } from './resolvers/index.ts';
@@ -62,6 +76,14 @@ export type AuthServerOptions = {
   loginMaxFailures?: number;
   /** Login throttling: length of the sliding window, in seconds (integer ≥ 1; default 900 = 15 minutes). */
   loginFailureWindowSeconds?: number;
+  /** Signing keys (keys.ts): the 32-byte key-encryption key (default: the development key, with a warning). */
+  keyEncryptionKey?: Uint8Array;
+  /** Signing keys: seconds a new key is published before it signs (default 600). */
+  keyPublishLeadSeconds?: number;
+  /** Signing keys: seconds a key signs before this service rotates it by itself (default 0 = never). */
+  keyRotationPeriodSeconds?: number;
+  /** Signing keys: pause between two checks of the keys, in milliseconds (default lead / 4, at most 30 s). */
+  keyCheckIntervalMs?: number;
 };
 
 /** A running auth server. */
@@ -82,7 +104,8 @@ export type AuthServer = {
  *   needs a token verified against this server's own keys — a bad or expired token answers UNAUTHENTICATED,
  *   HTTP 401, before any resolver);
  * - GET `/.well-known/jwks.json`: public keys only (`kty`, `crv`, `x`, `kid`, `alg` EdDSA, `use` sig),
- *   `cache-control: public, max-age=300`;
+ *   `cache-control: public, max-age=300` (JWKS_CACHE_MAX_AGE_SECONDS); the next, current and recently retired
+ *   signing keys (keys.ts: rotation without downtime);
  * - GET `/health`: 200 `{ status: "ok" }` when PostgreSQL answers, else 503 `{ status: "unavailable" }`.
  * `login` is throttled per email (state in `auth.login_failures`, shared by every replica on the database; see
  * login-throttle.ts): RATE_LIMITED with `extensions.retryAfterSeconds` after `loginMaxFailures` failures within
@@ -101,33 +124,55 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
   });
   const applied = await migrateAuthSchema(pool);
   if (applied.length) logger.info('auth migrations applied', { versions: applied });
-  const keys = await createSigningKeyStore(pool);
-  const accounts = createAccountService({
+  const accessTokenTtlSeconds = opts.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+  const keys = await createSigningKeyStore({
     pool,
-    keys,
-    accessTokenTtlSeconds: opts.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
-    refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
-    throttle,
+    logger,
+    accessTokenTtlSeconds,
+    encryptionKey: opts.keyEncryptionKey,
+    publishLeadSeconds: opts.keyPublishLeadSeconds,
+    rotationPeriodSeconds: opts.keyRotationPeriodSeconds,
+    checkIntervalMs: opts.keyCheckIntervalMs,
   });
+  const sessions = createSessionIssuer({
+    keys,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: opts.refreshTokenTtlSeconds ?? DEFAULT_REFRESH_TOKEN_TTL_SECONDS,
+  });
+  const accounts = createAccountService({ pool, sessions, throttle });
+  const teams = createTeamService({ pool, sessions });
+  const apiKeys = createApiKeyService({ pool, sessions });
   const verifier = createTokenVerifier({ jwks: keys.getKey });
+  // Auth checks its own tokens against its own keys, and sessions against its own tables, uncached: a change is seen by the next request here.
+  const authenticator = createAuthenticator({
+    verifier,
+    principal: (t) => inTenantTransaction(pool, t, (c) => currentPrincipal(c, t)),
+  });
 
   const apollo = new ApolloServer<RequestContext>({
-    schema: buildSubgraphSchema({
-      typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
-      resolvers: createResolvers({ pool, accounts }) as never,
-    }),
+    schema: guardSchema(
+      buildSubgraphSchema({
+        typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
+        resolvers: createResolvers({ pool, accounts, teams, apiKeys }) as never,
+      }),
+    ),
     formatError: createFormatError((err) => logger.error('unexpected error', { err })),
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
+    ...apolloModeOptions(),
+    // The bounds of every DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.
+    plugins: [useOperationBounds(), ...apolloModePlugins()],
+    parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
 
   const server = createGraphQLHttpServer<RequestContext>({
     apollo,
-    context: (req, requestId) => contextFromAuthorization(verifier, req.headers.authorization, requestId),
+    context: (req, requestId) => contextFromRequest(authenticator, req, requestId),
     routes: {
+      [PRINCIPAL_PATH]: principalRoute(pool, verifier),
       [JWKS_PATH]: async (_req, res) =>
-        sendJson(res, 200, await keys.jwks(), { 'cache-control': 'public, max-age=300' }),
+        sendJson(res, 200, await keys.jwks(), { 'cache-control': `public, max-age=${JWKS_CACHE_MAX_AGE_SECONDS}` }),
       '/health': async (_req, res) => {
         try {
           await pool.query('SELECT 1');
@@ -146,6 +191,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
     graphqlUrl: `${url}/graphql`,
     jwksUrl: `${url}${JWKS_PATH}`,
     async close() {
+      keys.close();
       await closeServer(server);
       await apollo.stop();
     },

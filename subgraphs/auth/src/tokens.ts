@@ -11,12 +11,16 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
 /** Default refresh-token lifetime: 2 592 000 seconds (30 days). */
 export const DEFAULT_REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
-/** The claims DataPilot puts in an access token (see TenantContext in @datapilot/common). */
-export type AccessClaims = { userId: string; orgId: string; role: Role };
+/**
+ * The claims DataPilot puts in an access token (see TenantContext in @datapilot/common). `sessionId` becomes the
+ * `sid` claim: the refresh-token family of a password sign-in, or the API key's id (CONTRACTS, access-token claims).
+ */
+export type AccessClaims = { userId: string; orgId: string; role: Role; sessionId: string };
 
 /**
  * Signs an access token: header `{ alg: EdDSA, kid, typ: JWT }`; claims `iss` = TOKEN_ISSUER, `aud` =
- * TOKEN_AUDIENCE, `sub` = user id, `org`, `role`, `iat`, `exp` = iat + ttlSeconds, and a random `jti`.
+ * TOKEN_AUDIENCE, `sub` = user id, `org`, `role`, `sid` = session id, `iat`, `exp` = iat + ttlSeconds, and a
+ * random `jti`.
  * @param nowMs the issuing time in epoch milliseconds (default now); `iat` and `exp` are whole seconds.
  * @returns the compact JWS and its expiry.
  */
@@ -28,7 +32,7 @@ export async function signAccessToken(
 ): Promise<{ token: string; expiresAt: Date }> {
   const iat = Math.floor(nowMs / 1000);
   const exp = iat + ttlSeconds;
-  const token = await new SignJWT({ org: claims.orgId, role: claims.role })
+  const token = await new SignJWT({ org: claims.orgId, role: claims.role, sid: claims.sessionId })
     .setProtectedHeader({ alg: TOKEN_ALG, kid: keys.signing.kid, typ: 'JWT' })
     .setIssuer(TOKEN_ISSUER)
     .setAudience(TOKEN_AUDIENCE)
@@ -40,17 +44,28 @@ export async function signAccessToken(
   return { token, expiresAt: new Date(exp * 1000) };
 }
 
+/** Prefix of invitation tokens (`dp_inv_…`), so that a leaked one is recognisable (e.g. by secret scanners). */
+export const INVITATION_TOKEN_PREFIX = 'dp_inv_';
+/** Prefix of API key secrets (`dp_live_…`; CONTRACTS, API keys). */
+export const API_KEY_PREFIX = 'dp_live_';
+
 /**
- * A new refresh token: 32 random bytes (256 bits) in base64url (43 characters), and the SHA-256 of that
- * string, which is all the database keeps. A fast hash suffices because the token is random, not chosen
- * by a person (nothing to brute-force).
+ * A new secret: `prefix` + 32 random bytes (256 bits) in base64url (43 characters), and the SHA-256 of that whole
+ * string, which is all the database keeps. A fast hash suffices because the secret is random, not chosen by a
+ * person (nothing to brute-force). Refresh tokens have no prefix; invitations and API keys have theirs.
  */
-export function newRefreshToken(): { token: string; hash: Buffer } {
-  const token = randomBytes(32).toString('base64url');
-  return { token, hash: hashRefreshToken(token) };
+export function newSecret(prefix = ''): { token: string; hash: Buffer } {
+  const token = prefix + randomBytes(32).toString('base64url');
+  return { token, hash: hashSecret(token) };
 }
 
-/** SHA-256 of a refresh token string (32 bytes), the lookup key in `auth.refresh_tokens`. */
-export function hashRefreshToken(token: string): Buffer {
+/** A new refresh token (no prefix); see {@link newSecret}. */
+export const newRefreshToken = () => newSecret();
+
+/**
+ * SHA-256 of a secret's UTF-8 string (32 bytes): the lookup key of refresh tokens, invitations and API keys.
+ * In SQL the same value is `sha256(convert_to(<secret>, 'UTF8'))`.
+ */
+export function hashSecret(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }

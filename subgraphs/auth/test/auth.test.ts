@@ -70,7 +70,7 @@ describe('signup, login, me', () => {
 });
 
 describe('access tokens', () => {
-  it('verify against the served JWKS and carry sub, org, role, iss, aud, iat and exp = iat + 900', async () => {
+  it('verify against the served JWKS and carry sub, org, role, sid, iss, aud, iat and exp = iat + 900', async () => {
     const verifier = createTokenVerifier({ jwks: env.server.jwksUrl });
     const tenant = await verifier.verify(alice.accessToken);
     expect(tenant).toMatchObject({ userId: alice.user.id, orgId: alice.organization.id, role: 'OWNER' });
@@ -79,6 +79,13 @@ describe('access tokens', () => {
     expect(claims.aud).toBe(TOKEN_AUDIENCE);
     expect(claims.sub).toBe(alice.user.id);
     expect(claims.org).toBe(alice.organization.id);
+    // sid: the session, i.e. the family of the refresh token issued with this access token.
+    const family = await env.pool.query(
+      `SELECT family_id FROM auth.refresh_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))`,
+      [alice.refreshToken],
+    );
+    expect(claims.sid).toBe(family.rows[0].family_id);
+    expect(tenant.sessionId).toBe(claims.sid);
     expect(claims.exp! - claims.iat!).toBe(900);
     expect(Math.abs(claims.iat! - Date.now() / 1000)).toBeLessThan(60);
     expect(new Date(alice.expiresAt).getTime()).toBe(claims.exp! * 1000);

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { hasErrorCode, type Logger, type TenantContext } from '@datapilot/common';
+import { createOrgLimiter, hasErrorCode, type Logger, type OrgSlot, type TenantContext } from '@datapilot/common';
 import type { Analyst, AnalystLake } from './analyst/index.ts';
 import { createChatStore, type Message, type MessagePatch } from './data/chat-store.ts';
 import type { MessageEventHub, MessageEventKind } from './events.ts';
@@ -9,13 +9,29 @@ export interface TenantLakes {
   forTenant(tenant: TenantContext): AnalystLake;
 }
 
+/** Default of CHAT_MAX_CONCURRENT_QUESTIONS_PER_ORG: answers one organization may have computed at once. */
+export const DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG = 2;
+/** How long an answer is assumed to take before one was seen, in milliseconds (for `retryAfterSeconds`). */
+const TYPICAL_ANSWER_MS = 5_000;
+
 /** Answers assistant messages in the background; see {@link createResponder}. */
 export interface Responder {
   /**
-   * Starts answering `question` into the PENDING assistant `message` of `tenant` and returns at once. The hub knows
-   * the message as being answered when this returns, so a subscriber that attaches afterwards misses nothing.
+   * Takes one of the organization's question slots, for one answer: call before storing the question, then hand the
+   * slot to {@link start} (or release it when nothing is started). Refused at once, not queued: the question is
+   * answered in the background, so a client waiting in `sendMessage` would only hold a connection; it retries
+   * after `retryAfterSeconds` instead.
+   * @throws DataPilotError RATE_LIMITED with `extensions.retryAfterSeconds` (about when one of the organization's
+   *   answers ends) when the organization has `maxConcurrentPerOrg` answers being computed in this process.
    */
-  start(tenant: TenantContext, message: Message, question: string): void;
+  admit(tenant: TenantContext): Promise<OrgSlot>;
+  /**
+   * Starts answering `question` into the PENDING assistant `message` of `tenant` and returns at once; `slot` (from
+   * {@link admit}) is released when the answer ends — stored COMPLETE or FAILED, whatever failed (a Spark error,
+   * a timeout, the store). The hub knows the message as being answered when this returns, so a subscriber that
+   * attaches afterwards misses nothing.
+   */
+  start(tenant: TenantContext, message: Message, question: string, slot: OrgSlot): void;
   /** Stops taking new work and waits for running answers, at most `drainTimeoutMs`. */
   close(): Promise<void>;
 }
@@ -25,6 +41,7 @@ const FAILURE_TEXT: Record<string, string> = {
   UPSTREAM_UNAVAILABLE: 'the data lake is not reachable right now',
   UPSTREAM_TIMEOUT: 'the query took too long',
   BAD_USER_INPUT: 'the lake refused the query',
+  RATE_LIMITED: "the data lake is busy with your organization's other work",
 };
 const failureText = (code: string) =>
   `Sorry, I could not answer that: ${FAILURE_TEXT[code] ?? 'something went wrong on our side'}. Please try again.`;
@@ -54,6 +71,9 @@ export function textPieces(text: string, size = 16): string[] {
  * (question, SQL) stays. Every write goes through the tenant's {@link createChatStore}.
  * @param opts.streamDelayMs pause between two TEXT_DELTA events, in milliseconds (default 20).
  * @param opts.drainTimeoutMs how long {@link Responder.close} waits for running answers (default 10 000 ms).
+ * @param opts.maxConcurrentPerOrg answers one organization may have computed at once in this process, from
+ *   {@link Responder.admit} to the end of the answer (default {@link DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG});
+ *   the limiter is packages/common org-limits.ts. Per process: each chat replica admits as many.
  */
 export function createResponder(opts: {
   pool: Pool;
@@ -63,9 +83,15 @@ export function createResponder(opts: {
   logger: Logger;
   streamDelayMs?: number;
   drainTimeoutMs?: number;
+  maxConcurrentPerOrg?: number;
 }): Responder {
   const { pool, lakes, analyst, hub, logger } = opts;
   const delay = opts.streamDelayMs ?? 20;
+  const questions = createOrgLimiter({
+    what: 'questions being answered',
+    limit: opts.maxConcurrentPerOrg ?? DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG,
+    typicalHoldMs: TYPICAL_ANSWER_MS,
+  });
   const running = new Set<Promise<void>>();
   let closed = false;
 
@@ -113,10 +139,14 @@ export function createResponder(opts: {
   }
 
   return {
-    start(tenant, message, question) {
+    admit: (tenant) => questions.acquire(tenant.orgId),
+    start(tenant, message, question, slot) {
       if (closed) throw new Error('the responder is closed');
       hub.begin(message.id);
-      const job = answer(tenant, message, question).finally(() => running.delete(job));
+      const job = answer(tenant, message, question).finally(() => {
+        slot.release();
+        running.delete(job);
+      });
       running.add(job);
     },
     async close() {

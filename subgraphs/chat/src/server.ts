@@ -11,7 +11,8 @@ import type { Pool } from 'pg';
 import {
   attachGraphQLWebSocket,
   closeServer,
-  contextFromAuthorization,
+  contextFromRequest,
+  guardSchema,
   createFormatError,
   createGraphQLHttpServer,
   listen,
@@ -19,8 +20,12 @@ import {
   sendJson,
   type Logger,
   type RequestContext,
-  type TokenVerifier,
+  type Authenticator,
   apolloLogger,
+  PARSE_OPTIONS,
+  useOperationBounds,
+  apolloModeOptions,
+  apolloModePlugins,
 } from '@datapilot/common';
 import { createAnalyst, type Analyst } from './analyst/index.ts';
 import { createMessageEventHub } from './events.ts';
@@ -51,8 +56,11 @@ export type ChatServerOptions = {
   pool: Pool;
   /** The lake per tenant (`createLake({ spark, store })` of @datapilot/lake-core). */
   lake: TenantLakes;
-  /** Verifies access tokens (createTokenVerifier against the auth subgraph's JWKS). */
-  verifier: TokenVerifier;
+  /**
+   * Turns credentials into tenants with their current role (createServiceAuthenticator over the auth subgraph's
+   * JWKS and principal check).
+   */
+  authenticator: Authenticator;
   /** TCP port (0 = a free port). */
   port: number;
   /** Interface to bind (default 127.0.0.1). */
@@ -62,6 +70,11 @@ export type ChatServerOptions = {
   analyst?: Analyst;
   /** Pause between two streamed text pieces, in milliseconds (default 20). */
   streamDelayMs?: number;
+  /**
+   * Answers one organization may have computed at once in this process; `sendMessage` beyond answers RATE_LIMITED
+   * with `retryAfterSeconds` and stores nothing (CHAT_MAX_CONCURRENT_QUESTIONS_PER_ORG; default 2).
+   */
+  maxConcurrentQuestionsPerOrg?: number;
 };
 
 /** A running chat server. */
@@ -86,7 +99,7 @@ export type ChatServer = {
  * @throws the listen error (EADDRINUSE) when the port is taken.
  */
 export async function createChatServer(opts: ChatServerOptions): Promise<ChatServer> {
-  const { pool, verifier, logger } = opts;
+  const { pool, authenticator, logger } = opts;
   const hub = createMessageEventHub();
   const analyst =
     opts.analyst ??
@@ -98,11 +111,14 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     hub,
     logger,
     streamDelayMs: opts.streamDelayMs,
+    maxConcurrentPerOrg: opts.maxConcurrentQuestionsPerOrg,
   });
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
-    resolvers: createResolvers({ pool, hub, responder }) as never,
-  });
+  const schema = guardSchema(
+    buildSubgraphSchema({
+      typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
+      resolvers: createResolvers({ pool, hub, responder }) as never,
+    }),
+  );
   const formatError = createFormatError((err) => logger.error('unexpected error', { err }));
 
   const apollo = new ApolloServer<RequestContext>({
@@ -110,13 +126,17 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     formatError,
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
+    ...apolloModeOptions(),
+    // The bounds of every DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.
+    plugins: [useOperationBounds(), ...apolloModePlugins()],
+    parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
 
   const http = createGraphQLHttpServer<RequestContext>({
     apollo,
     path: GRAPHQL_PATH,
-    context: (req, requestId) => contextFromAuthorization(verifier, req.headers.authorization, requestId),
+    context: (req, requestId) => contextFromRequest(authenticator, req, requestId),
     routes: {
       '/health': async (_req, res) => {
         const ok = await pool.query('SELECT 1').then(
@@ -132,7 +152,7 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     server: http,
     path: GRAPHQL_PATH,
     schema,
-    verifier,
+    authenticator,
     formatError,
     context: (base) => base,
   });

@@ -59,7 +59,7 @@ const b64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url')
  * the code's to_char), for comparing with what a cursor says.
  */
 async function createdMicros(table: 'conversations' | 'messages', id: string): Promise<string> {
-  const { rows } = await fx.pool.query<{ us: string }>(
+  const { rows } = await fx.ownerPool.query<{ us: string }>(
     `SELECT (extract(epoch FROM created_at) * 1000000)::bigint::text AS us FROM chat.${table} WHERE id = $1`,
     [id],
   );
@@ -322,14 +322,15 @@ describe('bad input', () => {
     expect(sub[0]!.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
 
     // Stored: the one valid conversation, no message.
-    const stored = await fx.pool.query('SELECT title FROM chat.conversations WHERE org_id = $1 AND user_id = $2', [
+    const stored = await fx.ownerPool.query('SELECT title FROM chat.conversations WHERE org_id = $1 AND user_id = $2', [
       ORG_A,
       userId,
     ]);
     expect(stored.rows).toEqual([{ title: 'Pinguine \u{1F427}' }]);
-    const messages = await fx.pool.query('SELECT count(*)::int AS n FROM chat.messages WHERE conversation_id = $1', [
-      conv.id,
-    ]);
+    const messages = await fx.ownerPool.query(
+      'SELECT count(*)::int AS n FROM chat.messages WHERE conversation_id = $1',
+      [conv.id],
+    );
     expect(messages.rows).toEqual([{ n: 0 }]);
   });
 });
@@ -417,7 +418,7 @@ describe('paging and failures', () => {
     times.push('2024-05-06T07:08:09.123457Z');
     const rows: { id: string; at: string }[] = [];
     for (const [i, at] of times.entries()) {
-      const { rows: r } = await fx.pool.query<{ id: string }>(
+      const { rows: r } = await fx.ownerPool.query<{ id: string }>(
         'INSERT INTO chat.conversations (org_id, user_id, title, created_at) VALUES ($1, $2, $3, $4) RETURNING id',
         [ORG_A, userId, `t${i}`, at],
       );
@@ -427,7 +428,7 @@ describe('paging and failures', () => {
       [ORG_A, randomUUID()],
       [ORG_B, userId],
     ])
-      await fx.pool.query(
+      await fx.ownerPool.query(
         'INSERT INTO chat.conversations (org_id, user_id, title, created_at) VALUES ($1, $2, $3, $4)',
         [org, owner, 'not yours', same],
       );
@@ -450,7 +451,7 @@ describe('paging and failures', () => {
     expect(seen.map((s) => cursorText(s.cursor))).toEqual(expected.map((r) => `conversation|${r.at}|${r.id}`));
 
     // A cursor is a position, not a row: it still works after its row is gone.
-    await fx.pool.query('DELETE FROM chat.conversations WHERE id = $1', [expected[2]!.id]);
+    await fx.ownerPool.query('DELETE FROM chat.conversations WHERE id = $1', [expected[2]!.id]);
     const rest = (await gql(server.url, CONVERSATIONS, { first: 10, after: seen[2]!.cursor }, user)).data!
       .conversations;
     expect(rest.edges.map((e: any) => e.node.id)).toEqual(expected.slice(3).map((r) => r.id));
@@ -461,7 +462,7 @@ describe('paging and failures', () => {
     const user = await fx.issuer.sign({ orgId: ORG_A, userId });
     const conv = (await gql(server.url, CREATE, { t: 'clock' }, user)).data!.createConversation;
     // A message stamped an hour ahead, as if the clock then stepped back.
-    const ahead = await fx.pool.query<{ id: string }>(
+    const ahead = await fx.ownerPool.query<{ id: string }>(
       `INSERT INTO chat.messages (conversation_id, org_id, role, status, text, created_at)
        VALUES ($1, $2, 'ASSISTANT', 'COMPLETE', 'earlier answer', clock_timestamp() + interval '1 hour') RETURNING id`,
       [conv.id, ORG_A],

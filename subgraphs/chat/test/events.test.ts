@@ -20,7 +20,15 @@ import { textPieces } from '../src/responder.ts';
 import { startChatFixture, type ChatFixture } from './support/chat-fixture.ts';
 
 const tenant = (orgId: string, userId: string): TenantContext =>
-  Object.freeze({ orgId, userId, role: 'MEMBER', expiresAtMs: Date.now() + 600_000, token: 'unused' });
+  Object.freeze({
+    orgId,
+    userId,
+    role: 'ANALYST',
+    sessionId: randomUUID(),
+    credential: 'session',
+    expiresAtMs: Date.now() + 600_000,
+    token: 'unused',
+  });
 
 async function drain(it: AsyncIterableIterator<MessageEvent>) {
   const out: MessageEvent[] = [];

@@ -1,9 +1,5 @@
-import {
-  contextFromAuthorization,
-  type RequestContext,
-  type TenantContext,
-  type TokenVerifier,
-} from '@datapilot/common';
+import type { IncomingMessage } from 'node:http';
+import { contextFromRequest, type Authenticator, type RequestContext, type TenantContext } from '@datapilot/common';
 
 /**
  * The claims @neo4j/graphql's rules read as `$jwt` (see the `JWT @jwt` type in schema.graphql), taken from
@@ -27,10 +23,10 @@ export const jwtOf = (t: TenantContext): GraphJwt => Object.freeze({ sub: t.user
  * DataPilotError UNAUTHENTICATED before any resolver runs (HTTP 401).
  */
 export async function createGraphContext(
-  verifier: TokenVerifier,
-  authorization: string | string[] | undefined,
+  authenticator: Authenticator,
+  req: Pick<IncomingMessage, 'headers'>,
   requestId: string,
 ): Promise<GraphContext> {
-  const ctx = await contextFromAuthorization(verifier, authorization, requestId);
+  const ctx = await contextFromRequest(authenticator, req, requestId);
   return ctx.tenant ? { ...ctx, jwt: jwtOf(ctx.tenant) } : { ...ctx };
 }

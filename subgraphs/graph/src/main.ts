@@ -1,6 +1,6 @@
 // Bootstrap of the graph subgraph: config, Neo4j driver, server, SIGTERM → close.
 import neo4j from 'neo4j-driver';
-import { createLogger, createTokenVerifier, loadConfig, onShutdown } from '@datapilot/common';
+import { createLogger, createServiceAuthenticator, loadConfig, onShutdown } from '@datapilot/common';
 import { GRAPH_SERVICE_CONFIG } from './config.ts';
 import { ensureGraphSchema } from './data/datasets.ts';
 import { createGraphServer } from './server.ts';
@@ -18,7 +18,7 @@ try {
 }
 const server = await createGraphServer({
   driver,
-  verifier: createTokenVerifier({ jwks: cfg.AUTH_JWKS_URL }),
+  authenticator: createServiceAuthenticator(cfg.AUTH_JWKS_URL),
   port: cfg.GRAPH_PORT,
   host: cfg.GRAPH_HOST,
   logger,

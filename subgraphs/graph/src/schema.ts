@@ -7,21 +7,14 @@ import {
   type GraphQLSchema,
   type InputObjectTypeDefinitionNode,
 } from 'graphql';
-import { printSubgraphSchema } from '@apollo/subgraph';
 import { Neo4jGraphQL } from '@neo4j/graphql';
 import type { Driver } from 'neo4j-driver';
-import { DataPilotError, hasErrorCode, notFound, requireTenant, unauthenticated } from '@datapilot/common';
+import { DataPilotError, guardSchema, hasErrorCode, notFound, unauthenticated } from '@datapilot/common';
 import { datasetResolvers } from './resolvers/dataset.ts';
 import { describeFields, strictDateTime, validateNestedArgs, validateRootArgs } from './arguments.ts';
 
 /** The subgraph's type definitions: `subgraphs/graph/schema.graphql`, read once. */
 export const GRAPH_TYPE_DEFS = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
-
-/**
- * Root fields that answer without a token. `_service` returns the subgraph's SDL (the same text as
- * `graphSubgraphSdl()`), which composition tools may fetch; it holds no tenant data.
- */
-export const PUBLIC_ROOT_FIELDS: ReadonlySet<string> = new Set(['Query._service']);
 
 /** The property every node carries and the @authorization rules read; no client may see, set or filter on it. */
 const ORG_PROPERTY = 'orgId';
@@ -51,12 +44,11 @@ const HIDDEN_FIELDS: Record<string, readonly string[]> = {
  *
  * After generation: the {@link HIDDEN_FIELDS} are removed (and unused types pruned), the schema is checked to
  * have no input field on `orgId` left, the generated fields get descriptions and defaults (the bounds and order of
- * nested lists) and `DateTime` accepts only ISO-8601 date-times (src/arguments.ts), `_service` answers the
- * resulting SDL, and every root field except {@link PUBLIC_ROOT_FIELDS} is wrapped so that, before
- * @neo4j/graphql runs, it throws UNAUTHENTICATED when the context has no verified tenant and BAD_USER_INPUT for
- * paging or filter arguments the library would not handle, its own and those of the fields selected inside it
- * (`validateRootArgs`, `validateNestedArgs`), and so that @neo4j/graphql's own authorization errors leave as
- * DataPilot codes (see {@link toDataPilotError}).
+ * nested lists) and `DateTime` accepts only ISO-8601 date-times (src/arguments.ts); every root field is wrapped so
+ * that, before @neo4j/graphql runs, paging or filter arguments the library would not handle answer BAD_USER_INPUT
+ * (`validateRootArgs`, `validateNestedArgs`, its own and those of the fields selected inside it) and its own
+ * authorization errors leave as DataPilot codes (see {@link toDataPilotError}); last, `guardSchema` applies the
+ * permission table (UNAUTHENTICATED / FORBIDDEN before anything else) and `_service` answers the resulting SDL.
  * @throws Error when the type definitions are invalid, a hidden field is missing or an `orgId` input field is
  *   left (library change).
  */
@@ -83,14 +75,9 @@ export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<
   checkNoOrgInput(schema);
   describeFields(schema);
   strictDateTime(schema);
-  // `_service.sdl` was printed by buildSubgraphSchema before the changes above; answer the final SDL instead.
-  const service = schema.getQueryType()?.getFields()['_service'];
-  if (service) {
-    const sdl = printSubgraphSchema(schema);
-    service.resolve = () => ({ sdl });
-  }
-  guardRootFields(schema);
-  return schema;
+  checkRootArguments(schema);
+  // Last: the permission table's guard runs before everything above and answers the final SDL at `_service`.
+  return guardSchema(schema);
 }
 
 /**
@@ -160,17 +147,19 @@ function pruneUnusedTypes(schema: GraphQLSchema): GraphQLSchema {
   return new Schema({ ...schema.toConfig(), types: [] });
 }
 
-type GuardedContext = { tenant: Parameters<typeof requireTenant>[0]['tenant'] };
-
-function guardRootFields(schema: GraphQLSchema): void {
-  if (schema.getSubscriptionType()) throw new Error('graph schema: subscriptions are not guarded; do not enable them');
+/**
+ * Wraps every root field but the federation ones so that arguments the library would not handle answer BAD_USER_INPUT
+ * before @neo4j/graphql runs, and its errors leave as DataPilot codes.
+ */
+function checkRootArguments(schema: GraphQLSchema): void {
+  if (schema.getSubscriptionType())
+    throw new Error('graph schema: subscriptions are not supported; do not enable them');
   for (const root of [schema.getQueryType(), schema.getMutationType()]) {
     if (!root) continue;
     for (const field of Object.values(root.getFields())) {
-      if (PUBLIC_ROOT_FIELDS.has(`${root.name}.${field.name}`)) continue;
-      const inner: GraphQLFieldResolver<unknown, GuardedContext> = field.resolve ?? defaultFieldResolver;
-      field.resolve = async (source, args, ctx: GuardedContext, info) => {
-        requireTenant(ctx ?? { tenant: null });
+      if (field.name.startsWith('_')) continue;
+      const inner: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+      field.resolve = async (source, args, ctx, info) => {
         validateRootArgs(args);
         validateNestedArgs(info);
         try {

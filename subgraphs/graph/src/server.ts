@@ -8,7 +8,11 @@ import {
   listen,
   sendJson,
   type Logger,
-  type TokenVerifier,
+  type Authenticator,
+  PARSE_OPTIONS,
+  useOperationBounds,
+  apolloModeOptions,
+  apolloModePlugins,
 } from '@datapilot/common';
 import { createGraphContext, type GraphContext } from './context.ts';
 import { buildGraphSchema } from './schema.ts';
@@ -17,8 +21,8 @@ import { buildGraphSchema } from './schema.ts';
 export type GraphServerDeps = {
   /** Neo4j driver (owned by the caller, who closes it after `close()`). */
   driver: Driver;
-  /** Verifies access tokens (`createTokenVerifier` over the auth subgraph's JWKS). */
-  verifier: TokenVerifier;
+  /** Turns credentials into tenants with their current role (`createServiceAuthenticator`; tests: `tokenRoleOnly`). */
+  authenticator: Authenticator;
   /** TCP port; 0 picks a free one (tests). */
   port: number;
   /** Interface to bind (default 127.0.0.1; a container binds 0.0.0.0). */
@@ -44,13 +48,16 @@ export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: s
     schema,
     formatError: createFormatError((err) => logger.error('request failed', { err })),
     includeStacktraceInErrorResponses: false,
-    // Federated traces (ftv1) are for Apollo Studio, which DataPilot does not use.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    ...apolloModeOptions(),
+    // Federated traces (ftv1) are for Apollo Studio, which DataPilot does not use. The bounds are those of every
+    // DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.
+    plugins: [ApolloServerPluginInlineTraceDisabled(), useOperationBounds(), ...apolloModePlugins()],
+    parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
   const http = createGraphQLHttpServer<GraphContext>({
     apollo,
-    context: (req, requestId) => createGraphContext(deps.verifier, req.headers.authorization, requestId),
+    context: (req, requestId) => createGraphContext(deps.authenticator, req, requestId),
     routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok', service: 'graph' }) },
   });
   const url = await listen(http, deps.port, deps.host);

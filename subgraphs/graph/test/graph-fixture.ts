@@ -53,7 +53,7 @@ export async function createTokenSigner(): Promise<{ publicKey: CryptoKey; token
     publicKey,
     token({ org, expSec }) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ org, role: 'MEMBER' })
+      return new SignJWT({ org, role: 'ANALYST', sid: randomUUID() })
         .setProtectedHeader({ alg: 'EdDSA' })
         .setSubject(randomUUID())
         .setIssuer(TOKEN_ISSUER)

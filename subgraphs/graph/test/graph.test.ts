@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from 'neo4j-driver';
 import { parse } from 'graphql';
 import { composeServices } from '@apollo/composition';
-import { createLogger, createTokenVerifier } from '@datapilot/common';
+import { createLogger, createTokenVerifier, createAuthenticator, tokenRoleOnly } from '@datapilot/common';
 import { createGraphServer } from '../src/server.ts';
 import { graphSubgraphSdl } from '../src/sdl.ts';
 import { ensureGraphSchema } from '../src/data/datasets.ts';
@@ -73,7 +73,10 @@ beforeAll(async () => {
   signer = await createTokenSigner();
   const server = await createGraphServer({
     driver,
-    verifier: createTokenVerifier({ jwks: signer.publicKey }),
+    authenticator: createAuthenticator({
+      verifier: createTokenVerifier({ jwks: signer.publicKey }),
+      principal: tokenRoleOnly,
+    }),
     port: 0,
     logger,
   });
@@ -469,7 +472,10 @@ describe('generated Cypher', () => {
     const seen: SeenQuery[] = [];
     const server = await createGraphServer({
       driver: recordingDriver(driver, seen),
-      verifier: createTokenVerifier({ jwks: signer.publicKey }),
+      authenticator: createAuthenticator({
+        verifier: createTokenVerifier({ jwks: signer.publicKey }),
+        principal: tokenRoleOnly,
+      }),
       port: 0,
       logger,
     });

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Driver } from 'neo4j-driver';
-import { createLogger, createTokenVerifier } from '@datapilot/common';
+import { createLogger, createTokenVerifier, createAuthenticator, tokenRoleOnly } from '@datapilot/common';
 import { createGraphServer } from '../src/server.ts';
 import { graphSubgraphSdl } from '../src/sdl.ts';
 import { ensureGraphSchema } from '../src/data/datasets.ts';
@@ -68,7 +68,10 @@ beforeAll(async () => {
   signer = await createTokenSigner();
   const server = await createGraphServer({
     driver,
-    verifier: createTokenVerifier({ jwks: signer.publicKey }),
+    authenticator: createAuthenticator({
+      verifier: createTokenVerifier({ jwks: signer.publicKey }),
+      principal: tokenRoleOnly,
+    }),
     port: 0,
     logger,
   });
@@ -431,7 +434,10 @@ describe('generated Cypher', () => {
     const seen: SeenQuery[] = [];
     const server = await createGraphServer({
       driver: recordingDriver(driver, seen),
-      verifier: createTokenVerifier({ jwks: signer.publicKey }),
+      authenticator: createAuthenticator({
+        verifier: createTokenVerifier({ jwks: signer.publicKey }),
+        principal: tokenRoleOnly,
+      }),
       port: 0,
       logger,
     });

@@ -1,20 +1,32 @@
 // Bootstrap of the lake subgraph: configuration from the environment, migrations, then createLakeServer.
-import pg from 'pg';
-import { createLogger, createTokenVerifier, loadConfig, onShutdown } from '@datapilot/common';
+import type pg from 'pg';
+import {
+  createLogger,
+  createServiceAuthenticator,
+  loadConfig,
+  onShutdown,
+  openServiceDatabase,
+} from '@datapilot/common';
 import { createLakeFromConfig } from '@datapilot/lake-core';
 import { LAKE_SERVICE_CONFIG } from './config.ts';
 import { createAirflowClient } from './airflow/client.ts';
-import { createLakeServer, migrateLakeSchema } from './server.ts';
+import { createLakeServer, MIGRATIONS_DIR } from './server.ts';
 
 const config = loadConfig(LAKE_SERVICE_CONFIG);
 const logger = createLogger('lake', config.LOG_LEVEL);
-const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_MAX });
-pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
 const { spark, store, lake } = createLakeFromConfig(config, logger);
 
+// Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).
+let db: pg.Pool | undefined;
 try {
-  const applied = await migrateLakeSchema(pool);
-  if (applied.length) logger.info('lake migrations applied', { versions: applied });
+  const pool = (db = await openServiceDatabase({
+    url: config.DATABASE_URL,
+    migrationUrl: config.DATABASE_MIGRATION_URL,
+    schema: 'lake',
+    migrationsDir: MIGRATIONS_DIR,
+    poolMax: config.DATABASE_POOL_MAX,
+    logger,
+  }));
   const server = await createLakeServer({
     lake,
     store,
@@ -28,9 +40,10 @@ try {
       maxBytes: config.UPLOAD_MAX_BYTES,
       urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
       maxPending: config.UPLOAD_MAX_PENDING,
+      maxInProgress: config.LAKE_MAX_CONCURRENT_UPLOADS_PER_ORG,
     },
     watchIntervalMs: config.RUN_WATCH_INTERVAL_MS,
-    verifier: createTokenVerifier({ jwks: config.AUTH_JWKS_URL }),
+    authenticator: createServiceAuthenticator(config.AUTH_JWKS_URL),
     port: config.LAKE_PORT,
     host: config.LAKE_HOST,
     logger,
@@ -44,6 +57,6 @@ try {
   ]);
 } catch (err) {
   logger.error('lake failed to start', { err });
-  await pool.end().catch(() => undefined);
+  await db?.end().catch(() => undefined);
   process.exit(1);
 }

@@ -11,7 +11,8 @@ import type { Pool } from 'pg';
 import {
   attachGraphQLWebSocket,
   closeServer,
-  contextFromAuthorization,
+  contextFromRequest,
+  guardSchema,
   runMigrations,
   createFormatError,
   createGraphQLHttpServer,
@@ -19,8 +20,12 @@ import {
   sendJson,
   type Logger,
   type RequestContext,
-  type TokenVerifier,
+  type Authenticator,
   apolloLogger,
+  PARSE_OPTIONS,
+  useOperationBounds,
+  apolloModeOptions,
+  apolloModePlugins,
 } from '@datapilot/common';
 import type { Lake, ObjectStore } from '@datapilot/lake-core';
 import { createLakeData, type LakeDataDeps } from './data/lake-data.ts';
@@ -28,7 +33,7 @@ import { createResolvers, type LakeContext } from './resolvers/index.ts';
 import { createRunEvents } from './runs/events.ts';
 import { INGEST_DAG_ID } from './runs/pipeline.ts';
 import { startRunWatcher, type AirflowApi } from './runs/watcher.ts';
-import type { UploadLimits } from './uploads.ts';
+import { DEFAULT_MAX_UPLOADS_IN_PROGRESS, type UploadLimits } from './uploads.ts';
 
 /** The SDL this server runs, the same file the gateway composes. */
 export const SCHEMA_FILE = fileURLToPath(new URL('../schema.graphql', import.meta.url));
@@ -37,8 +42,16 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta
 /** GraphQL path, for HTTP and WebSocket alike. */
 export const GRAPHQL_PATH = '/graphql';
 
-/** Default {@link UploadLimits}: 1 GiB, 15-minute URLs, 100 open uploads per organization. */
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBytes: 1 << 30, urlTtlSeconds: 900, maxPending: 100 };
+/**
+ * Default {@link UploadLimits}: 1 GiB, 15-minute URLs, 100 uploads per organization waiting for their file, 100 in
+ * progress.
+ */
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
+  maxBytes: 1 << 30,
+  urlTtlSeconds: 900,
+  maxPending: 100,
+  maxInProgress: DEFAULT_MAX_UPLOADS_IN_PROGRESS,
+};
 
 /**
  * Applies the lake migrations (schema `lake`) idempotently; safe from several processes at once.
@@ -70,8 +83,11 @@ export type LakeServerOptions = {
   watchIntervalMs?: number;
   /** Upload sweep timing (defaults: an hour's grace after expiry, a sweep a minute); see runs/watcher.ts. */
   sweep?: { uploadGraceSeconds?: number; intervalMs?: number };
-  /** Verifies access tokens (the auth subgraph's JWKS in production, a local key in tests). */
-  verifier: TokenVerifier;
+  /**
+   * Turns credentials into tenants with their current role: createServiceAuthenticator (the auth subgraph's JWKS and
+   * principal check) in production; a local key and `tokenRoleOnly` in tests of this subgraph alone.
+   */
+  authenticator: Authenticator;
   /** TCP port (0 = a free port). */
   port: number;
   /** Interface to bind (default 127.0.0.1). */
@@ -104,7 +120,7 @@ export type LakeServer = {
  * @throws the listen error (EADDRINUSE) when the port is taken.
  */
 export async function createLakeServer(opts: LakeServerOptions): Promise<LakeServer> {
-  const { lake, store, pool, airflow, verifier, logger } = opts;
+  const { lake, store, pool, airflow, authenticator, logger } = opts;
   const runEvents = createRunEvents();
   const watcher = startRunWatcher({
     pool,
@@ -125,16 +141,22 @@ export async function createLakeServer(opts: LakeServerOptions): Promise<LakeSer
     kick: () => watcher.kick(),
     orchestratorReady: () => airflow.ready(INGEST_DAG_ID),
   };
-  const schema = buildSubgraphSchema({
-    typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
-    resolvers: createResolvers() as never,
-  });
+  const schema = guardSchema(
+    buildSubgraphSchema({
+      typeDefs: parse(readFileSync(SCHEMA_FILE, 'utf8')),
+      resolvers: createResolvers() as never,
+    }),
+  );
   const formatError = createFormatError((err) => logger.error('unexpected error', { err }));
   const apollo = new ApolloServer<LakeContext>({
     schema,
     formatError,
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
+    ...apolloModeOptions(),
+    // The bounds of every DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.
+    plugins: [useOperationBounds(), ...apolloModePlugins()],
+    parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
 
@@ -145,8 +167,7 @@ export async function createLakeServer(opts: LakeServerOptions): Promise<LakeSer
   const server = createGraphQLHttpServer<LakeContext>({
     apollo,
     path: GRAPHQL_PATH,
-    context: async (req, requestId) =>
-      withData(await contextFromAuthorization(verifier, req.headers.authorization, requestId)),
+    context: async (req, requestId) => withData(await contextFromRequest(authenticator, req, requestId)),
     routes: {
       '/health': async (_req, res) => {
         const checks = await Promise.all(
@@ -171,7 +192,14 @@ export async function createLakeServer(opts: LakeServerOptions): Promise<LakeSer
       },
     },
   });
-  const ws = attachGraphQLWebSocket({ server, path: GRAPHQL_PATH, schema, verifier, formatError, context: withData });
+  const ws = attachGraphQLWebSocket({
+    server,
+    path: GRAPHQL_PATH,
+    schema,
+    authenticator,
+    formatError,
+    context: withData,
+  });
   const url = await listen(server, opts.port, opts.host);
   const wsUrl = url.replace(/^http/, 'ws') + GRAPHQL_PATH;
   logger.info('lake listening', { url: `${url}/graphql`, wsUrl });

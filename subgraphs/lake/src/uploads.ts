@@ -3,12 +3,15 @@
  * (schema.graphql), over the tenant's records, the lake's object store and the run watcher.
  */
 import { randomUUID } from 'node:crypto';
-import { DataPilotError, badUserInput, notFound, textArg, type TenantContext } from '@datapilot/common';
+import { DataPilotError, badUserInput, notFound, rateLimited, textArg, type TenantContext } from '@datapilot/common';
 import { FILE_NAME_PATTERN, bronzeKey, incomingKey, isTableName, type ObjectStore } from '@datapilot/lake-core';
-import type { LakeRecords, LoadMode, NewRun, PipelineRun, Upload, UploadFormat } from './data/records.ts';
+import type { LakeRecords, LoadMode, NewRun, OpenUploads, PipelineRun, Upload, UploadFormat } from './data/records.ts';
 import { INGEST_DAG_ID, dagRunIdFor } from './runs/pipeline.ts';
 
-/** Limits of uploads (configuration: UPLOAD_MAX_BYTES, UPLOAD_URL_TTL_SECONDS, UPLOAD_MAX_PENDING). */
+/**
+ * Limits of uploads (configuration: UPLOAD_MAX_BYTES, UPLOAD_URL_TTL_SECONDS, UPLOAD_MAX_PENDING,
+ * LAKE_MAX_CONCURRENT_UPLOADS_PER_ORG).
+ */
 export type UploadLimits = {
   /** Largest announced size, in bytes (default 1 GiB; at most 2^31 - 1, GraphQL's Int). */
   maxBytes: number;
@@ -16,7 +19,45 @@ export type UploadLimits = {
   urlTtlSeconds: number;
   /** How many PENDING uploads whose URL still works an organization may have at once (default 100). */
   maxPending: number;
+  /**
+   * How many uploads an organization may have in progress at once — PENDING with a working URL, UPLOADED or LOADING
+   * (its file not yet loaded, nor failed) —, `maxPending` of them at most still waiting for their file (default
+   * {@link DEFAULT_MAX_UPLOADS_IN_PROGRESS}). Counted in PostgreSQL: one bound for every replica.
+   */
+  maxInProgress?: number;
 };
+
+/** Default of {@link UploadLimits.maxInProgress} (LAKE_MAX_CONCURRENT_UPLOADS_PER_ORG). */
+export const DEFAULT_MAX_UPLOADS_IN_PROGRESS = 100;
+/** How long a load is assumed to take before the organization has a finished one, in seconds. */
+const TYPICAL_LOAD_SECONDS = 60;
+
+/**
+ * Whether `createUpload` may store one more upload for an organization with `open` uploads in progress; see
+ * {@link UploadLimits}. `retryAfterSeconds` is when the first of them should leave the count: a PENDING one when its
+ * URL expires, a loading one when its load ends — estimated as the organization's mean load time (the latest
+ * finished upload runs; 60 s before any) after its completion, at least now.
+ * @returns RATE_LIMITED with `extensions.retryAfterSeconds`, or null.
+ */
+export function uploadRefusal(open: OpenUploads, limits: UploadLimits): DataPilotError | null {
+  const maxInProgress = limits.maxInProgress ?? DEFAULT_MAX_UPLOADS_IN_PROGRESS;
+  const pendingLeftMs = open.pendingExpiresInSeconds === null ? Infinity : open.pendingExpiresInSeconds * 1000;
+  if (open.pending + open.loading >= maxInProgress) {
+    const mean = open.meanLoadSeconds ?? TYPICAL_LOAD_SECONDS;
+    const loadLeftMs = open.oldestLoadSeconds === null ? Infinity : Math.max(0, mean - open.oldestLoadSeconds) * 1000;
+    return rateLimited(
+      `The organization has ${open.pending + open.loading} uploads in progress (waiting for their file or being ` +
+        'loaded), its limit; create more when some of them are loaded, or let the unused ones expire.',
+      Math.min(pendingLeftMs, loadLeftMs),
+    );
+  }
+  if (open.pending >= limits.maxPending)
+    return rateLimited(
+      `The organization has ${open.pending} uploads waiting for their file; complete them or let them expire first.`,
+      pendingLeftMs,
+    );
+  return null;
+}
 
 /** Most uploads one reloadTable replays (the latest OVERWRITE and the APPENDs after it). */
 export const MAX_RELOAD_UPLOADS = 1_000;
@@ -110,7 +151,11 @@ export type UploadTicket = { upload: Upload; url: string; headers: Record<string
 export function createUploads(tenant: TenantContext, deps: UploadDeps) {
   const { records, store, limits } = deps;
   return {
-    /** See `Mutation.createUpload`. @throws BAD_USER_INPUT, RATE_LIMITED (too many PENDING uploads). */
+    /**
+     * See `Mutation.createUpload`.
+     * @throws BAD_USER_INPUT, RATE_LIMITED (too many uploads in progress or waiting for their file:
+     *   {@link uploadRefusal}); nothing is stored then.
+     */
     async create(input: CreateUploadInput): Promise<UploadTicket> {
       checkUploadInput(input, limits);
       const id = randomUUID();
@@ -130,15 +175,9 @@ export function createUploads(tenant: TenantContext, deps: UploadDeps) {
           maxBadRecords: input.maxBadRecords ?? 0,
           expiresAt,
         },
-        limits.maxPending,
+        (open) => uploadRefusal(open, limits),
       );
-      if ('limited' in stored)
-        throw new DataPilotError(
-          'RATE_LIMITED',
-          `The organization has ${stored.limited.pending} uploads waiting for their file; complete them or let ` +
-            'them expire first.',
-          { retryAfterSeconds: stored.limited.retryAfterSeconds },
-        );
+      if ('refused' in stored) throw stored.refused;
       // The client's PUT lands beside the upload's key; completeUpload moves it (see incomingKey).
       const signed = await store.presignPut(incomingKey(objectKey), {
         sizeBytes: input.sizeBytes,

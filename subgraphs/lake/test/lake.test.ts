@@ -6,7 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER, createLogger, createTokenVerifier } from '@datapilot/common';
+import {
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  createLogger,
+  createTokenVerifier,
+  createAuthenticator,
+  tokenRoleOnly,
+} from '@datapilot/common';
 import { createLake, createSparkConnectClient, type Lake, type SparkConnectClient } from '@datapilot/lake-core';
 import {
   CUSTOMERS,
@@ -46,7 +53,7 @@ let expiredToken: string;
 const statements: string[] = [];
 
 async function sign(key: CryptoKey, orgId: string, opts: { expiresAt?: number } = {}) {
-  return new SignJWT({ org: orgId, role: 'MEMBER' })
+  return new SignJWT({ org: orgId, role: 'ANALYST', sid: randomUUID() })
     .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
     .setSubject(randomUUID())
     .setIssuer(TOKEN_ISSUER)
@@ -78,8 +85,9 @@ beforeAll(async () => {
   };
   lake = createLake({ spark: recording, store: fx.store });
   db = await startTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  await migrateLakeSchema(pool);
+  const owner = new pg.Pool({ connectionString: db.url, max: 1 });
+  await migrateLakeSchema(owner).finally(() => owner.end());
+  pool = new pg.Pool({ connectionString: await db.urlAs('datapilot_lake'), max: 4 });
   const { publicKey, privateKey } = await generateKeyPair('EdDSA');
   const other = await generateKeyPair('EdDSA');
   server = await createLakeServer({
@@ -88,7 +96,10 @@ beforeAll(async () => {
     pool,
     // Reads need no orchestrator: these tests run without one (uploads.test.ts runs with the real Airflow).
     airflow: createAirflowClient({ url: 'http://127.0.0.1:9', username: 'none', password: 'none' }),
-    verifier: createTokenVerifier({ jwks: publicKey }),
+    authenticator: createAuthenticator({
+      verifier: createTokenVerifier({ jwks: publicKey }),
+      principal: tokenRoleOnly,
+    }),
     port: 0,
     logger: createLogger('lake-test', 'warn'),
   });

@@ -37,8 +37,8 @@ let tokenB: string;
 
 beforeAll(async () => {
   h = await startLakeHarness();
-  tokenA = await h.sign(ORG_A);
-  tokenB = await h.sign(ORG_B);
+  tokenA = await h.sign(ORG_A, { role: 'ADMIN' });
+  tokenB = await h.sign(ORG_B, { role: 'ADMIN' });
 }, 300_000);
 
 afterAll(async () => {
@@ -187,6 +187,9 @@ describe('a new organization brings its own file', () => {
   }, 120_000);
 
   it('reloadTable replays from the latest OVERWRITE upload: one run here, a new version, the same rows', async () => {
+    // Reloads are pipeline management: ADMIN and above (the permission table), an ANALYST is refused.
+    const analyst = await h.gql(`mutation { reloadTable(name: "penguins") { id } }`, {}, await h.sign(ORG_A));
+    expect(analyst.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', requiredRole: 'ADMIN' });
     // penguins had OVERWRITE (v0), APPEND (v1), OVERWRITE (v2): only the last one is replayed.
     const res = await h.gql(`mutation { reloadTable(name: "penguins") { id reason mode state } }`, {}, tokenA);
     expect(res.errors).toBeUndefined();
@@ -201,7 +204,7 @@ describe('a new organization brings its own file', () => {
 
   it('reloadTable replays an OVERWRITE and the APPENDs after it, in order, and skips failed uploads', async () => {
     const org = randomUUID();
-    const token = await h.sign(org);
+    const token = await h.sign(org, { role: 'ADMIN' });
     const a = await upload(token, 'chain', Buffer.from('k,v\na,1\nb,2\n'), 'CSV');
     expect((await follow(token, a)).at(-1).state).toBe('SUCCESS');
     const b = await upload(token, 'chain', Buffer.from('k,v\nc,3\nd,4\ne,5\n'), 'CSV', { mode: 'APPEND' });
@@ -237,7 +240,7 @@ describe('a new organization brings its own file', () => {
 
   it('the presigned URL cannot change a file once its upload is completed', async () => {
     const org = randomUUID();
-    const token = await h.sign(org);
+    const token = await h.sign(org, { role: 'ADMIN' });
     const first = Buffer.from('id,val\n1,10\n2,20\n');
     const created = await createUpload(token, {
       table: 'swap',
@@ -265,7 +268,7 @@ describe('a new organization brings its own file', () => {
 
 describe('bad input gets a clear error or a FAILED run, and loses nothing', () => {
   it('refuses malformed createUpload input before anything is stored or signed', async () => {
-    const token = await h.sign(randomUUID());
+    const token = await h.sign(randomUUID(), { role: 'ADMIN' });
     const good = { table: 'ok_table', fileName: 'a.csv', format: 'CSV', sizeBytes: 10 };
     const cases: [Record<string, unknown>, string][] = [
       [{ ...good, table: 'Bad-Name' }, 'input.table'],
@@ -291,7 +294,7 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
   }, 60_000);
 
   it('bounds the uploads waiting for their file per organization, also under concurrent calls', async () => {
-    const token = await h.sign(randomUUID());
+    const token = await h.sign(randomUUID(), { role: 'ADMIN' });
     const input = { table: 'many', fileName: 'm.csv', format: 'CSV', sizeBytes: 10 };
     const results = await Promise.all(Array.from({ length: 120 }, () => createUpload(token, input)));
     const ok = results.filter((r) => !r.errors);
@@ -303,11 +306,11 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
       expect(wait).toBeLessThanOrEqual(900);
     }
     // Another organization is not affected.
-    expect((await createUpload(await h.sign(randomUUID()), input)).errors).toBeUndefined();
+    expect((await createUpload(await h.sign(randomUUID(), { role: 'ADMIN' }), input)).errors).toBeUndefined();
   }, 120_000);
 
   it('binds the presigned PUT to the announced size and type; completing before the PUT answers BAD_USER_INPUT', async () => {
-    const token = await h.sign(randomUUID());
+    const token = await h.sign(randomUUID(), { role: 'ADMIN' });
     const body = Buffer.from('a,b\n1,2\n');
     const ticket = (await createUpload(token, { table: 't', fileName: 't.csv', format: 'CSV', sizeBytes: body.length }))
       .data!.createUpload;
@@ -338,7 +341,7 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
 
   it('a malformed file, a format mismatch and a conflicting APPEND fail their run with a reason; the table keeps its version', async () => {
     const org = randomUUID();
-    const token = await h.sign(org);
+    const token = await h.sign(org, { role: 'ADMIN' });
     const good = Buffer.from('name,score\nada,1\ngrace,2\nlinus,3\n');
     const first = await upload(token, 'scores', good, 'CSV');
     expect((await follow(token, first)).at(-1)).toMatchObject({ state: 'SUCCESS', deltaVersion: 0 });
@@ -368,7 +371,7 @@ describe('bad input gets a clear error or a FAILED run, and loses nothing', () =
 describe('Airflow down', () => {
   it('uploads and reads keep working, reloadTable answers UPSTREAM_UNAVAILABLE, and a waiting run starts once Airflow is back', async () => {
     const org = randomUUID();
-    const token = await h.sign(org);
+    const token = await h.sign(org, { role: 'ADMIN' });
     // A second replica whose Airflow is unreachable takes over the watcher while the first is stopped.
     await h.server.close();
     const down = await h.another({ airflow: 'down' });

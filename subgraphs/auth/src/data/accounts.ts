@@ -37,11 +37,15 @@ export async function updatePasswordHash(db: Db, userId: string, passwordHash: s
   await db.query(`UPDATE auth.users SET password_hash = $2 WHERE id = $1`, [userId, passwordHash]);
 }
 
-/** Inserts an organization. */
-export async function insertOrganization(db: Db, name: string): Promise<OrgRow> {
-  const r = await db.query<OrgRow>(`INSERT INTO auth.organizations (name) VALUES ($1) RETURNING id, name, created_at`, [
-    name,
-  ]);
+/**
+ * Inserts organization `id` (chosen by the caller: row-level security admits the new row only once the transaction's
+ * scope names it, see setDbScope in @datapilot/common).
+ */
+export async function insertOrganization(db: Db, id: string, name: string): Promise<OrgRow> {
+  const r = await db.query<OrgRow>(
+    `INSERT INTO auth.organizations (id, name) VALUES ($1, $2) RETURNING id, name, created_at`,
+    [id, name],
+  );
   return r.rows[0]!;
 }
 

@@ -3,8 +3,9 @@
  * organization are bound inside every statement from the token, never taken from arguments.
  */
 import type { Pool } from 'pg';
-import type { Role, TenantContext } from '@datapilot/common';
+import { inTenantTransaction, type Role, type TenantContext } from '@datapilot/common';
 import { findMembership } from './accounts.ts';
+import { currentPrincipal } from './principal.ts';
 
 /** A user as the schema shows it. */
 export type UserView = { id: string; email: string; createdAt: string };
@@ -15,7 +16,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The tenant-bound queries of one request. */
 export interface TenantData {
-  /** The caller's user, organization and current role; undefined when the membership is gone. */
+  /**
+   * The caller's user, organization and current role (the principal check's: for an API key the weaker of the key's
+   * and the user's); undefined when the session has ended or the membership is gone.
+   */
   me(): Promise<{ user: UserView; organization: OrganizationView; role: Role } | undefined>;
   /** Organization `id` if it is the caller's own organization, else null (existence is not revealed). */
   organization(id: unknown): Promise<OrganizationView | null>;
@@ -23,23 +27,30 @@ export interface TenantData {
   user(id: unknown): Promise<UserView | null>;
 }
 
-/** Builds the tenant-bound queries for `tenant` (org and user bound in each statement). */
+/**
+ * Builds the tenant-bound queries for `tenant` (org and user bound in each statement, and each run in a tenant
+ * transaction of `tenant`: row-level security admits only the org's rows and the user's own).
+ */
 export function tenantData(pool: Pool, tenant: TenantContext): TenantData {
   const { userId, orgId } = tenant;
+  const query = (sql: string, params: unknown[]) => inTenantTransaction(pool, tenant, (c) => c.query(sql, params));
   return {
     async me() {
-      const found = await findMembership(pool, userId, orgId);
-      if (!found) return undefined;
+      const [found, principal] = await inTenantTransaction(pool, tenant, async (c) => [
+        await findMembership(c, userId, orgId),
+        await currentPrincipal(c, tenant),
+      ]);
+      if (!found || !principal) return undefined;
       const { user, membership: m } = found;
       return {
         user: { id: user.id, email: user.email, createdAt: user.created_at.toISOString() },
         organization: { id: m.org_id, name: m.org_name, createdAt: m.org_created_at.toISOString() },
-        role: m.role,
+        role: principal.role,
       };
     },
     async organization(id) {
       if (typeof id !== 'string' || !UUID.test(id)) return null;
-      const r = await pool.query(`SELECT id, name, created_at FROM auth.organizations WHERE id = $1 AND id = $2`, [
+      const r = await query(`SELECT id, name, created_at FROM auth.organizations WHERE id = $1 AND id = $2`, [
         id.toLowerCase(),
         orgId,
       ]);
@@ -48,7 +59,7 @@ export function tenantData(pool: Pool, tenant: TenantContext): TenantData {
     },
     async user(id) {
       if (typeof id !== 'string' || !UUID.test(id)) return null;
-      const r = await pool.query(
+      const r = await query(
         `SELECT u.id, u.email, u.created_at
            FROM auth.users u JOIN auth.memberships m ON m.user_id = u.id AND m.org_id = $2
           WHERE u.id = $1`,

@@ -1,41 +1,93 @@
 /**
- * Resolvers of schema.graphql: thin — take arguments, call the account flows or the tenant-bound data
- * layer, return. Deny by default: {@link guardResolvers} wraps every root field and `__resolveReference`
- * except those in {@link PUBLIC_FIELDS}.
+ * Resolvers of schema.graphql: thin — check arguments, call the account, team and API-key flows or the tenant-bound
+ * data layer, return. Who may call each root field is the permission table's (packages/common/src/permissions.ts),
+ * enforced by the schema guard the server applies; here every authenticated field takes the organization and user
+ * from `ctx.tenant` alone.
  */
-import { guardResolvers, requireTenant, unauthenticated, type RequestContext } from '@datapilot/common';
+import {
+  connection,
+  pageArgs,
+  requireTenant,
+  SESSION_ENDED,
+  unauthenticated,
+  uuidArg,
+  type RequestContext,
+  type Role,
+} from '@datapilot/common';
 import type { Pool } from 'pg';
 import type { AccountService, SignupInput } from '../accounts.ts';
+import type { ApiKeyService } from '../api-keys.ts';
 import { tenantData } from '../data/tenant.ts';
+import type { TeamService } from '../teams.ts';
 
-/** The only fields that answer without an access token. */
-export const PUBLIC_FIELDS = ['Mutation.signup', 'Mutation.login', 'Mutation.refreshToken'] as const;
+/** Largest `first` of the auth connections (members, invitations, apiKeys). */
+export const MAX_LIST_PAGE = 100;
+/** `first` when a client gives none. */
+const DEFAULT_PAGE = 20;
 
-/** Builds the guarded resolver map. */
-export function createResolvers(deps: { pool: Pool; accounts: AccountService }) {
-  const { pool, accounts } = deps;
-  const data = (ctx: RequestContext) => tenantData(pool, requireTenant(ctx));
-  return guardResolvers(
-    {
-      Query: {
-        me: async (_: unknown, __: unknown, ctx: RequestContext) => {
-          const me = await data(ctx).me();
-          if (!me) throw unauthenticated('You are no longer a member of this organization.');
-          return me;
-        },
+type Ctx = RequestContext;
+type PageArgs = { first?: number | null; after?: string | null };
+
+/** Builds the resolver map. */
+export function createResolvers(deps: {
+  pool: Pool;
+  accounts: AccountService;
+  teams: TeamService;
+  apiKeys: ApiKeyService;
+}) {
+  const { pool, accounts, teams, apiKeys } = deps;
+  const data = (ctx: Ctx) => tenantData(pool, requireTenant(ctx));
+  const page = (args: PageArgs, list: string) => pageArgs(args, list, DEFAULT_PAGE, MAX_LIST_PAGE);
+  return {
+    Query: {
+      me: async (_: unknown, __: unknown, ctx: Ctx) => {
+        const me = await data(ctx).me();
+        if (!me) throw unauthenticated(SESSION_ENDED);
+        return me;
       },
-      Mutation: {
-        signup: (_: unknown, args: { input: SignupInput }) => accounts.signup(args.input),
-        login: (_: unknown, args: { email: string; password: string }) => accounts.login(args.email, args.password),
-        refreshToken: (_: unknown, args: { refreshToken: string }) => accounts.refresh(args.refreshToken),
+      organizations: (_: unknown, __: unknown, ctx: Ctx) => teams.organizations(requireTenant(ctx)),
+      members: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+        const { first, after } = page(args, 'member');
+        return connection(await teams.members(requireTenant(ctx), first, after));
       },
-      User: {
-        __resolveReference: (ref: { id: unknown }, ctx: RequestContext) => data(ctx).user(ref.id),
+      invitations: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+        const { first, after } = page(args, 'invitation');
+        return connection(await teams.invitations(requireTenant(ctx), first, after));
       },
-      Organization: {
-        __resolveReference: (ref: { id: unknown }, ctx: RequestContext) => data(ctx).organization(ref.id),
+      apiKeys: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+        const { first, after } = page(args, 'apikey');
+        return connection(await apiKeys.list(requireTenant(ctx), first, after));
       },
     },
-    PUBLIC_FIELDS,
-  );
+    Mutation: {
+      signup: (_: unknown, args: { input: SignupInput }) => accounts.signup(args.input),
+      login: (_: unknown, args: { email: string; password: string }) => accounts.login(args.email, args.password),
+      refreshToken: (_: unknown, args: { refreshToken: string }) => accounts.refresh(args.refreshToken),
+      switchOrganization: (_: unknown, args: { orgId: string }, ctx: Ctx) =>
+        teams.switchOrganization(requireTenant(ctx), uuidArg(args.orgId, 'orgId')),
+      inviteMember: (_: unknown, args: { email: string; role: Role }, ctx: Ctx) =>
+        teams.inviteMember(requireTenant(ctx), args.email, args.role),
+      acceptInvitation: (_: unknown, args: { token: string }, ctx: Ctx) =>
+        teams.acceptInvitation(requireTenant(ctx), args.token),
+      revokeInvitation: (_: unknown, args: { id: string }, ctx: Ctx) =>
+        teams.revokeInvitation(requireTenant(ctx), uuidArg(args.id, 'id')),
+      updateMemberRole: (_: unknown, args: { userId: string; role: Role }, ctx: Ctx) =>
+        teams.updateMemberRole(requireTenant(ctx), uuidArg(args.userId, 'userId'), args.role),
+      removeMember: (_: unknown, args: { userId: string }, ctx: Ctx) =>
+        teams.removeMember(requireTenant(ctx), uuidArg(args.userId, 'userId')),
+      leaveOrganization: (_: unknown, __: unknown, ctx: Ctx) => teams.leaveOrganization(requireTenant(ctx)),
+      signOut: (_: unknown, __: unknown, ctx: Ctx) => teams.signOut(requireTenant(ctx)),
+      createApiKey: (_: unknown, args: { name: string; role: Role; expiresAt?: string | null }, ctx: Ctx) =>
+        apiKeys.create(requireTenant(ctx), args),
+      revokeApiKey: (_: unknown, args: { id: string }, ctx: Ctx) =>
+        apiKeys.revoke(requireTenant(ctx), uuidArg(args.id, 'id')),
+      exchangeApiKey: (_: unknown, args: { key: string }) => apiKeys.exchange(args.key),
+    },
+    User: {
+      __resolveReference: (ref: { id: unknown }, ctx: Ctx) => data(ctx).user(ref.id),
+    },
+    Organization: {
+      __resolveReference: (ref: { id: unknown }, ctx: Ctx) => data(ctx).organization(ref.id),
+    },
+  };
 }

@@ -1,7 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
   cursorAtColumn,
-  inTransaction as commonInTransaction,
+  inTenantTransaction,
   keysetPage,
   type Keyset,
   type Page,
@@ -17,8 +17,11 @@ export type MessageStatus = 'PENDING' | 'STREAMING' | 'COMPLETE' | 'FAILED';
 /** The analyst's result table: `rows` are arrays in column order, JSON values only. */
 export type MessageResult = { columns: { name: string; type: string }[]; rows: unknown[][] };
 
-/** A conversation as the API shows it (`createdAt` ISO-8601 UTC). */
-export type Conversation = { id: string; title: string; createdAt: string };
+/**
+ * A conversation as the API shows it (`createdAt` ISO-8601 UTC): `createdBy` is its creator's user id, `shared` whether
+ * the creator shares it with the organization.
+ */
+export type Conversation = { id: string; title: string; createdAt: string; createdBy: string; shared: boolean };
 
 /** A message as the API shows it (`createdAt`/`updatedAt` ISO-8601 UTC). */
 export type Message = {
@@ -41,46 +44,66 @@ export type MessagePatch = Partial<Pick<Message, 'status' | 'text' | 'sql' | 're
 export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
 
 /**
- * The chat data of ONE tenant: every statement binds `tenant.orgId` and `tenant.userId`, so nothing here can
- * read or write another org's or another user's rows. Conversations are private to their creator: a member of the
- * same org, even an OWNER, sees none of them (a NOT_FOUND at the API), which is the default a user expects of a
- * personal chat history. A message is visible when its conversation is.
+ * The chat data of ONE tenant. Two walls keep other organizations out: every statement binds `tenant.orgId`, and runs
+ * in a tenant transaction ({@link inTenantTransaction}) whose row-level security policies (migrations/003) admit only
+ * that org's rows even if a WHERE clause forgot it.
+ *
+ * Inside the org, a conversation is private to its creator (a member of the same org, even an OWNER, gets NOT_FOUND
+ * at the API: the default a user expects of a personal chat history) until the creator shares it: a SHARED
+ * conversation is readable by every member of its org. A message is visible when its conversation is. Writing — new
+ * messages, the answer's updates, the sharing itself — stays the creator's alone.
  */
 export interface ChatStore {
-  /** Creates a conversation owned by the caller. `title` must already be validated (1..200 chars). */
+  /** Creates a private conversation owned by the caller. `title` must already be validated (1..200 chars). */
   createConversation(title: string): Promise<Conversation>;
   /**
-   * The caller's conversations, newest first: by (createdAt, id) descending. `after` is a decoded cursor of a
-   * previous page: the rows strictly after that position (the row itself need not exist any more).
+   * The conversations the caller may read — its own and the org's shared ones, in one list — newest first: by
+   * (createdAt, id) descending. `after` is a decoded cursor of a previous page: the rows strictly after that position
+   * (the row itself need not exist any more; a conversation shared or unshared between two pages appears or not
+   * according to its state when its page is read).
    */
   listConversations(first: number, after: Keyset | null): Promise<Page<Conversation>>;
-  /** The caller's conversation `id`, or null (another org's or user's id, or none). */
+  /** Conversation `id` when the caller may read it (its own, or shared in its org), else null. */
   getConversation(id: string): Promise<Conversation | null>;
+  /**
+   * Shares the caller's own conversation `id` with its organization (`shared` true) or makes it private again.
+   * @returns the conversation, or null when it is not the caller's own (nothing changes).
+   */
+  setShared(id: string, shared: boolean): Promise<Conversation | null>;
   /**
    * Messages of conversation `conversationId` in the order they were written: by (createdAt, id) ascending, `after`
    * as in {@link ChatStore.listConversations}; empty when the conversation is not visible.
    */
   listMessages(conversationId: string, first: number, after: Keyset | null): Promise<Page<Message>>;
-  /** Message `id` when its conversation is the caller's, else null. */
+  /** Message `id` when the caller may read its conversation, else null. */
   getMessage(id: string): Promise<Message | null>;
   /**
    * Stores the user's message (COMPLETE) and a PENDING assistant message in one transaction. Each new message's
    * `createdAt` is the clock's time, but at least 1 µs after the conversation's latest message, so the order written
    * is the listed order even if the clock steps back.
-   * @returns both, or null when the conversation is not the caller's (nothing is written then).
+   * @returns both, or null when the conversation is not the caller's own — not even a shared one of another member —
+   *   (nothing is written then).
    */
   addExchange(
     conversationId: string,
     text: string,
   ): Promise<{ userMessage: Message; assistantMessage: Message } | null>;
   /**
-   * Updates the caller's ASSISTANT message `id` unless it is already COMPLETE/FAILED (final messages never change).
+   * Updates the ASSISTANT message `id` of one of the caller's own conversations unless it is already COMPLETE/FAILED
+   * (final messages never change).
    * @returns the updated message, or null when none was updated.
    */
   updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
 }
 
-type ConversationRow = { id: string; title: string; created_at: Date; cursor_at: string };
+type ConversationRow = {
+  id: string;
+  title: string;
+  created_at: Date;
+  user_id: string;
+  shared: boolean;
+  cursor_at: string;
+};
 type MessageRow = {
   id: string;
   conversation_id: string;
@@ -99,6 +122,8 @@ const toConversation = (r: ConversationRow): Conversation => ({
   id: r.id,
   title: r.title,
   createdAt: r.created_at.toISOString(),
+  createdBy: r.user_id,
+  shared: r.shared,
 });
 
 const toMessage = (r: MessageRow): Message => ({
@@ -114,12 +139,16 @@ const toMessage = (r: MessageRow): Message => ({
   updatedAt: r.updated_at.toISOString(),
 });
 
-const CONVERSATION_COLUMNS = `id, title, created_at, ${cursorAtColumn('created_at')}`;
+const CONVERSATION_COLUMNS = `id, title, created_at, user_id, shared, ${cursorAtColumn('created_at')}`;
+/** Who may READ a conversation (alias `c`, org $1, user $2): its creator, or anyone of its org once shared. */
+const READABLE = `c.org_id = $1 AND (c.user_id = $2 OR c.shared)`;
+/** Who may WRITE to a conversation (alias `c`, org $1, user $2): its creator only. */
+const WRITABLE = `c.org_id = $1 AND c.user_id = $2`;
 const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at,
   m.updated_at, ${cursorAtColumn('m.created_at')}`;
-/** The visibility rule of messages, as one join: the conversation is this org's and this user's. */
+/** The visibility rule of messages, as one join: the caller may read the message's conversation. */
 const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
-  WHERE m.org_id = $1 AND c.user_id = $2`;
+  WHERE m.org_id = $1 AND ${READABLE}`;
 
 /**
  * Builds the chat data layer of `tenant` over `pool` (schema `chat`, see migrations/). Cheap: build one per request.
@@ -128,13 +157,16 @@ const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.
 export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
   const { orgId, userId } = tenant;
 
-  /** A transaction that commits only when `fn` found what it needed (a non-null result). */
+  /** A tenant transaction that commits only when `fn` found what it needed (a non-null result). */
   const inTransaction = <T>(fn: (client: PoolClient) => Promise<T | null>) =>
-    commonInTransaction(pool, fn, (out) => out !== null);
+    inTenantTransaction(pool, tenant, fn, (out) => out !== null);
+  /** One statement in a tenant transaction of its own. */
+  const query = <R extends QueryResultRow>(sql: string, params: unknown[]) =>
+    inTenantTransaction(pool, tenant, (client) => client.query<R>(sql, params));
 
   return {
     async createConversation(title) {
-      const { rows } = await pool.query<ConversationRow>(
+      const { rows } = await query<ConversationRow>(
         `INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING ${CONVERSATION_COLUMNS}`,
         [orgId, userId, title],
       );
@@ -142,9 +174,9 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
     },
 
     async listConversations(first, after) {
-      const { rows } = await pool.query<ConversationRow>(
-        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations
-         WHERE org_id = $1 AND user_id = $2 ${after ? 'AND (created_at, id) < ($4::timestamptz, $5::uuid)' : ''}
+      const { rows } = await query<ConversationRow>(
+        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations c
+         WHERE ${READABLE} ${after ? 'AND (created_at, id) < ($4::timestamptz, $5::uuid)' : ''}
          ORDER BY created_at DESC, id DESC LIMIT $3`,
         [orgId, userId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
       );
@@ -152,15 +184,23 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
     },
 
     async getConversation(id) {
-      const { rows } = await pool.query<ConversationRow>(
-        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations WHERE id = $3 AND org_id = $1 AND user_id = $2`,
+      const { rows } = await query<ConversationRow>(
+        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations c WHERE c.id = $3 AND ${READABLE}`,
         [orgId, userId, id],
       );
       return rows[0] ? toConversation(rows[0]) : null;
     },
 
+    async setShared(id, shared) {
+      const { rows } = await query<ConversationRow>(
+        `UPDATE chat.conversations c SET shared = $4 WHERE c.id = $3 AND ${WRITABLE} RETURNING ${CONVERSATION_COLUMNS}`,
+        [orgId, userId, id, shared],
+      );
+      return rows[0] ? toConversation(rows[0]) : null;
+    },
+
     async listMessages(conversationId, first, after) {
-      const { rows } = await pool.query<MessageRow>(
+      const { rows } = await query<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES}
            AND m.conversation_id = $3 ${after ? 'AND (m.created_at, m.id) > ($5::timestamptz, $6::uuid)' : ''}
          ORDER BY m.created_at, m.id LIMIT $4`,
@@ -170,16 +210,17 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
     },
 
     async getMessage(id) {
-      const { rows } = await pool.query<MessageRow>(
-        `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES} AND m.id = $3`,
-        [orgId, userId, id],
-      );
+      const { rows } = await query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES} AND m.id = $3`, [
+        orgId,
+        userId,
+        id,
+      ]);
       return rows[0] ? toMessage(rows[0]) : null;
     },
 
     addExchange(conversationId, text) {
       return inTransaction(async (client) => {
-        // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's. The time is
+        // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's own. The time is
         // the clock's, but after the conversation's latest message: the answer always lists after its question.
         const insert = (role: MessageRole, status: MessageStatus, body: string) =>
           client.query<MessageRow>(
@@ -187,7 +228,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
              SELECT c.id, c.org_id, $4, $5, $6, t.at, t.at FROM chat.conversations c
              CROSS JOIN LATERAL (SELECT GREATEST(clock_timestamp(), (SELECT max(p.created_at) + interval '1 microsecond'
                FROM chat.messages p WHERE p.conversation_id = c.id)) AS at) t
-             WHERE c.id = $3 AND c.org_id = $1 AND c.user_id = $2
+             WHERE c.id = $3 AND ${WRITABLE}
              RETURNING ${MESSAGE_COLUMNS}`,
             [orgId, userId, conversationId, role, status, body],
           );
@@ -200,7 +241,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
 
     async updateAssistantMessage(id, patch) {
       const has = (k: keyof MessagePatch) => Object.prototype.hasOwnProperty.call(patch, k);
-      const { rows } = await pool.query<MessageRow>(
+      const { rows } = await query<MessageRow>(
         `UPDATE chat.messages AS m SET
            status = CASE WHEN $4 THEN $5 ELSE m.status END,
            text = CASE WHEN $6 THEN $7 ELSE m.text END,
@@ -209,7 +250,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
            error_code = CASE WHEN $12 THEN $13 ELSE m.error_code END,
            updated_at = clock_timestamp()
          FROM chat.conversations c
-         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND c.user_id = $2
+         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${WRITABLE}
            AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
          RETURNING ${MESSAGE_COLUMNS}`,
         [

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import {
   JSONScalar,
   connection,
-  guardResolvers,
+  forbidden,
   notFound,
   pageArgs,
   requireTenant,
@@ -10,7 +10,7 @@ import {
   uuidArg,
   type RequestContext,
 } from '@datapilot/common';
-import { createChatStore, type Conversation, type Message } from '../data/chat-store.ts';
+import { createChatStore, type ChatStore, type Conversation, type Message } from '../data/chat-store.ts';
 import { openMessageEventStream, type MessageEvent, type MessageEventHub } from '../events.ts';
 import type { Responder } from '../responder.ts';
 
@@ -24,14 +24,25 @@ export const MAX_PAGE = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * The chat resolvers: thin — check the arguments, call the tenant's data layer, shape the result. Every root field
- * and entity reference is denied without a verified token ({@link guardResolvers}); the org and user come from
- * `ctx.tenant` only, inside {@link createChatStore}.
+ * Why a write to conversation `id` found nothing to write: FORBIDDEN when the caller may read it (a conversation
+ * another member shared: only its creator writes to it), NOT_FOUND otherwise (none, another org's, another member's
+ * private one: existence is not revealed).
+ */
+async function refusal(store: ChatStore, id: string) {
+  return (await store.getConversation(id))
+    ? forbidden('Only the creator of a conversation may change it or send messages in it.')
+    : notFound('Conversation');
+}
+
+/**
+ * The chat resolvers: thin — check the arguments, call the tenant's data layer, shape the result. Who may call each
+ * root field and entity is the permission table's business (guardSchema, applied by the server); the org and user
+ * come from `ctx.tenant` only, inside {@link createChatStore}.
  */
 export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; responder: Responder }) {
   const store = (ctx: RequestContext) => createChatStore(deps.pool, requireTenant(ctx));
 
-  const guarded = guardResolvers({
+  const resolvers = {
     Query: {
       conversations: async (_: unknown, args: { first?: number; after?: string }, ctx: RequestContext) => {
         const { first, after } = pageArgs(args, 'conversation', 20, MAX_PAGE);
@@ -54,10 +65,23 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
       sendMessage: async (_: unknown, args: { conversationId: string; text: string }, ctx: RequestContext) => {
         const conversationId = uuidArg(args.conversationId, 'conversationId');
         const text = textArg(args.text, 'text', MAX_MESSAGE_CHARS);
-        const exchange = await store(ctx).addExchange(conversationId, text);
-        if (!exchange) throw notFound('Conversation');
-        deps.responder.start(requireTenant(ctx), exchange.assistantMessage, text);
-        return exchange;
+        // A slot of the org's question limit first: RATE_LIMITED stores nothing.
+        const slot = await deps.responder.admit(requireTenant(ctx));
+        try {
+          const exchange = await store(ctx).addExchange(conversationId, text);
+          if (!exchange) throw await refusal(store(ctx), conversationId);
+          deps.responder.start(requireTenant(ctx), exchange.assistantMessage, text, slot);
+          return exchange;
+        } catch (e) {
+          slot.release(); // nothing started (released once: a started answer releases it itself)
+          throw e;
+        }
+      },
+      shareConversation: async (_: unknown, args: { id: string; shared: boolean }, ctx: RequestContext) => {
+        const id = uuidArg(args.id, 'id');
+        const updated = await store(ctx).setShared(id, args.shared);
+        if (!updated) throw await refusal(store(ctx), id);
+        return updated;
       },
     },
     Subscription: {
@@ -83,6 +107,6 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
         UUID.test(ref.id) ? store(ctx).getMessage(ref.id.toLowerCase()) : null,
       result: (m: Message) => m.result,
     },
-  });
-  return { ...guarded, JSON: JSONScalar };
+  };
+  return { ...resolvers, JSON: JSONScalar };
 }

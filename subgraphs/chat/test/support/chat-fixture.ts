@@ -6,7 +6,7 @@
 import pg from 'pg';
 import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
-import { createLogger } from '@datapilot/common';
+import { createLogger, createAuthenticator, tokenRoleOnly } from '@datapilot/common';
 import { startTestDatabase, type TestDatabase } from '../../../../infra/postgres/testing.ts';
 import { createChatServer, migrateChatSchema, type ChatServer } from '../../src/server.ts';
 import type { TenantLakes } from '../../src/responder.ts';
@@ -71,7 +71,10 @@ export function rawConnection(wsUrl: string, payload: Record<string, unknown> | 
 
 export type ChatFixture = {
   db: TestDatabase;
+  /** The chat server's pool: the runtime role datapilot_chat, bound by row-level security. */
   pool: pg.Pool;
+  /** The superuser's pool, for a test's own SQL (fixtures, checks of stored rows): no policy binds it. */
+  ownerPool: pg.Pool;
   issuer: TestIssuer;
   /** Starts a chat server on a free port with `lake`; stopped by `stop()`. */
   serve(lake: TenantLakes, streamDelayMs?: number): Promise<ChatServer>;
@@ -81,19 +84,21 @@ export type ChatFixture = {
 /** A fresh database with the chat schema and a token issuer whose public key the servers trust. */
 export async function startChatFixture(): Promise<ChatFixture> {
   const db = await startTestDatabase();
-  const pool = new pg.Pool({ connectionString: db.url, max: 8 });
-  await migrateChatSchema(pool);
+  const ownerPool = new pg.Pool({ connectionString: db.url, max: 4 });
+  await migrateChatSchema(ownerPool);
+  const pool = new pg.Pool({ connectionString: await db.urlAs('datapilot_chat'), max: 8 });
   const issuer = await createTestIssuer();
   const servers: ChatServer[] = [];
   return {
     db,
     pool,
+    ownerPool,
     issuer,
     async serve(lake, streamDelayMs = 15) {
       const server = await createChatServer({
         pool,
         lake,
-        verifier: issuer.verifier,
+        authenticator: createAuthenticator({ verifier: issuer.verifier, principal: tokenRoleOnly }),
         port: 0,
         logger: createLogger('chat-test', 'error'),
         streamDelayMs,
@@ -104,6 +109,7 @@ export async function startChatFixture(): Promise<ChatFixture> {
     async stop() {
       for (const s of servers) await s.close();
       await pool.end();
+      await ownerPool.end();
       await db.close();
     },
   };

@@ -25,7 +25,7 @@ export async function createTestIssuer(): Promise<TestIssuer> {
   const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519' });
   const foreign = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519' });
   const signWith = (key: CryptoKey, p: { orgId: string; userId: string; role?: Role; ttlSeconds?: number }) =>
-    new SignJWT({ org: p.orgId, role: p.role ?? 'MEMBER' })
+    new SignJWT({ org: p.orgId, role: p.role ?? 'ANALYST', sid: randomUUID() })
       .setProtectedHeader({ alg: TOKEN_ALG, kid: 'test' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)

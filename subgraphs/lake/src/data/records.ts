@@ -5,12 +5,16 @@
  * - {@link createLakeRecords}(pool, tenant): what a request may do. Every statement binds `tenant.orgId`; an id of
  *   another organization is simply not found.
  * - {@link createRunLedger}(pool): what the run watcher (a background loop, not a request) needs across
- *   organizations: the runs not yet finished, and updates of one run keyed by that run's own `(org_id, id)`.
+ *   organizations: FINDING the runs not yet finished and the uploads due for housekeeping — (org_id, id) pairs from
+ *   three SECURITY DEFINER functions of migrations/004 — then reading and updating each row keyed by its own
+ *   `(org_id, id)`.
+ * Both run every statement in a tenant transaction ({@link inTenantTransaction}) of the org concerned: row-level
+ * security (migrations/004) admits that org's rows only, even to a statement that forgot its org filter.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
   cursorAtColumn,
-  inTransaction,
+  inTenantTransaction,
   keysetPage,
   type Keyset,
   type Page,
@@ -249,17 +253,34 @@ const olderThan = (after: Keyset | null, n: number) =>
     ? { sql: ` AND (created_at, id) < ($${n}::timestamptz, $${n + 1}::uuid)`, params: [after.createdAt, after.id] }
     : { sql: '', params: [] };
 
+/** Runs behind {@link OpenUploads.meanLoadSeconds}: the org's latest finished upload runs. */
+const MEAN_LOAD_RUNS = 20;
+
+/** An organization's uploads in progress, as `createUpload` counts them (times from the database clock). */
+export type OpenUploads = {
+  /** PENDING uploads whose URL still works. */
+  pending: number;
+  /** Uploads whose file arrived and whose load is not finished (UPLOADED, LOADING). */
+  loading: number;
+  /** Seconds until the first of those PENDING URLs expires (null: none pending). */
+  pendingExpiresInSeconds: number | null;
+  /** Seconds since the longest-loading of those uploads was completed (null: none loading). */
+  oldestLoadSeconds: number | null;
+  /** Mean duration (recorded to finished) of the org's latest 20 finished upload runs, in seconds (null: none). */
+  meanLoadSeconds: number | null;
+};
+
 /** The uploads and runs of ONE organization; see the module comment. */
 export interface LakeRecords {
   /**
-   * Stores a PENDING upload made by the caller, unless the org has `maxPending` PENDING uploads whose URL still works
-   * (counted and inserted under a per-org lock, so concurrent calls cannot pass the bound).
-   * @returns the upload, or `limited` with the count and the seconds until the oldest of them expires.
+   * Stores a PENDING upload made by the caller, unless `refuse` returns an error for the org's uploads in progress
+   * ({@link OpenUploads}): counted and inserted under a per-org lock, so concurrent calls cannot pass a bound.
+   * @returns the upload, or `refused` with the error `refuse` returned (nothing stored).
    */
   createUpload(
     u: NewUpload,
-    maxPending: number,
-  ): Promise<{ upload: Upload } | { limited: { pending: number; retryAfterSeconds: number } }>;
+    refuse: (open: OpenUploads) => Error | null,
+  ): Promise<{ upload: Upload } | { refused: Error }>;
   /** The upload `id` of the caller's org, or null. */
   getUpload(id: string): Promise<Upload | null>;
   /** Several uploads of the caller's org in one statement (for a DataLoader), in the order of `ids` (null: none). */
@@ -298,7 +319,12 @@ export interface LakeRecords {
 /** Builds the records of `tenant` over `pool` (schema `lake`). Cheap: build one per request. */
 export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecords {
   const org = tenant.orgId;
-  const insertRun = async (q: Pool | PoolClient, run: NewRun) => {
+  const inTransaction = <T>(fn: (client: PoolClient) => Promise<T>, commitIf?: (result: T) => boolean) =>
+    inTenantTransaction(pool, tenant, fn, commitIf);
+  /** One statement in a tenant transaction of its own. */
+  const query = <R extends QueryResultRow>(sql: string, params: unknown[]) =>
+    inTransaction((client) => client.query<R>(sql, params));
+  const insertRun = async (q: PoolClient, run: NewRun) => {
     const { rows } = await q.query<RunRow>(
       `INSERT INTO lake.pipeline_runs (org_id, id, upload_id, table_name, mode, reason, dag_id, dag_run_id, state,
          triggered_by, chain_id, chain_step)
@@ -321,19 +347,26 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
     return toRun(rows[0]!);
   };
   return {
-    createUpload(u, maxPending) {
-      return inTransaction(pool, async (client) => {
+    createUpload(u, refuse) {
+      return inTransaction(async (client) => {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:uploads:${org}`]);
-        const open = await client.query<{ n: number; oldest: Date | null }>(
-          `SELECT count(*)::int AS n, min(expires_at) AS oldest FROM lake.uploads
-           WHERE org_id = $1 AND status = 'PENDING' AND expires_at > now()`,
+        const counted = await client.query<OpenUploads>(
+          `SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+             count(*) FILTER (WHERE status <> 'PENDING')::int AS loading,
+             extract(epoch FROM min(expires_at) FILTER (WHERE status = 'PENDING') - now())::float8
+               AS "pendingExpiresInSeconds",
+             extract(epoch FROM now() - min(completed_at) FILTER (WHERE status <> 'PENDING'))::float8
+               AS "oldestLoadSeconds",
+             (SELECT avg(extract(epoch FROM r.ended_at - r.created_at))::float8 FROM (
+                SELECT created_at, ended_at FROM lake.pipeline_runs
+                WHERE org_id = $1 AND reason = 'UPLOAD' AND ended_at IS NOT NULL
+                ORDER BY created_at DESC LIMIT ${MEAN_LOAD_RUNS}) r) AS "meanLoadSeconds"
+           FROM lake.uploads
+           WHERE org_id = $1 AND (status IN ('UPLOADED', 'LOADING') OR (status = 'PENDING' AND expires_at > now()))`,
           [org],
         );
-        const { n, oldest } = open.rows[0]!;
-        if (n >= maxPending) {
-          const wait = oldest ? Math.max(1, Math.ceil((oldest.getTime() - Date.now()) / 1000)) : 1;
-          return { limited: { pending: n, retryAfterSeconds: wait } };
-        }
+        const refused = refuse(counted.rows[0]!);
+        if (refused) return { refused };
         const { rows } = await client.query<UploadRow>(
           `INSERT INTO lake.uploads (org_id, id, table_name, file_name, object_key, format, mode, size_bytes,
              content_type, max_bad_records, status, created_by, expires_at)
@@ -358,14 +391,14 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       });
     },
     async getUpload(id) {
-      const { rows } = await pool.query<UploadRow>(
+      const { rows } = await query<UploadRow>(
         `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND id = $2`,
         [org, id],
       );
       return rows[0] ? toUpload(rows[0]) : null;
     },
     async getUploads(ids) {
-      const { rows } = await pool.query<UploadRow>(
+      const { rows } = await query<UploadRow>(
         `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND id = ANY($2::uuid[])`,
         [org, [...ids]],
       );
@@ -374,7 +407,7 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
     },
     async listUploads(first, after) {
       const k = olderThan(after, 2);
-      const { rows } = await pool.query<UploadRow>(
+      const { rows } = await query<UploadRow>(
         `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1${k.sql}
          ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
         [org, ...k.params],
@@ -382,7 +415,7 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       return keysetPage(rows, first, 'upload', toUpload);
     },
     async loadedUploadsOf(table, limit) {
-      const { rows } = await pool.query<UploadRow>(
+      const { rows } = await query<UploadRow>(
         `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1 AND table_name = $2 AND status = 'LOADED'
          ORDER BY completed_at, id LIMIT $3`,
         [org, table, limit],
@@ -390,7 +423,7 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       return rows.map(toUpload);
     },
     async failUpload(id, error) {
-      const { rows } = await pool.query<UploadRow>(
+      const { rows } = await query<UploadRow>(
         `UPDATE lake.uploads SET status = 'FAILED', error_code = $3, error_message = $4, updated_at = clock_timestamp()
          WHERE org_id = $1 AND id = $2 AND status = 'PENDING' RETURNING ${UPLOAD_COLUMNS}`,
         [org, id, error.code, error.message],
@@ -399,7 +432,6 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
     },
     completeUpload(id, run) {
       return inTransaction(
-        pool,
         async (client) => {
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:table:${org}/${run.table}`]);
           const { rows } = await client.query<UploadRow>(
@@ -415,7 +447,6 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
     },
     createReloadChain: (table, runs) =>
       inTransaction(
-        pool,
         async (client) => {
           await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`lake:table:${org}/${table}`]);
           const busy = await client.query(
@@ -431,14 +462,14 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
         (r) => r !== null,
       ),
     async getRun(id) {
-      const { rows } = await pool.query<RunRow>(
+      const { rows } = await query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = $2`,
         [org, id],
       );
       return rows[0] ? toRun(rows[0]) : null;
     },
     async latestRunsOf(uploadIds) {
-      const { rows } = await pool.query<RunRow>(
+      const { rows } = await query<RunRow>(
         `SELECT DISTINCT ON (upload_id) ${RUN_COLUMNS} FROM lake.pipeline_runs
          WHERE org_id = $1 AND upload_id = ANY($2::uuid[]) ORDER BY upload_id, created_at DESC, id DESC`,
         [org, [...uploadIds]],
@@ -448,7 +479,7 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
     },
     async listRuns(first, after, table) {
       const k = olderThan(after, table ? 3 : 2);
-      const { rows } = await pool.query<RunRow>(
+      const { rows } = await query<RunRow>(
         `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1${table ? ' AND table_name = $2' : ''}${k.sql}
          ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
         [org, ...(table ? [table] : []), ...k.params],
@@ -506,31 +537,64 @@ const RUN_PATCH_COLUMNS: Record<keyof RunPatch, string> = {
   waitingReason: 'waiting_reason',
 };
 
-/** Builds the watcher's ledger over `pool`. Only the run watcher uses it; request code never does. */
+/** An (org_id, id) pair found by one of the watcher's discovery functions (migrations/004). */
+type Key = { org_id: string; id: string };
+
+/** How many expired uploads one housekeeping pass marks at most (the rest: the next pass). */
+const EXPIRE_BATCH = 1_000;
+
+/**
+ * Builds the watcher's ledger over `pool`. Only the run watcher uses it; request code never does. It finds work across
+ * organizations only through the discovery functions, which answer (org_id, id) pairs; every row is then read or
+ * written in a tenant transaction of its own org.
+ */
 export function createRunLedger(pool: Pool): RunLedger {
+  const asOrg = <T>(orgId: string, fn: (client: PoolClient) => Promise<T>) => inTenantTransaction(pool, { orgId }, fn);
+  /** The pairs `sql` finds (a discovery function call), outside any tenant: the functions need none. */
+  const discover = async (sql: string, params: unknown[]) => (await pool.query<Key>(sql, params)).rows;
+  /**
+   * Runs `fn` once per org of `keys` with that org and its ids, in a tenant transaction of that org, and returns what
+   * they found in the order of `keys` (a key whose row `fn` did not return is left out).
+   */
+  const perOrg = async <T extends { orgId: string; id: string }>(
+    keys: readonly Key[],
+    fn: (client: PoolClient, orgId: string, ids: string[]) => Promise<T[]>,
+  ): Promise<T[]> => {
+    const ids = new Map<string, string[]>();
+    for (const k of keys) ids.set(k.org_id, [...(ids.get(k.org_id) ?? []), k.id]);
+    const found = new Map<string, T>();
+    for (const [orgId, orgIds] of ids)
+      for (const row of await asOrg(orgId, (client) => fn(client, orgId, orgIds)))
+        found.set(`${row.orgId}/${row.id}`, row);
+    return keys.flatMap((k) => found.get(`${k.org_id}/${k.id}`) ?? []);
+  };
+
   return {
     async activeRuns(limit = 500) {
-      const { rows } = await pool.query<RunRow & Record<string, unknown>>(
-        `SELECT ${runColumns('r.')},
-           u.object_key AS u_object_key, u.format AS u_format, u.size_bytes AS u_size_bytes,
-           u.max_bad_records AS u_max_bad_records, u.file_name AS u_file_name
-         FROM lake.pipeline_runs r JOIN lake.uploads u ON u.org_id = r.org_id AND u.id = r.upload_id
-         WHERE r.state IN ('PENDING', 'QUEUED', 'RUNNING') ORDER BY r.created_at, r.id LIMIT $1`,
-        [limit],
-      );
-      return rows.map((r) => ({
-        ...toRun(r),
-        upload: {
-          objectKey: r.u_object_key as string,
-          format: r.u_format as UploadFormat,
-          sizeBytes: Number(r.u_size_bytes),
-          maxBadRecords: r.u_max_bad_records as number,
-          fileName: r.u_file_name as string,
-        },
-      }));
+      const keys = await discover('SELECT org_id, id FROM lake.watcher_active_runs($1)', [limit]);
+      return perOrg(keys, async (client, orgId, ids) => {
+        const { rows } = await client.query<RunRow & Record<string, unknown>>(
+          `SELECT ${runColumns('r.')},
+             u.object_key AS u_object_key, u.format AS u_format, u.size_bytes AS u_size_bytes,
+             u.max_bad_records AS u_max_bad_records, u.file_name AS u_file_name
+           FROM lake.pipeline_runs r JOIN lake.uploads u ON u.org_id = r.org_id AND u.id = r.upload_id
+           WHERE r.org_id = $1 AND r.id = ANY($2::uuid[]) AND r.state IN ('PENDING', 'QUEUED', 'RUNNING')`,
+          [orgId, ids],
+        );
+        return rows.map((r) => ({
+          ...toRun(r),
+          upload: {
+            objectKey: r.u_object_key as string,
+            format: r.u_format as UploadFormat,
+            sizeBytes: Number(r.u_size_bytes),
+            maxBadRecords: r.u_max_bad_records as number,
+            fileName: r.u_file_name as string,
+          },
+        }));
+      });
     },
     updateRun(orgId, id, patch) {
-      return inTransaction(pool, async (client) => {
+      return asOrg(orgId, async (client) => {
         const sets: string[] = [];
         const params: unknown[] = [orgId, id];
         for (const [key, value] of Object.entries(patch) as [keyof RunPatch, unknown][]) {
@@ -571,39 +635,54 @@ export function createRunLedger(pool: Pool): RunLedger {
         return run;
       });
     },
-    async cancelChain(orgId, chainId, error) {
-      const { rows } = await pool.query<RunRow>(
-        `UPDATE lake.pipeline_runs SET state = 'FAILED', error_code = $3, error_message = $4, waiting_reason = NULL,
-           ended_at = clock_timestamp(), revision = revision + 1, updated_at = clock_timestamp()
-         WHERE org_id = $1 AND chain_id = $2 AND state = 'PENDING' RETURNING ${RUN_COLUMNS}`,
-        [orgId, chainId, error.code, error.message],
-      );
-      return rows.map(toRun);
+    cancelChain(orgId, chainId, error) {
+      return asOrg(orgId, async (client) => {
+        const { rows } = await client.query<RunRow>(
+          `UPDATE lake.pipeline_runs SET state = 'FAILED', error_code = $3, error_message = $4, waiting_reason = NULL,
+             ended_at = clock_timestamp(), revision = revision + 1, updated_at = clock_timestamp()
+           WHERE org_id = $1 AND chain_id = $2 AND state = 'PENDING' RETURNING ${RUN_COLUMNS}`,
+          [orgId, chainId, error.code, error.message],
+        );
+        return rows.map(toRun);
+      });
     },
     async uploadsToSweep(graceSeconds, limit) {
-      const { rows } = await pool.query<{ org_id: string; id: string; object_key: string }>(
-        `SELECT org_id, id, object_key FROM lake.uploads
-         WHERE incoming_swept_at IS NULL AND expires_at < now() - make_interval(secs => $1)
-         ORDER BY expires_at LIMIT $2`,
-        [graceSeconds, limit],
-      );
-      return rows.map((r) => ({ orgId: r.org_id, id: r.id, objectKey: r.object_key }));
+      const keys = await discover('SELECT org_id, id FROM lake.watcher_unswept_uploads($1, $2)', [graceSeconds, limit]);
+      return perOrg(keys, async (client, orgId, ids) => {
+        const { rows } = await client.query<{ org_id: string; id: string; object_key: string }>(
+          `SELECT org_id, id, object_key FROM lake.uploads
+           WHERE org_id = $1 AND id = ANY($2::uuid[]) AND incoming_swept_at IS NULL`,
+          [orgId, ids],
+        );
+        return rows.map((r) => ({ orgId: r.org_id, id: r.id, objectKey: r.object_key }));
+      });
     },
     async markSwept(orgId, id) {
-      await pool.query(`UPDATE lake.uploads SET incoming_swept_at = clock_timestamp() WHERE org_id = $1 AND id = $2`, [
-        orgId,
-        id,
-      ]);
+      await asOrg(orgId, (client) =>
+        client.query(`UPDATE lake.uploads SET incoming_swept_at = clock_timestamp() WHERE org_id = $1 AND id = $2`, [
+          orgId,
+          id,
+        ]),
+      );
     },
     async expireUploads(graceSeconds) {
-      const { rowCount } = await pool.query(
-        `UPDATE lake.uploads SET status = 'FAILED', error_code = 'UPLOAD_EXPIRED',
-           error_message = 'The upload URL expired before the upload was completed; create a new upload.',
-           updated_at = clock_timestamp()
-         WHERE status = 'PENDING' AND expires_at < now() - make_interval(secs => $1)`,
-        [graceSeconds],
-      );
-      return rowCount ?? 0;
+      const keys = await discover('SELECT org_id, id FROM lake.watcher_expired_uploads($1, $2)', [
+        graceSeconds,
+        EXPIRE_BATCH,
+      ]);
+      const expired = await perOrg(keys, async (client, orgId, ids) => {
+        const { rows } = await client.query<{ org_id: string; id: string }>(
+          `UPDATE lake.uploads SET status = 'FAILED', error_code = 'UPLOAD_EXPIRED',
+             error_message = 'The upload URL expired before the upload was completed; create a new upload.',
+             updated_at = clock_timestamp()
+           WHERE org_id = $1 AND id = ANY($2::uuid[]) AND status = 'PENDING'
+             AND expires_at < now() - make_interval(secs => $3)
+           RETURNING org_id, id`,
+          [orgId, ids, graceSeconds],
+        );
+        return rows.map((r) => ({ orgId: r.org_id, id: r.id }));
+      });
+      return expired.length;
     },
   };
 }

@@ -7,7 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
 import pg from 'pg';
-import { TOKEN_AUDIENCE, TOKEN_ISSUER, createLogger, createTokenVerifier, type Role } from '@datapilot/common';
+import {
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  createLogger,
+  createTokenVerifier,
+  type Role,
+  createAuthenticator,
+  tokenRoleOnly,
+} from '@datapilot/common';
 import { createLakeFromConfig, type Lake, type ObjectStore, type SparkConnectClient } from '@datapilot/lake-core';
 import { startTestDatabase, type TestDatabase } from '../../../../infra/postgres/testing.ts';
 import { freePort } from '../../../../infra/net.ts';
@@ -68,8 +76,10 @@ export async function startLakeHarness(
   } = {},
 ): Promise<LakeHarness> {
   const db: TestDatabase = await startTestDatabase();
-  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  await migrateLakeSchema(pool);
+  const owner = new pg.Pool({ connectionString: db.url, max: 1 });
+  await migrateLakeSchema(owner).finally(() => owner.end());
+  // The server runs as the lake's runtime role, which owns nothing: row-level security binds it as in production.
+  const pool = new pg.Pool({ connectionString: await db.urlAs('datapilot_lake'), max: 10 });
   const logger = createLogger('lake-test', 'warn');
   const { spark, store, lake } = createLakeFromConfig(
     {
@@ -104,7 +114,7 @@ export async function startLakeHarness(
       limits: opts.limits,
       watchIntervalMs: opts.watchIntervalMs ?? 500,
       sweep: opts.sweep,
-      verifier,
+      authenticator: createAuthenticator({ verifier, principal: tokenRoleOnly }),
       port: 0,
       logger,
     });
@@ -140,7 +150,7 @@ async function signToken(
   orgId: string,
   opts: { userId?: string; role?: Role; expiresAt?: number },
 ): Promise<string> {
-  return new SignJWT({ org: orgId, role: opts.role ?? 'MEMBER' })
+  return new SignJWT({ org: orgId, role: opts.role ?? 'ANALYST', sid: randomUUID() })
     .setProtectedHeader({ alg: 'EdDSA', kid: 'test' })
     .setSubject(opts.userId ?? randomUUID())
     .setIssuer(TOKEN_ISSUER)

@@ -1,0 +1,251 @@
+// The one WebSocket implementation (src/ws.ts) over a real socket: a node:http server with graphql-ws, a real
+// graphql-ws client, tokens signed here with a local Ed25519 key and verified by the real verifier; the principal
+// check is the injection point every service has (here a set of ended sessions the test controls).
+import { createServer, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { buildSchema, type GraphQLFieldConfig, type GraphQLObjectType } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { SignJWT, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  SESSION_ENDED,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  WS_CLOSE,
+  attachGraphQLWebSocket,
+  createAuthenticator,
+  createFormatError,
+  createTokenVerifier,
+  listen,
+  closeServer,
+  type GraphQLWebSocket,
+  type PrincipalCheck,
+} from '../src/index.ts';
+
+const schema = buildSchema(`
+  type Query { hello: String }
+  type Item { id: Int }
+  type Feed { items(first: Int = 10): [Item!]! }
+  type Subscription {
+    "count ticks, one every \`everyMs\`: 1, 2, ..., count"
+    ticks(everyMs: Int!, count: Int!): Int!
+    feed(first: Int = 10): [Feed!]!
+    whoami: String!
+  }
+`);
+type Ctx = { tenant: { userId: string } | null };
+const sub = (name: string) => (schema.getType('Subscription') as GraphQLObjectType).getFields()[name]!;
+Object.assign(sub('ticks'), {
+  subscribe: async function* (_: unknown, { everyMs, count }: { everyMs: number; count: number }) {
+    for (let i = 1; i <= count; i++) {
+      await new Promise((r) => setTimeout(r, everyMs));
+      yield { ticks: i };
+    }
+  },
+} satisfies Partial<GraphQLFieldConfig<unknown, Ctx>>);
+Object.assign(sub('whoami'), {
+  subscribe: async function* (_: unknown, __: unknown, ctx: Ctx) {
+    yield { whoami: ctx.tenant?.userId ?? 'nobody' };
+  },
+});
+
+const { publicKey, privateKey } = await generateKeyPair('EdDSA');
+const ended = new Set<string>();
+let authDown = false;
+const principal: PrincipalCheck = async (t) => {
+  if (authDown) throw new Error('auth unreachable');
+  return ended.has(t.sessionId) ? null : { role: t.role };
+};
+const RECHECK_MS = 300;
+
+let http: Server;
+let endpoint: GraphQLWebSocket;
+let url: string;
+
+beforeAll(async () => {
+  http = createServer((_req, res) => res.writeHead(404).end());
+  endpoint = attachGraphQLWebSocket({
+    server: http,
+    path: '/graphql',
+    schema,
+    authenticator: createAuthenticator({ verifier: createTokenVerifier({ jwks: publicKey }), principal }),
+    formatError: createFormatError(() => undefined),
+    context: (base) => base,
+    recheckMs: RECHECK_MS,
+  });
+  url = (await listen(http, 0)).replace('http', 'ws') + '/graphql';
+});
+
+afterAll(async () => {
+  await endpoint.close();
+  await closeServer(http);
+});
+
+async function token(o: { sid?: string; userId?: string; expSec?: number } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ org: randomUUID(), role: 'ANALYST', sid: o.sid ?? randomUUID() })
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'k' })
+    .setIssuer(TOKEN_ISSUER)
+    .setAudience(TOKEN_AUDIENCE)
+    .setSubject(o.userId ?? randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(o.expSec ?? now + 600)
+    .sign(privateKey);
+}
+
+/** A connected client and the close event of its socket, if it closes. */
+async function connect(authorization: string) {
+  let closed: { code: number; reason: string } | undefined;
+  let acked!: () => void;
+  const ready = new Promise<void>((r) => (acked = r));
+  const client = createClient({
+    url,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: { authorization },
+    // The closes this file provokes are asserted through `closed`, not logged.
+    onNonLazyError: () => undefined,
+    on: {
+      connected: () => acked(),
+      closed: (e) =>
+        (closed = {
+          code: (e as { code: number; reason: string }).code,
+          reason: (e as { code: number; reason: string }).reason,
+        }),
+    },
+  });
+  await ready;
+  return { client, closed: () => closed };
+}
+
+/** Runs one operation on `client` to its end: its `next` payloads and its error (the `error` message's payload). */
+function run(client: Client, query: string, variables?: Record<string, unknown>) {
+  return new Promise<{ data: unknown[]; errors?: { message: string; extensions?: { code?: string } }[] }>((resolve) => {
+    const data: unknown[] = [];
+    client.subscribe(
+      { query, variables },
+      {
+        next: (v) => data.push(v.data ?? v),
+        error: (e) => resolve({ data, errors: Array.isArray(e) ? e : [{ message: String(e) }] }),
+        complete: () => resolve({ data }),
+      },
+    );
+  });
+}
+
+/** Opens a raw socket with `payload` as connection_init and resolves with its close code, reason, and whether acked. */
+function rawConnection(payload: unknown) {
+  return new Promise<{ acked: boolean; code: number; reason: string }>((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    let acked = false;
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
+    socket.on('message', (m) => (acked ||= JSON.parse(String(m)).type === 'connection_ack'));
+    socket.on('close', (code, reason) => resolve({ acked, code, reason: String(reason) }));
+    socket.on('error', reject);
+  });
+}
+
+describe('one operation refused, the socket and its other subscriptions go on', () => {
+  it('answers each bad operation with its own error and code while another subscription keeps receiving events', async () => {
+    const userId = randomUUID();
+    const { client, closed } = await connect(`Bearer ${await token({ userId })}`);
+    const live = run(client, 'subscription { ticks(everyMs: 100, count: 12) }');
+    const deep = (n: number): unknown => (n === 0 ? 1 : [deep(n - 1)]);
+    const bad = await Promise.all([
+      run(client, 'subscription { ticks(everyMs: 1'), // does not parse
+      run(client, 'subscription { noSuchField }'), // does not validate
+      run(client, 'subscription($n: Int!) { ticks(everyMs: $n, count: 1) }', { n: 'ten' }), // ill-typed variable
+      run(client, 'subscription($n: Int!) { ticks(everyMs: $n, count: 1) }', {}), // missing variable
+      run(client, '{ hello }'), // a query: over HTTP
+      run(client, 'subscription S { whoami } subscription T { whoami }'), // two operations, no name
+      run(client, 'subscription($n: Int!) { ticks(everyMs: $n, count: 1) }', { n: deep(11) }), // input too deep
+      run(client, `subscription { ${'{'.repeat(120)} }`), // brackets too deep to parse
+      run(client, 'subscription { feed(first: 1000) { items(first: 1000) { id } } }'), // cost 1 001 000
+    ]);
+    expect(bad.map((r) => [r.data, r.errors?.map((e) => e.extensions?.code)])).toEqual([
+      [[], ['GRAPHQL_PARSE_FAILED']],
+      [[], ['GRAPHQL_VALIDATION_FAILED']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+      [[], ['BAD_USER_INPUT']],
+    ]);
+    expect(bad[4]!.errors![0]!.message).toBe(
+      'Only subscriptions are served over WebSocket; send queries and mutations over HTTP.',
+    );
+    expect(bad[8]!.errors![0]!.message).toMatch(
+      /^The operation may return 1001000 items \(its cost\); the budget is 10000\./,
+    );
+    // The live subscription got every tick, in order, and the socket is still open: it serves a new operation.
+    expect(await live).toEqual({ data: Array.from({ length: 12 }, (_, i) => ({ ticks: i + 1 })) });
+    expect(await run(client, 'subscription { whoami }')).toEqual({ data: [{ whoami: userId }] });
+    expect(closed()).toBeUndefined();
+    await client.dispose();
+  });
+});
+
+describe('credentials', () => {
+  it('closes with 4401 before acknowledging: no credential, not a bearer, a foreign key, expired, ended session', async () => {
+    const sid = randomUUID();
+    ended.add(sid);
+    const foreign = await generateKeyPair('EdDSA');
+    const now = Math.floor(Date.now() / 1000);
+    const foreignToken = await new SignJWT({ org: randomUUID(), role: 'ANALYST', sid: randomUUID() })
+      .setProtectedHeader({ alg: 'EdDSA' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(randomUUID())
+      .setExpirationTime(now + 600)
+      .sign(foreign.privateKey);
+    const outcomes = [];
+    for (const payload of [
+      undefined,
+      {},
+      { authorization: 42 },
+      { authorization: 'Basic abc' },
+      { authorization: `Bearer ${foreignToken}` },
+      { authorization: `Bearer ${await token({ expSec: now - 60 })}` },
+      { authorization: `Bearer ${await token({ sid })}` },
+    ])
+      outcomes.push(await rawConnection(payload));
+    expect(outcomes.map((o) => [o.acked, o.code])).toEqual(Array.from({ length: 7 }, () => [false, 4401]));
+    expect(outcomes[6]!.reason).toBe(SESSION_ENDED);
+  });
+
+  it(`closes a connected socket with 4401 within ${RECHECK_MS} ms once its session ends, ending its subscriptions`, async () => {
+    const sid = randomUUID();
+    const { client, closed } = await connect(`Bearer ${await token({ sid })}`);
+    const live = run(client, 'subscription { ticks(everyMs: 50, count: 1000) }');
+    await new Promise((r) => setTimeout(r, 2 * RECHECK_MS));
+    expect(closed()).toBeUndefined();
+    const endedAt = Date.now();
+    ended.add(sid);
+    const result = await live;
+    const afterMs = Date.now() - endedAt;
+    expect(closed()).toEqual({ code: WS_CLOSE.UNAUTHORIZED, reason: SESSION_ENDED });
+    expect(afterMs).toBeLessThanOrEqual(RECHECK_MS + 200);
+    expect(result.data.length).toBeGreaterThan(5);
+    expect(result.data.length).toBeLessThan(1000);
+    await client.dispose();
+  });
+
+  it('closes with 1013 when the session cannot be checked (the auth service is unreachable)', async () => {
+    const { client, closed } = await connect(`Bearer ${await token()}`);
+    authDown = true;
+    try {
+      await new Promise((r) => setTimeout(r, RECHECK_MS + 200));
+      expect(closed()).toEqual({
+        code: WS_CLOSE.UPSTREAM_UNAVAILABLE,
+        reason: 'The session could not be confirmed; reconnect.',
+      });
+    } finally {
+      authDown = false;
+      await client.dispose();
+    }
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * API keys for pipelines and scripts (issue 6, section 3; CONTRACTS, "API keys"). A key is a secret
+ * `dp_live_` + 32 random bytes in base64url, shown once and stored as its SHA-256. It acts as its creator inside its
+ * organization with the weaker of its own role and the creator's current role (the principal check,
+ * data/principal.ts); `exchangeApiKey` turns it into a short-lived access token whose `sid` is the key's id.
+ */
+import type { Pool } from 'pg';
+import {
+  badUserInput,
+  inTenantTransaction,
+  notFound,
+  textArg,
+  unauthenticated,
+  type Keyset,
+  type Page,
+  type Role,
+  type TenantContext,
+} from '@datapilot/common';
+import * as db from './data/api-keys.ts';
+import type { ApiKeyView } from './data/api-keys.ts';
+import { currentPrincipal } from './data/principal.ts';
+import type { SessionIssuer } from './sessions.ts';
+import { checkGrant } from './team-rules.ts';
+import { callerPrincipal } from './teams.ts';
+import { API_KEY_PREFIX, hashSecret, newSecret } from './tokens.ts';
+
+/** Lifetime of a key created without `expiresAt`: 90 days. */
+export const API_KEY_DEFAULT_TTL_DAYS = 90;
+/** Longest lifetime of a key: 366 days (a key is rotated at least yearly). */
+export const API_KEY_MAX_TTL_DAYS = 366;
+/** Shortest lifetime of a key: 60 seconds (so that its expiry is in the future on the database's clock too). */
+const API_KEY_MIN_TTL_MS = 60_000;
+/** Longest key name, in characters (the table's CHECK). */
+export const API_KEY_NAME_MAX = 100;
+/** The one answer for a key that cannot be used, whatever the reason (unknown, revoked, expired, creator gone). */
+export const INVALID_API_KEY = 'The API key is invalid, expired or revoked.';
+
+const DAY_MS = 86_400_000;
+/** ISO 8601 date-time with an explicit offset, e.g. `2027-01-31T12:00:00Z` or `2027-01-31T13:00:00.5+01:00`. */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Epoch milliseconds of an ISO 8601 date-time with an offset, or NaN when malformed or not a real instant
+ * (`Date.parse` turns February 30 into March 2; here every field must be in range as written).
+ */
+function parseInstant(value: string): number {
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) return NaN;
+  const fields = m.slice(1, 7).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const [y, mo, d, h, mi, s] = fields;
+  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const read = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
+  if (read.concat(t.getUTCSeconds()).some((v, i) => v !== fields[i])) return NaN;
+  const zone = m[8]!;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const offsetMin = zone === 'Z' ? 0 : sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
+  return t.getTime() + Math.trunc(Number(m[7] ?? 0) * 1000) - offsetMin * 60_000;
+}
+
+/** The shape of a secret this service issues. */
+const API_KEY_SHAPE = new RegExp(`^${API_KEY_PREFIX}[A-Za-z0-9_-]{43}$`);
+
+/**
+ * The expiry of a new key: `value` (ISO 8601 with an offset), or {@link API_KEY_DEFAULT_TTL_DAYS} from `nowMs` when
+ * absent. @throws BAD_USER_INPUT (`expiresAt`) when malformed, less than a minute ahead, or more than
+ * {@link API_KEY_MAX_TTL_DAYS} days ahead.
+ */
+export function apiKeyExpiry(value: string | null | undefined, nowMs = Date.now()): Date {
+  if (value === null || value === undefined) return new Date(nowMs + API_KEY_DEFAULT_TTL_DAYS * DAY_MS);
+  const t = parseInstant(value);
+  if (Number.isNaN(t))
+    throw badUserInput(
+      'expiresAt must be an ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z.',
+      'expiresAt',
+    );
+  if (t < nowMs + API_KEY_MIN_TTL_MS) throw badUserInput('expiresAt must be in the future.', 'expiresAt');
+  if (t > nowMs + API_KEY_MAX_TTL_DAYS * DAY_MS)
+    throw badUserInput(`expiresAt must be at most ${API_KEY_MAX_TTL_DAYS} days ahead.`, 'expiresAt');
+  return new Date(t);
+}
+
+/** The API key flows; see {@link createApiKeyService}. */
+export interface ApiKeyService {
+  /**
+   * Creates a key of the caller's organization acting as the caller with at most `role`.
+   * @returns the key and its secret (the only time the secret is shown).
+   * @throws BAD_USER_INPUT (`name`: 1..100 characters after trimming; `expiresAt`: see {@link apiKeyExpiry});
+   *   FORBIDDEN when `role` is above the caller's current role, or the caller is itself an API key.
+   */
+  create(
+    tenant: TenantContext,
+    input: { name: string; role: Role; expiresAt?: string | null },
+  ): Promise<{ apiKey: ApiKeyView; secret: string }>;
+  /** One page of the organization's keys, oldest first. */
+  list(tenant: TenantContext, first: number, after: Keyset | null): Promise<Page<ApiKeyView>>;
+  /** Revokes key `id` (lower-case UUID) of the organization. @throws NOT_FOUND (also another organization's key). */
+  revoke(tenant: TenantContext, id: string): Promise<ApiKeyView>;
+  /**
+   * Exchanges a secret for an access token (`sub` creator, `org` the key's, `sid` the key's id, `role` the weaker
+   * of the key's and the creator's), recording the key's use.
+   * @throws UNAUTHENTICATED {@link INVALID_API_KEY} for any key that cannot act.
+   */
+  exchange(key: string): Promise<{ accessToken: string; expiresAt: string; role: Role }>;
+}
+
+/** Creates the API key flows over `deps.pool`, signing with `deps.sessions`. */
+export function createApiKeyService(deps: { pool: Pool; sessions: SessionIssuer }): ApiKeyService {
+  const { pool, sessions } = deps;
+  return {
+    async create(tenant, input) {
+      const name = textArg(input.name, 'name', API_KEY_NAME_MAX);
+      const expiresAt = apiKeyExpiry(input.expiresAt);
+      return inTenantTransaction(pool, tenant, async (c) => {
+        const caller = await callerPrincipal(c, tenant);
+        checkGrant(caller.role, input.role, 'give an API key the role');
+        const secret = newSecret(API_KEY_PREFIX);
+        const apiKey = await db.insertApiKey(c, tenant.orgId, {
+          createdBy: tenant.userId,
+          name,
+          role: input.role,
+          secretHash: secret.hash,
+          expiresAt,
+        });
+        return { apiKey, secret: secret.token };
+      });
+    },
+
+    list: (tenant, first, after) =>
+      inTenantTransaction(pool, tenant, (c) => db.listApiKeys(c, tenant.orgId, first, after)),
+
+    async revoke(tenant, id) {
+      const key = await inTenantTransaction(pool, tenant, (c) => db.revokeApiKey(c, tenant.orgId, id));
+      if (!key) throw notFound('The API key');
+      return key;
+    },
+
+    async exchange(key) {
+      // Row-level security: the secret's hash admits its one key; the key then names the org and the user.
+      const secretHash = API_KEY_SHAPE.test(key) ? hashSecret(key) : undefined;
+      const found = secretHash
+        ? await inTenantTransaction(pool, { secretHash }, (c) => db.findKeyBySecret(c, secretHash))
+        : undefined;
+      if (!found) throw unauthenticated(INVALID_API_KEY);
+      const ref = { sessionId: found.id, userId: found.createdBy, orgId: found.orgId };
+      const p = await inTenantTransaction(pool, ref, (c) => currentPrincipal(c, ref));
+      if (p?.via !== 'apiKey') throw unauthenticated(INVALID_API_KEY);
+      const access = await sessions.accessToken({ ...ref, role: p.role });
+      return { accessToken: access.token, expiresAt: access.expiresAt.toISOString(), role: p.role };
+    },
+  };
+}
