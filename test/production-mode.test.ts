@@ -5,7 +5,16 @@ import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, createLogger, createServiceAuthenticator, loadConfig, type EnvSpec } from '@datapilot/common';
+import { buildSchema } from 'graphql';
+import {
+  ConfigError,
+  createLogger,
+  createServiceAuthenticator,
+  loadConfig,
+  prepareSubscription,
+  resolveBounds,
+  type EnvSpec,
+} from '@datapilot/common';
 import { AUTH_SERVICE_CONFIG } from '../subgraphs/auth/src/config.ts';
 import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { LAKE_SERVICE_CONFIG } from '../subgraphs/lake/src/config.ts';
@@ -261,5 +270,18 @@ describe('GraphQL endpoints in production and in development', () => {
         expect(await preflighted.json(), name).toEqual({ data: { __typename: 'Query' } });
       }
     }
+  });
+});
+
+describe('production mode over WebSocket', () => {
+  // The graphql-ws servers validate documents themselves (ws.ts prepareSubscription): the same rules apply there.
+  const schema = buildSchema(`type Query { a: Int } type Subscription { ticks(limit: Int!): Int } enum E { ONE }`);
+  const prepare = (query: string, variables = {}) =>
+    prepareSubscription(schema, { query, variables }, resolveBounds({})) as { message: string }[];
+  it('hides field suggestions in production, keeps them in development', async () => {
+    const dev = await withNodeEnv('development', async () => prepare('subscription { tick(limit: 1) }'));
+    expect(dev[0]!.message).toBe('Cannot query field "tick" on type "Subscription". Did you mean "ticks"?');
+    const prod = await withNodeEnv('production', async () => prepare('subscription { tick(limit: 1) }'));
+    expect(prod[0]!.message).toBe('Cannot query field "tick" on type "Subscription".');
   });
 });

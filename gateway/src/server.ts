@@ -8,6 +8,7 @@ import {
   type ErrorCode,
   closeServer,
   contextFromRequest,
+  currentClient,
   createFormatError,
   createGraphQLHttpServer,
   listen,
@@ -42,6 +43,10 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }: Parameters<NonNullable<RemoteGraphQLDataSource<GatewayContext>['willSendRequest']>>[0]) {
     if (context.tenant) request.http?.headers.set('authorization', `Bearer ${context.tenant.token}`);
     if (context.requestId) request.http?.headers.set('x-request-id', context.requestId);
+    // The client as the gateway saw it (the edge: a client's own X-Forwarded-For is not trusted), for the audit log.
+    const client = currentClient();
+    if (client?.address) request.http?.headers.set('x-forwarded-for', client.address);
+    if (client?.userAgent) request.http?.headers.set('user-agent', client.userAgent);
   }
 
   override didEncounterError(error: Error, _req: unknown, response?: { status: number }): void {
@@ -117,6 +122,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
 
   const server = createGraphQLHttpServer<GatewayContext>({
     apollo,
+    edge: true,
     context: (req, requestId) => contextFromRequest(opts.authenticator, req, requestId),
     routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }) },
   });

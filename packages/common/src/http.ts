@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { checkSource } from './bounds.ts';
+import { clientOf, withRequestScope } from './audit.ts';
 import { DataPilotError, ERROR_HTTP_STATUS, hasErrorCode } from './errors.ts';
 
 /** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413 (code BAD_USER_INPUT). */
@@ -62,6 +63,8 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
   context: (req: IncomingMessage, requestId: string) => Promise<C>;
   routes?: Record<string, Route>;
   path?: string;
+  /** The public edge (the gateway): a client's `X-Forwarded-For` is ignored; subgraphs trust the gateway's. */
+  edge?: boolean;
 }): Server {
   const gqlPath = opts.path ?? '/graphql';
   return createServer(async (req, res) => {
@@ -85,10 +88,14 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
         }
         checkGraphQLInput(body);
       }
-      const result = await opts.apollo.executeHTTPGraphQLRequest({
-        httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-        context: () => opts.context(req, requestId),
-      });
+      // The client's address, user agent and request id stay readable for the whole request (the audit log's
+      // "from where", audit.ts), without passing them through every call.
+      const result = await withRequestScope(clientOf(req, requestId, !opts.edge), () =>
+        opts.apollo.executeHTTPGraphQLRequest({
+          httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+          context: () => opts.context(req, requestId),
+        }),
+      );
       for (const [k, v] of result.headers) res.setHeader(k, v);
       res.statusCode = result.status ?? 200;
       if (result.body.kind === 'complete') return res.end(result.body.string);

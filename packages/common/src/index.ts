@@ -18,3 +18,4 @@ export * from './permissions.ts';
 export * from './context.ts';
 export * from './guard.ts';
 export * from './org-limits.ts';
+export * from './audit.ts';

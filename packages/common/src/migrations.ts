@@ -78,6 +78,8 @@ export type ServiceDatabaseOptions = {
   /** The service's schema (`auth`, `chat`, `lake`) and its migrations folder. */
   schema: string;
   migrationsDir: string;
+  /** Shared schemas the service also writes to, migrated and checked the same way (e.g. the audit log's). */
+  alsoSchemas?: readonly { schema: string; dir: string }[];
   /** Largest number of runtime connections. */
   poolMax: number;
   /** Receives `info` for the applied migrations and `error` for idle-client errors. */
@@ -93,12 +95,15 @@ export type ServiceDatabaseOptions = {
  *   every pool opened here is closed first.
  */
 export async function openServiceDatabase(opts: ServiceDatabaseOptions): Promise<Pool> {
-  const { schema, migrationsDir, logger } = opts;
+  const { logger } = opts;
+  const all = [{ schema: opts.schema, dir: opts.migrationsDir }, ...(opts.alsoSchemas ?? [])];
   if (opts.migrationUrl) {
     const owner = new pg.Pool({ connectionString: opts.migrationUrl, max: 1 });
     try {
-      const applied = await runMigrations(owner, schema, migrationsDir);
-      if (applied.length) logger.info(`${schema} migrations applied`, { versions: applied });
+      for (const { schema, dir } of all) {
+        const applied = await runMigrations(owner, schema, dir);
+        if (applied.length) logger.info(`${schema} migrations applied`, { versions: applied });
+      }
     } finally {
       await owner.end();
     }
@@ -107,12 +112,14 @@ export async function openServiceDatabase(opts: ServiceDatabaseOptions): Promise
   pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
   try {
     await assertRuntimeRole(pool);
-    const pending = await pendingMigrations(pool, schema, migrationsDir);
-    if (pending.length)
-      throw new Error(
-        `Schema ${schema} lacks migrations ${pending.join(', ')}: set DATABASE_MIGRATION_URL (a role owning the ` +
-          'schema) so that the service applies them at start, or apply them before.',
-      );
+    for (const { schema, dir } of all) {
+      const pending = await pendingMigrations(pool, schema, dir);
+      if (pending.length)
+        throw new Error(
+          `Schema ${schema} lacks migrations ${pending.join(', ')}: set DATABASE_MIGRATION_URL (a role owning the ` +
+            'schema) so that the service applies them at start, or apply them before.',
+        );
+    }
     return pool;
   } catch (e) {
     await pool.end().catch(() => undefined);

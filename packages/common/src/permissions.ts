@@ -49,8 +49,6 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   'Query.apiKeys': 'OWNER',
   'Mutation.createApiKey': 'OWNER',
   'Mutation.revokeApiKey': 'OWNER',
-  'Mutation.renameOrganization': 'OWNER',
-  'Mutation.deleteOrganization': 'OWNER',
   'Entity.User': 'VIEWER',
   'Entity.Organization': 'VIEWER',
 
@@ -75,11 +73,7 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   'Mutation.createUpload': 'ANALYST',
   'Mutation.completeUpload': 'ANALYST',
   'Mutation.reloadTable': 'ADMIN',
-  'Mutation.deleteTable': 'ADMIN',
   'Subscription.pipelineRunEvents': 'VIEWER',
-  'Entity.LakeTable': 'VIEWER',
-  'Entity.Upload': 'VIEWER',
-  'Entity.PipelineRun': 'VIEWER',
 
   // ---- graph ----
   'Query.datasets': 'VIEWER',

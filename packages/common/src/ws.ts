@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import {
+  specifiedRules,
   GraphQLError,
   getOperationAST,
   getVariableValues,
@@ -22,6 +23,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { checkOperation, checkSource, PARSE_OPTIONS, resolveBounds, type OperationBounds } from './bounds.ts';
 import { PRINCIPAL_TTL_MS, SESSION_ENDED, type Authenticator } from './context.ts';
 import { hasErrorCode } from './errors.ts';
+import { modeValidation } from './production.ts';
 import { MAX_BODY_BYTES } from './http.ts';
 import type { RequestContext, TenantContext } from './tenancy.ts';
 
@@ -94,7 +96,11 @@ export function prepareSubscription(
       coded(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error)?.message)), 'GRAPHQL_PARSE_FAILED'),
     ];
   }
-  const invalid = validate(schema, document);
+  // Production mode (production.ts): no introspection, no "Did you mean" suggestions, as over HTTP.
+  const mode = modeValidation();
+  const invalid = validate(schema, document, [...specifiedRules, ...mode.rules], {
+    hideSuggestions: mode.hideSuggestions,
+  });
   if (invalid.length) return invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) return bad('The document has several operations (or not the one named): send operationName.');
@@ -107,7 +113,9 @@ export function prepareSubscription(
     return [e as GraphQLError];
   }
   // Coerced here so that a bad variable is BAD_USER_INPUT; execution coerces the raw values again.
-  const coercion = getVariableValues(schema, operation.variableDefinitions ?? [], variables);
+  const coercion = getVariableValues(schema, operation.variableDefinitions ?? [], variables, {
+    hideSuggestions: mode.hideSuggestions,
+  });
   if (coercion.errors) return coercion.errors.map((e) => coded(e, 'BAD_USER_INPUT'));
   return { document, operationName: payload.operationName ?? undefined, variableValues: variables };
 }

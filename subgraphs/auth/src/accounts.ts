@@ -12,6 +12,7 @@ import {
   setDbScope,
   unauthenticated,
   type Role,
+  recordAudit,
 } from '@datapilot/common';
 import * as db from './data/accounts.ts';
 import type { OrganizationView, UserView } from './data/tenant.ts';
@@ -120,7 +121,24 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
   return {
     async signup(input) {
       const { user, org, role } = await registerAccount(pool, input);
-      return inTenantTransaction(pool, { orgId: org.id, userId: user.id }, (c) => sessions.issue(c, user, org, role));
+      return inTenantTransaction(pool, { orgId: org.id, userId: user.id }, async (c) => {
+        const actor = { userId: user.id };
+        await recordAudit(
+          c,
+          input.invitationToken
+            ? {
+                orgId: org.id,
+                actor,
+                action: 'invitation.accept',
+                targetType: 'User',
+                targetId: user.id,
+                detail: { role },
+              }
+            : { orgId: org.id, actor, action: 'organization.create', targetType: 'Organization', targetId: org.id },
+        );
+        await recordAudit(c, { orgId: org.id, actor, action: 'session.sign_in', detail: { method: 'signup' } });
+        return sessions.issue(c, user, org, role);
+      });
     },
 
     async login(email, password) {
@@ -140,14 +158,20 @@ export function createAccountService(deps: AccountServiceDeps): AccountService {
       const memberships = await inTenantTransaction(pool, { userId: user.id }, (c) => db.listMemberships(c, user.id));
       const first = memberships[0];
       if (!first) throw new DataPilotError('FORBIDDEN', 'This account belongs to no organization.');
-      return inTenantTransaction(pool, { orgId: first.org_id, userId: user.id }, (c) =>
-        sessions.issue(
+      return inTenantTransaction(pool, { orgId: first.org_id, userId: user.id }, async (c) => {
+        await recordAudit(c, {
+          orgId: first.org_id,
+          actor: { userId: user.id },
+          action: 'session.sign_in',
+          detail: { method: 'password' },
+        });
+        return sessions.issue(
           c,
           userView(user),
           orgView({ id: first.org_id, name: first.org_name, created_at: first.org_created_at }),
           first.role,
-        ),
-      );
+        );
+      });
     },
 
     async refresh(refreshToken) {

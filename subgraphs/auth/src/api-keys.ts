@@ -15,6 +15,7 @@ import {
   type Page,
   type Role,
   type TenantContext,
+  recordAudit,
 } from '@datapilot/common';
 import * as db from './data/api-keys.ts';
 import type { ApiKeyView } from './data/api-keys.ts';
@@ -121,6 +122,14 @@ export function createApiKeyService(deps: { pool: Pool; sessions: SessionIssuer 
           secretHash: secret.hash,
           expiresAt,
         });
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'api_key.create',
+          targetType: 'ApiKey',
+          targetId: apiKey.id,
+          detail: { name, role: input.role, expiresAt: expiresAt.toISOString() },
+        });
         return { apiKey, secret: secret.token };
       });
     },
@@ -129,7 +138,18 @@ export function createApiKeyService(deps: { pool: Pool; sessions: SessionIssuer 
       inTenantTransaction(pool, tenant, (c) => db.listApiKeys(c, tenant.orgId, first, after)),
 
     async revoke(tenant, id) {
-      const key = await inTenantTransaction(pool, tenant, (c) => db.revokeApiKey(c, tenant.orgId, id));
+      const key = await inTenantTransaction(pool, tenant, async (c) => {
+        const revoked = await db.revokeApiKey(c, tenant.orgId, id);
+        if (revoked)
+          await recordAudit(c, {
+            orgId: tenant.orgId,
+            actor: { tenant },
+            action: 'api_key.revoke',
+            targetType: 'ApiKey',
+            targetId: id,
+          });
+        return revoked;
+      });
       if (!key) throw notFound('The API key');
       return key;
     },

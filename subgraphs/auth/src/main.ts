@@ -1,6 +1,6 @@
 // Bootstrap of the auth subgraph: configuration from the environment, then createAuthServer.
 import type pg from 'pg';
-import { createLogger, loadConfig, onShutdown, openServiceDatabase } from '@datapilot/common';
+import { createLogger, loadConfig, onShutdown, openServiceDatabase, AUDIT_SCHEMA } from '@datapilot/common';
 import { AUTH_SERVICE_CONFIG } from './config.ts';
 import { createAuthServer, MIGRATIONS_DIR } from './server.ts';
 
@@ -15,6 +15,7 @@ try {
     migrationUrl: config.DATABASE_MIGRATION_URL,
     schema: 'auth',
     migrationsDir: MIGRATIONS_DIR,
+    alsoSchemas: [AUDIT_SCHEMA],
     poolMax: config.DATABASE_POOL_MAX,
     logger,
   }));

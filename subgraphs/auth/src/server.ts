@@ -29,6 +29,7 @@ import {
   useOperationBounds,
   apolloModeOptions,
   apolloModePlugins,
+  migrateAuditSchema,
 } from '@datapilot/common';
 import { createAccountService } from './accounts.ts';
 import { createApiKeyService } from './api-keys.ts';
@@ -49,11 +50,12 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta
 export const JWKS_PATH = '/.well-known/jwks.json';
 
 /**
- * Applies the auth migrations (schema `auth`) idempotently; safe from several processes at once.
+ * Applies the auth migrations (schema `auth`) and the audit log's (schema `audit`, which it writes to) idempotently; safe from several processes at once.
  * @returns the versions applied by this call.
  */
-export function migrateAuthSchema(pool: Pool): Promise<string[]> {
-  return runMigrations(pool, 'auth', MIGRATIONS_DIR);
+export async function migrateAuthSchema(pool: Pool): Promise<string[]> {
+  const own = await runMigrations(pool, 'auth', MIGRATIONS_DIR);
+  return [...own, ...(await migrateAuditSchema(pool)).map((v) => `audit/${v}`)];
 }
 
 /** Options of {@link createAuthServer}. */

@@ -19,6 +19,7 @@ import {
   type Page,
   type Role,
   type TenantContext,
+  recordAudit,
 } from '@datapilot/common';
 import { insertMembership, type Db } from './data/accounts.ts';
 import { currentPrincipal, type Principal } from './data/principal.ts';
@@ -170,7 +171,14 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         await callerPrincipal(c, tenant); // API keys are refused by the guard (PASSWORD_SESSION_ONLY)
         const target = await db.getMember(c, orgId, tenant.userId);
         if (!target) throw notFound('The organization');
-        return moveSession(c, tenant, target);
+        const payload = await moveSession(c, tenant, target);
+        await recordAudit(c, {
+          orgId,
+          actor: { tenant },
+          action: 'session.switch_organization',
+          detail: { from: tenant.orgId },
+        });
+        return payload;
       }),
 
     members: (tenant, first, after) => tx(tenant, (c) => db.listMembers(c, tenant.orgId, first, after)),
@@ -189,6 +197,14 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
           tokenHash: secret.hash,
           ttlSeconds: INVITATION_TTL_SECONDS,
         });
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'invitation.create',
+          targetType: 'Invitation',
+          targetId: invitation.id,
+          detail: { email: normalized, role },
+        });
         return { invitation, token: secret.token };
       });
     },
@@ -198,7 +214,16 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         await callerPrincipal(c, tenant);
         const me = (await db.getMember(c, tenant.orgId, tenant.userId))!;
         const joined = await claimInvitation(c, token, me.user);
-        return moveSession(c, tenant, { user: me.user, ...joined });
+        const payload = await moveSession(c, tenant, { user: me.user, ...joined });
+        await recordAudit(c, {
+          orgId: joined.organization.id,
+          actor: { tenant },
+          action: 'invitation.accept',
+          targetType: 'User',
+          targetId: tenant.userId,
+          detail: { role: joined.role },
+        });
+        return payload;
       }),
 
     invitations: (tenant, first, after) => tx(tenant, (c) => db.listPendingInvitations(c, tenant.orgId, first, after)),
@@ -211,6 +236,13 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
           throw conflict('This invitation has been accepted already; remove the member instead.');
         if (inv.status === 'REVOKED') return inv;
         await db.revokeInvitation(c, tenant.orgId, id);
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'invitation.revoke',
+          targetType: 'Invitation',
+          targetId: id,
+        });
         return (await db.lockInvitation(c, tenant.orgId, id))!;
       }),
 
@@ -221,7 +253,16 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         checkManage(caller.role, target.role);
         checkGrant(caller.role, role, 'grant');
         checkKeepsOwner(target.role, role, await db.countOwners(c, tenant.orgId));
-        return db.setMemberRole(c, tenant.orgId, userId, role);
+        const updated = await db.setMemberRole(c, tenant.orgId, userId, role);
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'member.role_change',
+          targetType: 'User',
+          targetId: userId,
+          detail: { from: target.role, to: role },
+        });
+        return updated;
       }),
 
     removeMember: (tenant, userId) =>
@@ -229,18 +270,36 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         const target = await db.getMember(c, tenant.orgId, userId, true);
         if (!target) throw notFound('The member');
         checkManage(caller.role, target.role);
-        return remove(c, tenant.orgId, target);
+        const done = await remove(c, tenant.orgId, target);
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'member.remove',
+          targetType: 'User',
+          targetId: userId,
+          detail: { role: target.role },
+        });
+        return done;
       }),
 
     leaveOrganization: (tenant) =>
       asCaller(tenant, async (c) => {
-        return remove(c, tenant.orgId, (await db.getMember(c, tenant.orgId, tenant.userId, true))!);
+        const done = await remove(c, tenant.orgId, (await db.getMember(c, tenant.orgId, tenant.userId, true))!);
+        await recordAudit(c, {
+          orgId: tenant.orgId,
+          actor: { tenant },
+          action: 'member.leave',
+          targetType: 'User',
+          targetId: tenant.userId,
+        });
+        return done;
       }),
 
     signOut: (tenant) =>
       tx(tenant, async (c) => {
         // An API key is refused by the guard (PASSWORD_SESSION_ONLY); it ends with revokeApiKey.
         await db.revokeSession(c, tenant.userId, tenant.sessionId);
+        await recordAudit(c, { orgId: tenant.orgId, actor: { tenant }, action: 'session.sign_out' });
         return true as const;
       }),
   };

@@ -333,6 +333,23 @@ describe('filter input', () => {
     expect(none.body.data?.datasets).toEqual([{ name: 'cars' }, { name: 'seattle_weather' }]);
   });
 
+  it('bounds the conditions of one filter (Neo4j plans wide filters for seconds), counting nested ones', async () => {
+    const tok = await token({ org: ORG_A });
+    const or = (n: number) =>
+      `{ OR: [${Array.from({ length: n }, (_, i) => `{ name: { eq: "t${i}" } }`).join(', ')}, { name: { eq: "cars" } }] }`;
+    // 49 + 1 conditions: allowed, and the one real name matches.
+    const fifty = await gql(`{ datasets(where: ${or(49)}) { name } }`, tok);
+    expect(fifty.body).toEqual({ data: { datasets: [{ name: 'cars' }] } });
+    const wide = await gql(`{ datasets(where: ${or(50)}) { name } }`, tok);
+    expect(wide.body.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
+      ['BAD_USER_INPUT', 'where has 51 conditions; at most 50 are allowed per filter.'],
+    ]);
+    // Nested: 26 names under NOT inside AND, 25 rowCount conditions beside them.
+    const nested = `{ AND: [{ NOT: ${or(25)} }, { OR: [${Array.from({ length: 25 }, (_, i) => `{ rowCount: { gt: ${i} } }`).join(', ')}] }] }`;
+    const r = await gql(`{ datasetsConnection(where: ${nested}) { totalCount } }`, tok);
+    expect(r.body.errors?.[0]?.message).toBe('where has 51 conditions; at most 50 are allowed per filter.');
+  });
+
   // cars was updated at 2025-01-02T03:04:05.678Z, seattle_weather at 2025-02-03T00:00:00.000Z.
   it('DateTime filters take the ISO-8601 forms Neo4j parses, with their offsets and precision', async () => {
     const tok = await token({ org: ORG_A });

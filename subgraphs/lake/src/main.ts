@@ -6,6 +6,7 @@ import {
   loadConfig,
   onShutdown,
   openServiceDatabase,
+  AUDIT_SCHEMA,
 } from '@datapilot/common';
 import { createLakeFromConfig } from '@datapilot/lake-core';
 import { LAKE_SERVICE_CONFIG } from './config.ts';
@@ -24,6 +25,7 @@ try {
     migrationUrl: config.DATABASE_MIGRATION_URL,
     schema: 'lake',
     migrationsDir: MIGRATIONS_DIR,
+    alsoSchemas: [AUDIT_SCHEMA],
     poolMax: config.DATABASE_POOL_MAX,
     logger,
   }));

@@ -26,6 +26,7 @@ import {
   useOperationBounds,
   apolloModeOptions,
   apolloModePlugins,
+  migrateAuditSchema,
 } from '@datapilot/common';
 import type { Lake, ObjectStore } from '@datapilot/lake-core';
 import { createLakeData, type LakeDataDeps } from './data/lake-data.ts';
@@ -54,11 +55,12 @@ export const DEFAULT_UPLOAD_LIMITS: UploadLimits = {
 };
 
 /**
- * Applies the lake migrations (schema `lake`) idempotently; safe from several processes at once.
+ * Applies the lake migrations (schema `lake`) and the audit log's (schema `audit`, which it writes to) idempotently; safe from several processes at once.
  * @returns the versions applied by this call.
  */
-export function migrateLakeSchema(pool: Pool): Promise<string[]> {
-  return runMigrations(pool, 'lake', MIGRATIONS_DIR);
+export async function migrateLakeSchema(pool: Pool): Promise<string[]> {
+  const own = await runMigrations(pool, 'lake', MIGRATIONS_DIR);
+  return [...own, ...(await migrateAuditSchema(pool)).map((v) => `audit/${v}`)];
 }
 
 /** The orchestrator's API as the lake server uses it: the watcher's calls plus a readiness probe. */

@@ -6,6 +6,9 @@
  */
 import {
   connection,
+  inTenantTransaction,
+  listAuditEvents,
+  type AuditEventView,
   pageArgs,
   requireTenant,
   SESSION_ENDED,
@@ -46,6 +49,11 @@ export function createResolvers(deps: {
         return me;
       },
       organizations: (_: unknown, __: unknown, ctx: Ctx) => teams.organizations(requireTenant(ctx)),
+      auditEvents: async (_: unknown, args: PageArgs, ctx: Ctx) => {
+        const { first, after } = page(args, 'audit');
+        const tenant = requireTenant(ctx);
+        return connection(await inTenantTransaction(pool, tenant, (c) => listAuditEvents(c, first, after)));
+      },
       members: async (_: unknown, args: PageArgs, ctx: Ctx) => {
         const { first, after } = page(args, 'member');
         return connection(await teams.members(requireTenant(ctx), first, after));
@@ -82,6 +90,10 @@ export function createResolvers(deps: {
       revokeApiKey: (_: unknown, args: { id: string }, ctx: Ctx) =>
         apiKeys.revoke(requireTenant(ctx), uuidArg(args.id, 'id')),
       exchangeApiKey: (_: unknown, args: { key: string }) => apiKeys.exchange(args.key),
+    },
+    AuditEvent: {
+      actor: (e: AuditEventView, _: unknown, ctx: Ctx) => (e.actorUserId ? data(ctx).user(e.actorUserId) : null),
+      detail: (e: AuditEventView) => JSON.stringify(e.detail),
     },
     User: {
       __resolveReference: (ref: { id: unknown }, ctx: Ctx) => data(ctx).user(ref.id),

@@ -15,6 +15,7 @@ import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
   cursorAtColumn,
   inTenantTransaction,
+  recordAudit,
   keysetPage,
   type Keyset,
   type Page,
@@ -387,7 +388,16 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
             u.expiresAt,
           ],
         );
-        return { upload: toUpload(rows[0]!) };
+        const upload = toUpload(rows[0]!);
+        await recordAudit(client, {
+          orgId: org,
+          actor: { tenant },
+          action: 'upload.create',
+          targetType: 'Upload',
+          targetId: upload.id,
+          detail: { table: u.table, fileName: u.fileName, format: u.format, mode: u.mode, sizeBytes: u.sizeBytes },
+        });
+        return { upload };
       });
     },
     async getUpload(id) {
@@ -440,7 +450,16 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
             [org, id],
           );
           if (!rows[0]) return null;
-          return { upload: toUpload(rows[0]), run: await insertRun(client, run) };
+          const done = { upload: toUpload(rows[0]), run: await insertRun(client, run) };
+          await recordAudit(client, {
+            orgId: org,
+            actor: { tenant },
+            action: 'upload.complete',
+            targetType: 'Upload',
+            targetId: id,
+            detail: { table: run.table, runId: done.run.id },
+          });
+          return done;
         },
         (r) => r !== null,
       );
@@ -457,6 +476,14 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
           if (busy.rowCount) return null;
           const out: PipelineRun[] = [];
           for (const run of runs) out.push(await insertRun(client, run));
+          await recordAudit(client, {
+            orgId: org,
+            actor: { tenant },
+            action: 'pipeline_run.reload',
+            targetType: 'LakeTable',
+            targetId: table,
+            detail: { runIds: out.map((r) => r.id) },
+          });
           return out;
         },
         (r) => r !== null,
