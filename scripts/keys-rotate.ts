@@ -2,7 +2,7 @@
 //   npm run keys:rotate                        publish a new key now; it signs AUTH_KEY_PUBLISH_LEAD_SECONDS later
 //   npm run keys:rotate -- --lead-seconds 900  the same with another lead (seconds)
 //   npm run keys:rotate -- --status            list the keys and their states, change nothing
-// Reads DATABASE_URL (default: the embedded PostgreSQL of `npm start`), AUTH_KEY_ENCRYPTION_KEY,
+// Reads DATABASE_URL (default: the embedded PostgreSQL of `npm start`, on POSTGRES_PORT), AUTH_KEY_ENCRYPTION_KEY,
 // AUTH_KEY_PUBLISH_LEAD_SECONDS and ACCESS_TOKEN_TTL_SECONDS like the auth service (give it the same values).
 // Running auth replicas need no restart: each reads the new key within its check interval and switches on time.
 import { parseArgs } from 'node:util';
@@ -30,12 +30,13 @@ try {
 
 let config;
 try {
+  // `npm start` runs its embedded PostgreSQL on POSTGRES_PORT: the default URL follows it.
+  const { POSTGRES_PORT } = loadConfig({
+    POSTGRES_PORT: int('port of the embedded PostgreSQL of npm start', DEFAULT_PORTS.postgres, 1, 65535),
+  });
   config = loadConfig({
     DATABASE_URL: devDatabaseUrl(
-      str(
-        'PostgreSQL URL of the auth database',
-        `postgres://postgres:postgres@127.0.0.1:${DEFAULT_PORTS.postgres}/postgres`,
-      ),
+      str('PostgreSQL URL of the auth database', `postgres://postgres:postgres@127.0.0.1:${POSTGRES_PORT}/postgres`),
     ),
     AUTH_KEY_ENCRYPTION_KEY: AUTH_SERVICE_CONFIG.AUTH_KEY_ENCRYPTION_KEY,
     AUTH_KEY_PUBLISH_LEAD_SECONDS: AUTH_SERVICE_CONFIG.AUTH_KEY_PUBLISH_LEAD_SECONDS,
@@ -96,7 +97,13 @@ try {
     table(await listSigningKeys(pool, { accessTokenTtlSeconds: cfg.ACCESS_TOKEN_TTL_SECONDS })) + '\n',
   );
 } catch (e) {
-  fail((e as Error).message);
+  const refused = (e as { code?: unknown }).code === 'ECONNREFUSED';
+  fail(
+    refused
+      ? `${(e as Error).message}: no PostgreSQL answers there; start the stack (npm start, with the same POSTGRES_PORT) ` +
+          'or set DATABASE_URL to the auth database'
+      : (e as Error).message,
+  );
 } finally {
   await pool.end();
 }

@@ -236,7 +236,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const children: Child[] = [];
     const spawnOne = async (name: string, entry: string, p: number, own: Record<string, string> = {}) => {
       log(`starting ${name} on :${p}`);
-      const c = await spawnService({ name, entry, env: { ...env, ...own }, port: p, logDir, cwd: REPO_ROOT });
+      const c = await spawnService({ name, entry, env: { ...env, ...own }, port: p, logDir, cwd: REPO_ROOT, log });
       children.push(c);
       stops.push(c.stop);
     };

@@ -1,7 +1,7 @@
 // `npm start`: the whole DataPilot stack on its embedded defaults. Ctrl-C stops every child process.
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DEFAULT_PORTS, devSecret, int, loadConfig, str } from '@datapilot/common';
+import { DEFAULT_PORTS, devSecret, int, isProduction, loadConfig, str } from '@datapilot/common';
 import { REPO_ROOT, startStack } from './stack.ts';
 
 // The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
@@ -61,6 +61,27 @@ try {
 } catch (e) {
   log((e as Error).message);
   process.exit(1);
+}
+// The embedded engines' credentials are public (PostgreSQL's `postgres` superuser, S3Proxy's generated keys kept on
+// disk, Neo4j's development password): in production each must be a server of your own, named up front, before a
+// minute of start-up is spent on engines whose secrets the services would then refuse.
+if (isProduction()) {
+  const embedded = (
+    [
+      ['DATABASE_URL', 'PostgreSQL'],
+      ['S3_ENDPOINT', 'the S3 object store'],
+      ['NEO4J_URI', 'Neo4j'],
+      ['AIRFLOW_URL', 'Airflow'],
+    ] as const
+  ).filter(([name]) => !env[name]);
+  if (embedded.length) {
+    log(
+      `NODE_ENV=production: npm start would run embedded development engines with public credentials for ` +
+        `${embedded.map(([, what]) => what).join(', ')}. Set ${embedded.map(([n]) => n).join(', ')} (and their ` +
+        'credentials) to servers of your own, or run compose/ with the prod overlay; unset NODE_ENV for development.',
+    );
+    process.exit(1);
+  }
 }
 const stateDir = path.resolve(env.DATAPILOT_STATE_DIR ?? path.join(REPO_ROOT, '.local'));
 const demo = { email: ports.DEMO_EMAIL, password: ports.DEMO_PASSWORD, orgName: ports.DEMO_ORG_NAME };

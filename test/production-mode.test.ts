@@ -147,6 +147,20 @@ describe('processes refuse to start with a development secret', () => {
     );
   }, 60_000);
 
+  it('npm start on the embedded engines: refused before any engine starts, naming each variable', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', DEMO_PASSWORD: 'a-real-demo-pass-2026' };
+    for (const name of ['DATABASE_URL', 'S3_ENDPOINT', 'NEO4J_URI', 'AIRFLOW_URL']) delete env[name];
+    const started = Date.now();
+    const r = await run('npx', ['tsx', 'scripts/start.ts'], { cwd: REPO, env, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Set DATABASE_URL, S3_ENDPOINT, NEO4J_URI, AIRFLOW_URL');
+    expect(r.stderr).not.toContain('starting PostgreSQL');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
   it('npm start (the demo password unset)', async () => {
     const r = await run('npx', ['tsx', 'scripts/start.ts'], {
       cwd: REPO,

@@ -111,6 +111,8 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     gateway: gateway as never,
     formatError: createFormatError((err) => opts.logger.error('unexpected error', { err })),
     includeStacktraceInErrorResponses: false,
+    // main.ts owns shutdown (onShutdown); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     ...apolloModeOptions(),
     // Automatic persisted queries would share one cache across tenants and need a retry dance; off.
     persistedQueries: false,

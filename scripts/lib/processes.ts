@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isPortOpen } from '../../infra/net.ts';
 
@@ -25,8 +25,30 @@ export async function waitForPort(what: string, host: string, port: number, time
 export type Child = { name: string; proc: ChildProcess; logFile: string; stop(): Promise<void> };
 
 /**
+ * What a service wrote to its log from byte `from` on (this start's output), without stack frames: its last `max`
+ * lines, which say why it stopped (e.g. production mode's "Invalid configuration" and each refused variable).
+ */
+function lastWords(logFile: string, from: number, max = 8): string[] {
+  let text: string;
+  try {
+    text = readFileSync(logFile).subarray(from).toString('utf8');
+  } catch {
+    return [];
+  }
+  const noise = [/^\s+at /, /^Node\.js v/, /^\s*\^+\s*$/];
+  return text
+    .split('\n')
+    .filter((l) => l.trim() && !noise.some((n) => n.test(l)))
+    .slice(-max);
+}
+
+/**
  * Spawns a TypeScript entry point (`node --import tsx <file>`) with `env`, logging to
  * `<logDir>/<name>.log`; resolves when it listens on `port` (timeout 60 s).
+ * @param opts.log where to say that the service exited on its own once it had started (e.g. a crash or a kill):
+ *   `<name> exited unexpectedly (code …); see <log file>`. Not called for an exit asked by `stop()`.
+ * @throws Error when it exits or does not listen in time, naming its log file and quoting the log's last lines
+ *   (without stack frames), so that a refusal such as production mode's "Invalid configuration" reaches the console.
  */
 export async function spawnService(opts: {
   name: string;
@@ -35,9 +57,11 @@ export async function spawnService(opts: {
   port: number;
   logDir: string;
   cwd: string;
+  log?: Log;
 }): Promise<Child> {
   mkdirSync(opts.logDir, { recursive: true });
   const logFile = path.join(opts.logDir, `${opts.name}.log`);
+  const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
   const out = createWriteStream(logFile, { flags: 'a' });
   const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
     cwd: opts.cwd,
@@ -45,22 +69,38 @@ export async function spawnService(opts: {
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout?.pipe(out);
-  proc.stderr?.pipe(out);
+  // Both streams into one file: it ends once the process and both streams have closed (not when the first ends).
+  proc.stdout?.pipe(out, { end: false });
+  proc.stderr?.pipe(out, { end: false });
+  proc.once('close', () => out.end());
   let exited = false;
-  proc.once('exit', () => (exited = true));
+  let started = false;
+  let stopping = false;
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  proc.once('exit', (code, signal) => {
+    exited = true;
+    const how = code === null ? `signal ${signal}` : `code ${code}`;
+    if (started && !stopping) opts.log?.(`${opts.name} exited unexpectedly (${how}); see ${logFile}`);
+  });
   try {
     await waitForPort(opts.name, '127.0.0.1', opts.port, 60_000, () => !exited);
   } catch (e) {
     proc.kill('SIGKILL');
-    throw new Error(`${(e as Error).message}; see ${logFile}`);
+    // Its output reaches the log file through pipes: wait for them to drain before quoting it.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+    const words = lastWords(logFile, logStart);
+    throw new Error(
+      `${(e as Error).message}; see ${logFile}${words.length ? `. Its last lines:\n  ${words.join('\n  ')}` : ''}`,
+    );
   }
+  started = true;
   return {
     name: opts.name,
     proc,
     logFile,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopping = true;
         if (exited) return resolve();
         const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);
         proc.once('exit', () => {

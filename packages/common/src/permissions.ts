@@ -78,7 +78,6 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   // ---- graph ----
   'Query.datasets': 'VIEWER',
   'Query.datasetsConnection': 'VIEWER',
-  'Entity.Dataset': 'VIEWER',
 });
 
 /**

@@ -118,9 +118,33 @@ export interface AccountService {
 export function createAccountService(deps: AccountServiceDeps): AccountService {
   const { pool, sessions, throttle } = deps;
 
+  /**
+   * Signup with an invitation for an email that has an account already (e.g. someone removed from their only
+   * organization, who cannot sign in): the password must be the account's, checked and throttled exactly as `login`;
+   * then the invitation is claimed for that account. Null when there is no invitation or no such account (a new
+   * account is registered instead).
+   * @throws RATE_LIMITED, UNAUTHENTICATED {@link INVALID_CREDENTIALS} (as login); what claimInvitation throws.
+   */
+  async function joinWithAccount(input: SignupInput) {
+    if (!input.invitationToken || input.orgName != null) return null;
+    const normalized = normalizeEmail(input.email);
+    if (/\p{Cc}/u.test(normalized)) return null;
+    const existing = await db.findUserByEmail(pool, normalized);
+    if (!existing) return null;
+    const attempt = await throttle.begin(input.email);
+    if (!(await verifyPassword(input.password, existing.password_hash))) {
+      await attempt.failed();
+      throw unauthenticated(INVALID_CREDENTIALS);
+    }
+    await attempt.succeeded();
+    const user = userView(existing);
+    const joined = await inTenantTransaction(pool, {}, (c) => claimInvitation(c, input.invitationToken!, user));
+    return { user, org: joined.organization, role: joined.role };
+  }
+
   return {
     async signup(input) {
-      const { user, org, role } = await registerAccount(pool, input);
+      const { user, org, role } = (await joinWithAccount(input)) ?? (await registerAccount(pool, input));
       return inTenantTransaction(pool, { orgId: org.id, userId: user.id }, async (c) => {
         const actor = { userId: user.id };
         await recordAudit(

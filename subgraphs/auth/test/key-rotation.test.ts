@@ -22,6 +22,7 @@ import {
   type AuthServer,
 } from '../src/index.ts';
 import { gql, LOGIN, REFRESH, SIGNUP, startAuth } from './helpers.ts';
+import { freePort } from '../../../infra/net.ts';
 
 const TTL_S = 4; // access-token lifetime
 const LEAD_S = 6; // publish lead: longer than the verifier's refetch cooldown (5 s), as the default (600 s) is
@@ -289,5 +290,19 @@ describe('npm run keys:rotate', () => {
     const status = await run('--status');
     expect(status.stdout.trim().split('\n')).toHaveLength(3);
     expect((await env.pool.query('SELECT count(*)::int AS n FROM auth.signing_keys')).rows[0].n).toBe(2);
+  }, 60_000);
+
+  it('without DATABASE_URL, looks for the embedded PostgreSQL of npm start on POSTGRES_PORT', async () => {
+    const port = await freePort(); // nothing listens there
+    const r = await promisify(execFile)('npx', ['tsx', 'scripts/keys-rotate.ts', '--status'], {
+      cwd: new URL('../../..', import.meta.url).pathname,
+      env: { ...process.env, DATABASE_URL: '', POSTGRES_PORT: String(port), NODE_ENV: 'development' },
+    }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`keys:rotate: connect ECONNREFUSED 127.0.0.1:${port}: no PostgreSQL answers there;`);
+    expect(r.stderr).toContain('set DATABASE_URL');
   }, 60_000);
 });

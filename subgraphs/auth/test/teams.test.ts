@@ -328,6 +328,27 @@ describe('acceptInvitation and switchOrganization', () => {
   });
 });
 
+describe('an account without an organization', () => {
+  it('joins again by signing up with a new invitation and its own password (a wrong one is refused)', async () => {
+    const boss = await owner('lone-boss');
+    const carl = await member(boss, 'lone-carl', 'ANALYST');
+    await ok(REMOVE, { userId: carl.user.id }, boss);
+    expect(await fails(LOGIN, { email: carl.user.email, password: PASSWORD })).toMatchObject({ code: 'FORBIDDEN' });
+    const { token } = await ok(INVITE, { email: carl.user.email, role: 'VIEWER' }, boss);
+    const wrong = await fails(SIGNUP, {
+      input: { email: carl.user.email, password: 'Not-The-Password-1', invitationToken: token },
+    });
+    expect(wrong).toMatchObject({ code: 'UNAUTHENTICATED', message: 'Invalid email or password.' });
+    const back = await ok(SIGNUP, { input: { email: carl.user.email, password: PASSWORD, invitationToken: token } });
+    expect([back.user.id, back.organization.id, back.role]).toEqual([carl.user.id, boss.organization.id, 'VIEWER']);
+    expect(await storedRole(carl.user.id, boss.organization.id)).toBe('VIEWER');
+    // The invitation is used up: a second try is CONFLICT, not a second membership.
+    expect(
+      (await fails(SIGNUP, { input: { email: carl.user.email, password: PASSWORD, invitationToken: token } })).code,
+    ).toBe('CONFLICT');
+  });
+});
+
 describe('role rules and the last owner', () => {
   let org: Session;
   let admin: Session;

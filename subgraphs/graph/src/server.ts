@@ -48,6 +48,8 @@ export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: s
     schema,
     formatError: createFormatError((err) => logger.error('request failed', { err })),
     includeStacktraceInErrorResponses: false,
+    // main.ts owns shutdown (onShutdown: server, then the driver); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     ...apolloModeOptions(),
     // Federated traces (ftv1) are for Apollo Studio, which DataPilot does not use. The bounds are those of every
     // DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.

@@ -155,6 +155,8 @@ export async function createLakeServer(opts: LakeServerOptions): Promise<LakeSer
     formatError,
     logger: apolloLogger(logger),
     includeStacktraceInErrorResponses: false,
+    // main.ts owns shutdown (onShutdown); Apollo's own signal handler would race it.
+    stopOnTerminationSignals: false,
     ...apolloModeOptions(),
     // The bounds of every DataPilot GraphQL endpoint (bounds.ts): document size, input values, depth, fields, cost.
     plugins: [useOperationBounds(), ...apolloModePlugins()],
