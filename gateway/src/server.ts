@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import {
+  healthRoutes,
+  READY_CHECK_TIMEOUT_MS,
   DataPilotError,
   ERROR_HTTP_STATUS,
   type ErrorCode,
@@ -12,7 +14,6 @@ import {
   createFormatError,
   createGraphQLHttpServer,
   listen,
-  sendJson,
   type Logger,
   type TenantContext,
   type Authenticator,
@@ -126,7 +127,19 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     apollo,
     edge: true,
     context: (req, requestId) => contextFromRequest(opts.authenticator, req, requestId),
-    routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }) },
+    // Ready when every subgraph is: each one's own `/ready`, next to its GraphQL URL.
+    routes: healthRoutes(
+      Object.fromEntries(
+        opts.subgraphs.map((s) => [
+          s.name,
+          async () => {
+            const res = await fetch(new URL('/ready', s.url), { signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) });
+            if (!res.ok) throw new Error(`${s.name} answered HTTP ${res.status}`);
+          },
+        ]),
+      ),
+      opts.logger,
+    ),
   });
 
   const apiSchema = Supergraph.build(composition.supergraphSdl).apiSchema().toGraphQLJSSchema();

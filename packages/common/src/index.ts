@@ -19,3 +19,4 @@ export * from './context.ts';
 export * from './guard.ts';
 export * from './org-limits.ts';
 export * from './audit.ts';
+export * from './health.ts';

@@ -9,6 +9,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Pool } from 'pg';
 import {
+  healthRoutes,
   closeServer,
   contextFromRequest,
   createAuthenticator,
@@ -108,7 +109,7 @@ export type AuthServer = {
  * - GET `/.well-known/jwks.json`: public keys only (`kty`, `crv`, `x`, `kid`, `alg` EdDSA, `use` sig),
  *   `cache-control: public, max-age=300` (JWKS_CACHE_MAX_AGE_SECONDS); the next, current and recently retired
  *   signing keys (keys.ts: rotation without downtime);
- * - GET `/health`: 200 `{ status: "ok" }` when PostgreSQL answers, else 503 `{ status: "unavailable" }`.
+ * - GET `/health` (alive) and `/ready` (PostgreSQL answers), health.ts.
  * `login` is throttled per email (state in `auth.login_failures`, shared by every replica on the database; see
  * login-throttle.ts): RATE_LIMITED with `extensions.retryAfterSeconds` after `loginMaxFailures` failures within
  * `loginFailureWindowSeconds`.
@@ -177,15 +178,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<AuthSer
       [PRINCIPAL_PATH]: principalRoute(pool, verifier),
       [JWKS_PATH]: async (_req, res) =>
         sendJson(res, 200, await keys.jwks(), { 'cache-control': `public, max-age=${JWKS_CACHE_MAX_AGE_SECONDS}` }),
-      '/health': async (_req, res) => {
-        try {
-          await pool.query('SELECT 1');
-          sendJson(res, 200, { status: 'ok' });
-        } catch (err) {
-          logger.warn('health check failed', { err });
-          sendJson(res, 503, { status: 'unavailable' });
-        }
-      },
+      ...healthRoutes({ postgres: () => pool.query('SELECT 1') }, logger),
     },
   });
   const url = await listen(server, opts.port, opts.host);

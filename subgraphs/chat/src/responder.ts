@@ -7,6 +7,8 @@ import type { MessageEventHub, MessageEventKind } from './events.ts';
 /** Gives the analyst the lake of one tenant; `@datapilot/lake-core`'s `createLake(...)` fits. */
 export interface TenantLakes {
   forTenant(tenant: TenantContext): AnalystLake;
+  /** Resolves when the engine behind the lakes answers (readiness); lake-core's `Lake.ping`. */
+  ping?(): Promise<unknown>;
 }
 
 /** Default of CHAT_MAX_CONCURRENT_QUESTIONS_PER_ORG: answers one organization may have computed at once. */

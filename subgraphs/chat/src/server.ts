@@ -9,6 +9,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Pool } from 'pg';
 import {
+  healthRoutes,
   attachGraphQLWebSocket,
   closeServer,
   contextFromRequest,
@@ -17,7 +18,6 @@ import {
   createGraphQLHttpServer,
   listen,
   runMigrations,
-  sendJson,
   type Logger,
   type RequestContext,
   type Authenticator,
@@ -94,7 +94,7 @@ export type ChatServer = {
  * - WebSocket `/graphql` (graphql-ws): subscriptions. `connection_init` must carry
  *   `{ authorization: "Bearer <jwt>" }`; missing/bad → close 4401. The socket is closed with 4401 when the token
  *   expires. Subscriptions run with the same {@link RequestContext} as HTTP requests.
- * - GET `/health`: 200 `{ status: "ok" }` when PostgreSQL answers, else 503.
+ * - GET `/health` (alive) and `/ready` (PostgreSQL and Spark Connect answer), health.ts.
  * Events come from an in-process hub: run ONE replica until they move to PostgreSQL LISTEN/NOTIFY.
  * @throws the listen error (EADDRINUSE) when the port is taken.
  */
@@ -140,13 +140,13 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     path: GRAPHQL_PATH,
     context: (req, requestId) => contextFromRequest(authenticator, req, requestId),
     routes: {
-      '/health': async (_req, res) => {
-        const ok = await pool.query('SELECT 1').then(
-          () => true,
-          () => false,
-        );
-        sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable' });
-      },
+      ...healthRoutes(
+        {
+          postgres: () => pool.query('SELECT 1'),
+          ...(opts.lake.ping ? { spark: () => opts.lake.ping!() } : {}),
+        },
+        logger,
+      ),
     },
   });
 

@@ -2,11 +2,11 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { Driver } from 'neo4j-driver';
 import {
+  healthRoutes,
   closeServer,
   createFormatError,
   createGraphQLHttpServer,
   listen,
-  sendJson,
   type Logger,
   type Authenticator,
   PARSE_OPTIONS,
@@ -32,7 +32,7 @@ export type GraphServerDeps = {
 
 /**
  * Starts the graph subgraph: @neo4j/graphql's Federation 2 subgraph schema (see schema.graphql) behind
- * Apollo Server 5 on `POST /graphql`, plus `GET /health`.
+ * Apollo Server 5 on `POST /graphql`, plus `GET /health` (alive) and `/ready` (Neo4j answers), health.ts.
  *
  * Auth: each request's bearer token is verified here (a bad or expired one answers UNAUTHENTICATED, HTTP 401);
  * its `org` claim becomes `$jwt.org`, which @neo4j/graphql's @authorization rules compile into every Cypher
@@ -60,7 +60,7 @@ export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: s
   const http = createGraphQLHttpServer<GraphContext>({
     apollo,
     context: (req, requestId) => createGraphContext(deps.authenticator, req, requestId),
-    routes: { '/health': (_req, res) => sendJson(res, 200, { status: 'ok', service: 'graph' }) },
+    routes: healthRoutes({ neo4j: () => deps.driver.verifyConnectivity() }, logger),
   });
   const url = await listen(http, deps.port, deps.host);
   logger.info('graph subgraph listening', { url: `${url}/graphql` });
