@@ -1,5 +1,4 @@
-import { DEFAULT_PORTS, int, str, url, SERVICE_CONFIG } from '@datapilot/common';
-import { DEFAULT_LIMITS } from './limits.ts';
+import { DEFAULT_PORTS, int, str, url, SERVICE_CONFIG, DEFAULT_BOUNDS } from '@datapilot/common';
 
 const P = DEFAULT_PORTS;
 
@@ -14,10 +13,10 @@ export const GATEWAY_SERVICE_CONFIG = {
   LAKE_URL: url('lake subgraph GraphQL URL', `http://127.0.0.1:${P.lake}/graphql`),
   LAKE_WS_URL: url('lake subgraph graphql-ws URL', `ws://127.0.0.1:${P.lake}/graphql`),
   GRAPH_URL: url('graph subgraph GraphQL URL', `http://127.0.0.1:${P.graph}/graphql`),
-  GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_LIMITS.maxDepth, 1, 100),
+  GATEWAY_MAX_QUERY_DEPTH: int('deepest field nesting of one operation', DEFAULT_BOUNDS.maxDepth, 1, 100),
   GATEWAY_MAX_QUERY_FIELDS: int(
     'most fields (aliases counted) one operation may select',
-    DEFAULT_LIMITS.maxFields,
+    DEFAULT_BOUNDS.maxFields,
     1,
     100_000,
   ),

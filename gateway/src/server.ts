@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import {
+  useOperationBounds,
+  type OperationBounds,
   healthRoutes,
   READY_CHECK_TIMEOUT_MS,
   DataPilotError,
@@ -23,7 +25,6 @@ import {
 } from '@datapilot/common';
 import { composeSupergraph, type SubgraphDef } from './compose.ts';
 import { attachSubscriptionEdge } from './subscriptions.ts';
-import { DEFAULT_LIMITS, useOperationLimits, type OperationLimits } from './limits.ts';
 
 /**
  * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id, and
@@ -84,8 +85,8 @@ export type GatewayOptions = {
   /** Interface to bind (default 127.0.0.1; a container binds 0.0.0.0). */
   host?: string;
   logger: Logger;
-  /** Depth and size bounds of one operation (default {@link DEFAULT_LIMITS}). */
-  limits?: OperationLimits;
+  /** Bounds of one operation (bounds.ts); a bound left out keeps its DEFAULT_BOUNDS value. */
+  limits?: Partial<OperationBounds>;
 };
 
 /**
@@ -100,7 +101,7 @@ export type GatewayOptions = {
  */
 export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: string; close(): Promise<void> }> {
   const composition = composeSupergraph(opts.subgraphs);
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const limits = opts.limits ?? {};
   const byName = new Map(opts.subgraphs.map((s) => [s.name, s]));
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
@@ -118,7 +119,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     // Automatic persisted queries would share one cache across tenants and need a retry dance; off.
     persistedQueries: false,
     // The bounds of every DataPilot GraphQL endpoint (bounds.ts), checked before the gateway plans.
-    plugins: [useOperationLimits(limits), ...apolloModePlugins()],
+    plugins: [useOperationBounds(limits), ...apolloModePlugins()],
     parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
