@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.local/**', '**/dist/**', 'spark-apps/**', 'orchestration/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '.local/**',
+      '**/dist/**',
+      'spark-apps/**',
+      'orchestration/**',
+      'sdk/src/generated/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

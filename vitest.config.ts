@@ -17,6 +17,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'subgraphs/*/test/**/*.test.ts',
       'gateway/test/**/*.test.ts',
+      'sdk/test/**/*.test.ts',
       'infra/*/test/**/*.test.ts',
       'test/**/*.test.ts',
       'compose/test/**/*.test.ts',

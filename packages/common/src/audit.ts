@@ -13,7 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Pool, PoolClient } from 'pg';
 import { runMigrations } from './migrations.ts';
-import { cursorAtColumn, keysetPage, type Keyset, type Page } from './keyset.ts';
+import { cursorAtColumn, keysetPage, keysetSql, type Page, type PageRequest } from './keyset.ts';
 import type { TenantContext } from './tenancy.ts';
 
 /** The audit schema's migrations (run by every service that records events, as the schema's owner). */
@@ -163,25 +163,21 @@ type Row = {
 const CREDENTIAL = { session: 'SESSION', apiKey: 'API_KEY', system: 'SYSTEM' } as const;
 
 /**
- * One page of the transaction's organization's events, newest first (`occurred_at`, then `id`, both descending),
- * after the keyset position `after` (exclusive; cursors of list `audit`); the row policy scopes it, so no org
- * argument exists.
+ * One page of the transaction's organization's events, newest first (`occurred_at`, then `id`, both descending;
+ * cursors of list `audit`); the row policy scopes it, so no org argument exists.
  */
-export async function listAuditEvents(
-  client: PoolClient,
-  first: number,
-  after: Keyset | null,
-): Promise<Page<AuditEventView>> {
+export async function listAuditEvents(client: PoolClient, page: PageRequest): Promise<Page<AuditEventView>> {
+  const k = keysetSql(page, { at: 'occurred_at', id: 'id', descending: true }, 1);
   const { rows } = await client.query<Row>(
     `SELECT id, ${cursorAtColumn('occurred_at')}, occurred_at, actor_user_id, actor_credential, action, target_type,
             target_id, detail, client_address, user_agent, request_id
        FROM audit.events
-      WHERE ($2::timestamptz IS NULL OR (occurred_at, id) < ($2::timestamptz, $3::uuid))
-      ORDER BY occurred_at DESC, id DESC
-      LIMIT $1`,
-    [first + 1, after?.createdAt ?? null, after?.id ?? null],
+      WHERE true${k.where}
+      ORDER BY ${k.orderBy}
+      LIMIT ${k.limit}`,
+    k.params,
   );
-  return keysetPage(rows, first, 'audit', (r) => ({
+  return keysetPage(rows, page, 'audit', (r) => ({
     id: r.id,
     occurredAt: r.occurred_at.toISOString(),
     actorUserId: r.actor_user_id,

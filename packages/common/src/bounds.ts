@@ -38,6 +38,7 @@ import {
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { DataPilotError } from './errors.ts';
+import { MAX_DEFAULT_PAGE_SIZE } from './keyset.ts';
 
 /** Bounds on one operation; see {@link DEFAULT_BOUNDS} and the module comment. */
 export type OperationBounds = {
@@ -86,8 +87,11 @@ export const MAX_NESTING = 100;
 /** Apollo Server `parseOptions` of every DataPilot server: graphql-js stops parsing past {@link MAX_TOKENS}. */
 export const PARSE_OPTIONS = { maxTokens: MAX_TOKENS } as const;
 
-/** Names of the arguments that set how many items a list or connection returns, in the order they are looked at. */
-export const PAGE_ARGUMENTS = ['first', 'limit'] as const;
+/**
+ * Names of the arguments that set how many items a list or connection returns, in the order they are looked at
+ * (`first` and `last` of a Relay connection are never both given: keyset.ts refuses it).
+ */
+export const PAGE_ARGUMENTS = ['first', 'last', 'limit'] as const;
 
 /** Items assumed for a list whose size no page argument gives (e.g. `lakeTables`, `columns`), in {@link operationCost}. */
 export const ASSUMED_LIST_SIZE = 10;
@@ -270,9 +274,10 @@ export function measureOperation(
  * The cost of an operation: how many items its lists may return, the way GitHub's GraphQL API counts nodes.
  * Every field whose type is a list adds (number of its parent objects) × (its size), and its children are counted
  * once per item. A list's size is, in this order:
- * - its page argument ({@link PAGE_ARGUMENTS}: `first`, `limit`) as written or as the variable's value, brought into
- *   1..{@link MAX_COUNTED_PAGE_SIZE} (a non-integer counts that maximum); absent or null, the argument's default value
- *   in the schema;
+ * - its page argument ({@link PAGE_ARGUMENTS}: `first`, `last`, `limit`) as written or as the variable's value, brought
+ *   into 1..{@link MAX_COUNTED_PAGE_SIZE} (a non-integer counts that maximum); absent or null, the argument's default
+ *   value in the schema; with none of them in effect on a field that has `first` (a Relay connection, whose default
+ *   size its resolver applies), {@link MAX_DEFAULT_PAGE_SIZE};
  * - for `_entities`, the number of representations;
  * - the page argument of its parent field when that field is a connection (an object with a page argument, e.g.
  *   `rows(first: 1000) { edges { node } }`: `edges` has 1 000 items; `pageInfo` and `totalCount` are single);
@@ -323,7 +328,7 @@ export function operationCost(
       }
       return counted(v);
     }
-    return undefined;
+    return def.args.some((a) => a.name === 'first') ? MAX_DEFAULT_PAGE_SIZE : undefined;
   };
 
   const cost = (set: SelectionSetNode, type: GraphQLNamedType | undefined, pending: number | undefined): number => {

@@ -7,10 +7,13 @@
  * not when the token expires.
  */
 import type { IncomingMessage } from 'node:http';
-import { DataPilotError, unauthenticated } from './errors.ts';
+import { READY_CHECK_TIMEOUT_MS } from './health.ts';
+import { DataPilotError, ERROR_HTTP_STATUS, unauthenticated } from './errors.ts';
 import {
   ROLES,
   bearerToken,
+  tokenAcceptedUntilMs,
+  type CredentialState,
   type RequestContext,
   type Role,
   type TenantContext,
@@ -107,6 +110,17 @@ export interface Authenticator {
   fromAuthorization(header: unknown): Promise<TenantContext | null>;
   /** For long-lived sockets: is the tenant's session still live (re-checked at most every {@link PRINCIPAL_TTL_MS})? */
   stillActive(tenant: TenantContext): Promise<boolean>;
+  /**
+   * For long-lived sockets: the first instant (epoch milliseconds) at which this authenticator refuses the tenant's
+   * token for its age — its `exp` plus the verifier's clock tolerance ({@link tokenAcceptedUntilMs}), the same rule
+   * an HTTP request meets. ws.ts closes a socket with 4401 then.
+   */
+  acceptedUntilMs(tenant: TenantContext): number;
+  /**
+   * What this authenticator needs to answer, as readiness checks (health.ts): `{ jwks }` for a service that verifies
+   * tokens against the auth subgraph's JWKS (the keys answer, at least one); none for one that holds its own keys.
+   */
+  readonly dependencies?: Readonly<Record<string, () => Promise<unknown>>>;
 }
 
 /** The message of a verified token whose session or membership has ended. */
@@ -132,6 +146,7 @@ export function createAuthenticator(opts: { verifier: TokenVerifier; principal: 
     async stillActive(tenant) {
       return (await principal(tenant)) !== null;
     },
+    acceptedUntilMs: (tenant) => tokenAcceptedUntilMs(tenant.expiresAtMs, verifier.clockToleranceSec),
   };
 }
 
@@ -140,15 +155,32 @@ export function createAuthenticator(opts: { verifier: TokenVerifier; principal: 
  * (`AUTH_JWKS_URL`), sessions checked at `/principal` on the same origin.
  */
 export function createServiceAuthenticator(jwksUrl: string): Authenticator {
-  return createAuthenticator({
-    verifier: createTokenVerifier({ jwks: jwksUrl }),
-    principal: createPrincipalCheck({ url: new URL(PRINCIPAL_PATH, jwksUrl).toString() }),
-  });
+  return {
+    ...createAuthenticator({
+      verifier: createTokenVerifier({ jwks: jwksUrl }),
+      principal: createPrincipalCheck({ url: new URL(PRINCIPAL_PATH, jwksUrl).toString() }),
+    }),
+    dependencies: {
+      // Ready when the JWKS answers with at least one key (RFC 7517 §5: `{ "keys": [...] }`).
+      jwks: async () => {
+        const res = await fetch(jwksUrl, { signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) });
+        if (!res.ok) throw new Error(`the JWKS answered HTTP ${res.status}`);
+        const body = (await res.json()) as { keys?: unknown[] };
+        if (!Array.isArray(body.keys) || body.keys.length === 0) throw new Error('the JWKS has no key');
+      },
+    },
+  };
 }
 
 /**
  * The {@link RequestContext} of an HTTP request: its `Authorization` header through `authenticator`.
- * @throws DataPilotError (as a request error, with its HTTP status) when the credential is refused: no resolver runs.
+ * A refused credential (UNAUTHENTICATED: malformed, expired, badly signed or foreign token, a header that is not
+ * `Bearer <token>`, an ended session, a revoked API key) does not stop the request: the context says
+ * `{ tenant: null, credentialRefused: <that error> }`, so that public fields (`login`, `refreshToken`, ...) still
+ * answer a client that always attaches its token, and every other field answers UNAUTHENTICATED with the reason
+ * (guard.ts; HTTP 401 when nothing else answered, {@link answerRefusedCredential}).
+ * @throws DataPilotError as a request error (with its HTTP status; no resolver runs) when the credential cannot be
+ *   checked now (UPSTREAM_UNAVAILABLE: the JWKS or the principal endpoint does not answer).
  */
 export async function contextFromRequest(
   authenticator: Authenticator,
@@ -158,6 +190,57 @@ export async function contextFromRequest(
   try {
     return { tenant: await authenticator.fromAuthorization(req.headers.authorization), requestId };
   } catch (e) {
+    if (e instanceof DataPilotError && e.code === 'UNAUTHENTICATED')
+      return { tenant: null, requestId, credentialRefused: e };
     throw e instanceof DataPilotError ? e.asRequestError() : e;
   }
+}
+
+/** The shape of a GraphQL JSON response body that {@link answerRefusedCredential} reads. */
+type ResponseBody = {
+  data?: Record<string, unknown> | null;
+  errors?: { message?: string; extensions?: { code?: unknown; credential?: unknown } }[];
+};
+
+/**
+ * The HTTP answer of a request whose credential was refused (`credential`: its {@link RequestContext}
+ * `credentialRefused`), from the complete JSON response that execution produced (`status`, `body`). It concerns
+ * the UNAUTHENTICATED errors of fields that needed a tenant (those with `extensions.credential`, tenancy.ts
+ * `credentialRequired`), not the UNAUTHENTICATED a public field answers about its own input (a wrong password):
+ * - each of them says why the credential was refused (its message) with `extensions.credential: "refused"`. At a
+ *   subgraph the guard already said so; at the gateway the subgraphs saw no credential (a refused one is not
+ *   forwarded) and answered "A valid access token is required." with `credential: "missing"`;
+ * - when they are the only errors and nothing answered (no `data`, or every root field null), the response is a
+ *   refusal of the whole request: HTTP 401 and a body of `errors` only (no `data`), as a refusal before execution;
+ * - otherwise (a public field answered or failed on its own beside them, or other errors) the status stays what
+ *   execution gave (200 for field errors), so a client keeps what did answer.
+ * A body that is not such JSON is returned unchanged.
+ */
+export function answerRefusedCredential(
+  status: number,
+  body: string,
+  credential: DataPilotError,
+): { status: number; body: string } {
+  let parsed: ResponseBody;
+  try {
+    parsed = JSON.parse(body) as ResponseBody;
+  } catch {
+    return { status, body };
+  }
+  const errors = parsed?.errors;
+  if (!Array.isArray(errors)) return { status, body };
+  let refused = 0;
+  for (const e of errors)
+    if (e?.extensions?.code === 'UNAUTHENTICATED' && e.extensions.credential !== undefined) {
+      e.message = credential.message;
+      e.extensions.credential = 'refused' satisfies CredentialState;
+      refused++;
+    }
+  if (refused === 0) return { status, body };
+  const answered = parsed.data != null && Object.values(parsed.data).some((v) => v !== null);
+  if (status === 200 && refused === errors.length && !answered) {
+    const { data: _data, ...rest } = parsed;
+    return { status: ERROR_HTTP_STATUS.UNAUTHENTICATED, body: JSON.stringify(rest) };
+  }
+  return { status, body: JSON.stringify(parsed) };
 }

@@ -15,10 +15,19 @@ export const ERROR_HTTP_STATUS = {
   UPSTREAM_TIMEOUT: 504,
   UPSTREAM_UNAVAILABLE: 503,
   INTERNAL: 500,
+  /** The gateway runs only trusted documents and this one is not in its manifest (gateway/src/trusted-documents.ts). */
+  PERSISTED_QUERY_NOT_FOUND: 400,
 } as const;
 
-/** One of the codes of {@link ERROR_HTTP_STATUS}. */
+/** One of the codes of {@link ERROR_HTTP_STATUS}: the `ErrorCode` union clients (the SDK) branch on. */
 export type ErrorCode = keyof typeof ERROR_HTTP_STATUS;
+
+/**
+ * Every {@link ErrorCode}, in the order of {@link ERROR_HTTP_STATUS} (the one list; the README's error table lists
+ * each, checked by packages/common/test/error-codes.test.ts). For a client that validates a code it received: this
+ * module is also exported alone as `@datapilot/common/errors` (it imports only `graphql`), for code run in browsers.
+ */
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(ERROR_HTTP_STATUS) as ErrorCode[]);
 
 /**
  * The one error type of DataPilot: a GraphQLError whose `extensions.code` is an {@link ErrorCode}.
@@ -66,8 +75,7 @@ export function hasErrorCode(e: unknown, code?: ErrorCode): boolean {
 }
 
 /** Apollo Server's own codes for a malformed request, kept as they are (its documented error codes). */
-const APOLLO_REQUEST_CODES =
-  /^(GRAPHQL_\w+|BAD_REQUEST|PERSISTED_QUERY_NOT_FOUND|PERSISTED_QUERY_NOT_SUPPORTED|OPERATION_RESOLUTION_FAILURE)$/;
+const APOLLO_REQUEST_CODES = /^(GRAPHQL_\w+|BAD_REQUEST|PERSISTED_QUERY_NOT_SUPPORTED|OPERATION_RESOLUTION_FAILURE)$/;
 
 /**
  * Apollo Server `formatError` hook: errors with a DataPilot code pass through; GraphQL validation

@@ -2,7 +2,9 @@
  * The org guard's schema wall: one deny-by-default transform that every subgraph applies to its built schema, driven
  * by the permission table (permissions.ts). It wraps every root field (Query, Mutation, Subscription `subscribe`) and
  * the federation `_entities` field so that, before any resolver runs:
- * - a field whose rule is not PUBLIC needs a verified tenant (UNAUTHENTICATED otherwise);
+ * - a field whose rule is not PUBLIC needs a verified tenant (UNAUTHENTICATED otherwise, saying why when the request
+ *   carried a credential that was refused: `credentialRefused` of the context, context.ts); a PUBLIC field runs
+ *   whatever the credential;
  * - a field whose rule is a role needs that role or a stronger one (FORBIDDEN naming the role otherwise);
  * - a field of PASSWORD_SESSION_ONLY refuses API-key sessions (FORBIDDEN with `requiredCredential: "session"`);
  * - `_entities` accepts only representations whose `__typename` is an entity of this subgraph with a rule
@@ -15,6 +17,7 @@
 import {
   defaultFieldResolver,
   Kind,
+  type ConstDirectiveNode,
   type FieldDefinitionNode,
   type GraphQLField,
   type GraphQLFieldResolver,
@@ -24,24 +27,26 @@ import {
   type ObjectTypeExtensionNode,
 } from 'graphql';
 import { printSubgraphSchema } from '@apollo/subgraph';
-import { badUserInput, DataPilotError, unauthenticated } from './errors.ts';
+import { badUserInput, DataPilotError } from './errors.ts';
 import { describeRule, PASSWORD_SESSION_ONLY, roleAtLeast, ruleOf, type Rule } from './permissions.ts';
-import { ROLES, type Role, type TenantContext } from './tenancy.ts';
+import { ROLES, credentialRequired, type Role, type TenantContext } from './tenancy.ts';
 
 /** Most representations one `_entities` call may carry (the gateway batches; a client cannot send more). */
 export const MAX_ENTITY_REPRESENTATIONS = 1_000;
 
-type GuardContext = { tenant?: TenantContext | null } | undefined | null;
+type GuardContext = { tenant?: TenantContext | null; credentialRefused?: DataPilotError } | undefined | null;
 
 /**
  * Checks `rule` against the context's tenant.
- * @throws DataPilotError UNAUTHENTICATED without a tenant (unless PUBLIC); FORBIDDEN with `extensions.requiredRole`
- *   when the tenant's current role is weaker than the rule's.
+ * @throws DataPilotError UNAUTHENTICATED without a tenant (unless PUBLIC): `credentialRequired` of tenancy.ts, with
+ *   `extensions.credential` and the message of `credentialRefused` when the request's credential was refused (e.g.
+ *   "The access token has expired."), else "A valid access token is required."; FORBIDDEN with
+ *   `extensions.requiredRole` when the tenant's current role is weaker than the rule's.
  */
 export function enforceRule(rule: Rule, ctx: GuardContext, passwordSessionOnly = false): void {
   if (rule === 'PUBLIC') return;
   const tenant = ctx?.tenant;
-  if (!tenant) throw unauthenticated();
+  if (!tenant) throw credentialRequired(ctx);
   if (passwordSessionOnly && tenant.credential === 'apiKey')
     throw new DataPilotError('FORBIDDEN', 'This needs a password sign-in; an API key cannot do it.', {
       requiredCredential: 'session',
@@ -68,6 +73,20 @@ function isEntity(type: GraphQLObjectType): boolean {
     ObjectTypeDefinitionNode | ObjectTypeExtensionNode
   )[];
   return nodes.some((n) => n.directives?.some((d) => d.name.value === 'key'));
+}
+
+/**
+ * True when some `@key` of the type lets this subgraph resolve references to it, i.e. is not `resolvable: false`
+ * (a stub of another subgraph's entity). Only those get the `_entities` note in their description: a stub's
+ * description would compete with the owner's in composition, which keeps one description per type.
+ */
+function resolvesReferences(type: GraphQLObjectType): boolean {
+  const nodes = [type.astNode, ...type.extensionASTNodes].filter(Boolean) as (
+    ObjectTypeDefinitionNode | ObjectTypeExtensionNode
+  )[];
+  const unresolvable = (d: ConstDirectiveNode) =>
+    d.arguments?.some((a) => a.name.value === 'resolvable' && a.value.kind === Kind.BOOLEAN && !a.value.value);
+  return nodes.some((n) => n.directives?.some((d) => d.name.value === 'key' && !unresolvable(d)));
 }
 
 /**
@@ -112,7 +131,8 @@ export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
     if (!rule) missing.push(`Entity.${type.name}`);
     else {
       entityRules.set(type.name, rule);
-      annotateType(type, `References to this entity (\`_entities\`): ${describeRule(rule)}`);
+      if (resolvesReferences(type))
+        annotateType(type, `References to this entity (\`_entities\`): ${describeRule(rule)}`);
     }
   }
   const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];

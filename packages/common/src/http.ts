@@ -5,6 +5,10 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import { checkSource } from './bounds.ts';
 import { clientOf, withRequestScope } from './audit.ts';
 import { DataPilotError, ERROR_HTTP_STATUS, hasErrorCode } from './errors.ts';
+import { annotateGraphQLRequest, withServerSpans } from './tracing.ts';
+import { answerRefusedCredential } from './context.ts';
+import { defaultCorsOrigins, handleCors, type CorsOrigins } from './cors.ts';
+import type { RequestContext } from './tenancy.ts';
 
 /** Largest request body accepted, in bytes (1 MiB); larger bodies answer HTTP 413 (code BAD_USER_INPUT). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -54,8 +58,10 @@ export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promis
  * Serves an Apollo Server 5 instance on a node:http server at `path` (default `/graphql`, also `/`),
  * plus `routes` (exact paths, e.g. `/health`). Each request gets an id (`x-request-id` header or a new
  * UUID). `context(req, requestId)` builds the GraphQL context; a DataPilotError thrown there (e.g.
- * UNAUTHENTICATED for a bad token) answers a GraphQL error body with that code's HTTP status,
- * before any resolver runs.
+ * UPSTREAM_UNAVAILABLE when a credential cannot be checked) answers a GraphQL error body with that code's HTTP
+ * status, before any resolver runs. A context whose credential was refused (`credentialRefused`, context.ts) runs:
+ * its response goes through {@link answerRefusedCredential} (the reason in every UNAUTHENTICATED error; HTTP 401 when
+ * nothing else answered). Cross-origin requests follow `cors` (cors.ts): preflights are answered before Apollo.
  * @returns the http.Server (not yet listening); use {@link listen}.
  */
 export function createGraphQLHttpServer<C extends BaseContext>(opts: {
@@ -65,12 +71,17 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
   path?: string;
   /** The public edge (the gateway): a client's `X-Forwarded-For` is ignored; subgraphs trust the gateway's. */
   edge?: boolean;
+  /** Origins allowed to call from a browser (`CORS_ORIGINS`, cors.ts); default `defaultCorsOrigins()` (by mode). */
+  cors?: CorsOrigins;
 }): Server {
   const gqlPath = opts.path ?? '/graphql';
-  return createServer(async (req, res) => {
+  const cors = opts.cors ?? defaultCorsOrigins();
+  const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const requestId = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', requestId);
+    if (handleCors(req, res, cors)) return;
+    let context: C | undefined;
     try {
       const route = opts.routes?.[url.pathname];
       if (route && req.method === 'GET') return await route(req, res);
@@ -87,18 +98,25 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
           throw new DataPilotError('BAD_USER_INPUT', 'The request body is not valid JSON.');
         }
         checkGraphQLInput(body);
+        annotateGraphQLRequest(body);
       }
       // The client's address, user agent and request id stay readable for the whole request (the audit log's
       // "from where", audit.ts), without passing them through every call.
       const result = await withRequestScope(clientOf(req, requestId, !opts.edge), () =>
         opts.apollo.executeHTTPGraphQLRequest({
           httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-          context: () => opts.context(req, requestId),
+          context: async () => (context = await opts.context(req, requestId)),
         }),
       );
       for (const [k, v] of result.headers) res.setHeader(k, v);
       res.statusCode = result.status ?? 200;
-      if (result.body.kind === 'complete') return res.end(result.body.string);
+      if (result.body.kind === 'complete') {
+        const refused = (context as Partial<RequestContext> | undefined)?.credentialRefused;
+        if (!refused) return res.end(result.body.string);
+        const answer = answerRefusedCredential(res.statusCode, result.body.string, refused);
+        res.statusCode = answer.status;
+        return res.end(answer.body);
+      }
       for await (const chunk of result.body.asyncIterator) res.write(chunk);
       res.end();
     } catch (e) {
@@ -115,6 +133,8 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
       );
     }
   });
+  // With tracing on, each GraphQL request runs in a server span continuing the caller's `traceparent` (tracing.ts).
+  return withServerSpans(server, (path) => path === gqlPath || path === '/');
 }
 
 /**

@@ -20,3 +20,6 @@ export * from './guard.ts';
 export * from './org-limits.ts';
 export * from './audit.ts';
 export * from './health.ts';
+export * from './cors.ts';
+export * from './tracing.ts';
+export * from './loaders.ts';

@@ -1,4 +1,9 @@
-/** A structured JSON logger: one JSON object a line on stderr, with `time`, `level`, `service` and `msg`. */
+import { currentTraceFields } from './tracing.ts';
+
+/**
+ * A structured JSON logger: one JSON object a line on stderr, with `time`, `level`, `service` and `msg`, and
+ * `traceId` and `spanId` while a traced request runs (tracing.ts).
+ */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -37,6 +42,8 @@ export function createLogger(service: string, level: LogLevel = 'info', base: Re
       level: lvl,
       service,
       msg,
+      // While a traced request runs (tracing.ts): its trace and span ids, to find the line from the trace.
+      ...currentTraceFields(),
       ...(redact({ ...base, ...fields }) as object),
     };
     process.stderr.write(JSON.stringify(line) + '\n');

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg, { type Pool } from 'pg';
-import { assertRuntimeRole, inTransaction } from './pg.ts';
+import { assertRuntimeRole, inTransaction, traceQueries } from './pg.ts';
 
 /**
  * Applies versioned SQL migrations to one PostgreSQL schema, in file-name order.
@@ -108,7 +108,8 @@ export async function openServiceDatabase(opts: ServiceDatabaseOptions): Promise
       await owner.end();
     }
   }
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolMax });
+  // Its statements are spans of the requests that send them when tracing is on (tracing.ts).
+  const pool = traceQueries(new pg.Pool({ connectionString: opts.url, max: opts.poolMax }));
   pool.on('error', (err) => logger.error('idle PostgreSQL client error', { err }));
   try {
     await assertRuntimeRole(pool);

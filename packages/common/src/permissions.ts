@@ -74,10 +74,14 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   'Mutation.completeUpload': 'ANALYST',
   'Mutation.reloadTable': 'ADMIN',
   'Subscription.pipelineRunEvents': 'VIEWER',
+  'Entity.LakeTable': 'VIEWER',
+  'Entity.Upload': 'VIEWER',
+  'Entity.PipelineRun': 'VIEWER',
 
   // ---- graph ----
   'Query.datasets': 'VIEWER',
   'Query.datasetsConnection': 'VIEWER',
+  'Entity.Dataset': 'VIEWER',
 });
 
 /**

@@ -1,4 +1,6 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Pool, PoolClient } from 'pg';
+import { startStatementSpan, tracingEnabled } from './tracing.ts';
 
 /**
  * Runs `fn` in one transaction on one pooled client: BEGIN, `fn(client)`, then COMMIT — or ROLLBACK
@@ -129,4 +131,51 @@ export async function assertRuntimeRole(pool: Pool): Promise<string> {
         '(DATABASE_MIGRATION_URL).',
     );
   return r.role;
+}
+
+/**
+ * Gives every statement sent through `pool` — `pool.query` and the clients of `pool.connect()` alike — a span
+ * `postgresql <operation>` with its SQL text and never its parameter values (`startStatementSpan`, tracing.ts), as a
+ * child of the request that sent it. Does nothing when tracing is off (call it after `startTracing`). Each new
+ * connection's `query` is wrapped once (the pool's `connect` event); the callbacks `pool.connect` hands a client to
+ * are bound to the caller's trace context, since a waiting caller is otherwise served in the context of whichever
+ * request released a client. Cursors and other submittables pass through without a span.
+ * @returns `pool`.
+ */
+export function traceQueries(pool: Pool): Pool {
+  if (!tracingEnabled()) return pool;
+  type Query = (...args: unknown[]) => unknown;
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as Query;
+    (client as unknown as { query: Query }).query = (...args) => {
+      const first = args[0] as string | { text?: unknown; submit?: unknown } | undefined;
+      const text = typeof first === 'string' ? first : first?.text;
+      if (typeof text !== 'string' || (typeof first === 'object' && typeof first.submit === 'function'))
+        return query(...args);
+      const span = startStatementSpan('postgresql', text);
+      if (!span) return query(...args);
+      const cb = args.findIndex((a) => typeof a === 'function');
+      if (cb >= 0) {
+        const done = args[cb] as (err: unknown, res: unknown) => void;
+        args[cb] = (err: unknown, res: unknown) => {
+          span.end(err);
+          done(err, res);
+        };
+        return query(...args);
+      }
+      return (query(...args) as Promise<unknown>).then(
+        (res) => {
+          span.end();
+          return res;
+        },
+        (err: unknown) => {
+          span.end(err);
+          throw err;
+        },
+      );
+    };
+  });
+  const connect = pool.connect.bind(pool) as (cb?: (...a: unknown[]) => void) => unknown;
+  (pool as unknown as { connect: typeof connect }).connect = (cb) => connect(cb ? AsyncResource.bind(cb) : undefined);
+  return pool;
 }

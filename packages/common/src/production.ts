@@ -76,11 +76,22 @@ function useNoSuggestions(): ApolloServerPlugin<BaseContext> {
  * Apollo's CSRF refusal, HTTP 400), rather than Apollo's production default, which loads a page from Apollo's CDN,
  * and no "Did you mean …?" in any error message (variable coercion included).
  * @param production default {@link isProduction}().
+ * @param sandbox what the Sandbox opens with in development: an example `document` (operations), its `variables` and
+ *   `headers` (e.g. an `authorization` header to fill in). The Sandbox sends subscriptions over graphql-ws to the same
+ *   URL as queries (`ws://…/graphql`), which is where every DataPilot service serves them.
  */
-export function apolloModePlugins(production = isProduction()): ApolloServerPlugin<BaseContext>[] {
+export function apolloModePlugins(
+  production = isProduction(),
+  sandbox: { document?: string; variables?: Record<string, unknown>; headers?: Record<string, string> } = {},
+): ApolloServerPlugin<BaseContext>[] {
   return production
     ? [ApolloServerPluginLandingPageDisabled(), useNoSuggestions()]
-    : [ApolloServerPluginLandingPageLocalDefault()];
+    : [
+        ApolloServerPluginLandingPageLocalDefault({
+          ...sandbox,
+          embed: { initialState: { pollForSchemaUpdates: false } },
+        }),
+      ];
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   ASSUMED_LIST_SIZE,
   DEFAULT_BOUNDS,
   MAX_COUNTED_PAGE_SIZE,
+  MAX_DEFAULT_PAGE_SIZE,
   MAX_NESTING,
   checkOperation,
   checkSource,
@@ -134,6 +135,7 @@ const schema = buildSchema(`
     tables: [Table!]!
     table(name: String): Table
     page(first: Int = 20): Conn!
+    relay(first: Int, after: String, last: Int, before: String): Conn!
     items(limit: Int): [Item!]!
     _entities(representations: [_Any!]!): [_Entity]!
   }
@@ -180,6 +182,15 @@ describe('operationCost', () => {
     expect(cost('query($l: Int) { items(limit: $l) { id } }', { l: null })).toBe(ASSUMED_LIST_SIZE);
     expect(cost('{ page(first: null) { edges { cursor } } }')).toBe(20); // the schema default
     expect(cost('{ items { id } }')).toBe(ASSUMED_LIST_SIZE);
+  });
+
+  it(`counts a Relay connection's last like first, and one paged by default as ${MAX_DEFAULT_PAGE_SIZE} items`, () => {
+    // edges 7 (or 50), then per edge one node with tags (10): n + 10 n.
+    expect(cost('{ relay(last: 7, before: "x") { edges { node { tags } } } }')).toBe(77);
+    expect(cost('{ relay(first: 7) { edges { node { tags } } } }')).toBe(77);
+    expect(MAX_DEFAULT_PAGE_SIZE).toBe(50);
+    expect(cost('{ relay { edges { node { tags } } } }')).toBe(550);
+    expect(cost('query($l: Int) { relay(last: $l) { edges { cursor } } }', { l: null })).toBe(50);
   });
 
   it('follows fragments and inline fragments; introspection counts nothing', () => {

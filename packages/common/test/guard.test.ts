@@ -5,6 +5,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { execute, parse, subscribe, type ExecutionResult } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DataPilotError,
   PERMISSIONS,
   createAuthenticator,
   createPrincipalCheck,
@@ -81,6 +82,26 @@ describe('guardSchema', () => {
     expect(r.errors?.[0]?.message).toBe('This needs the ADMIN role or a stronger one; yours is VIEWER.');
   });
 
+  it('runs public fields for a refused credential and tells the others why it was refused', async () => {
+    const contextValue = {
+      tenant: null,
+      credentialRefused: new DataPilotError('UNAUTHENTICATED', 'The access token has expired.'),
+    };
+    const exec = (source: string) => execute({ schema, document: parse(source), contextValue }) as ExecutionResult;
+    expect(exec('mutation { signup }')).toEqual({ data: { signup: 'ok' } });
+    const me = exec('{ me }');
+    expect([me.data, me.errors?.map((e) => [e.extensions, e.message])]).toEqual([
+      { me: null },
+      [[{ code: 'UNAUTHENTICATED', credential: 'refused' }, 'The access token has expired.']],
+    ]);
+    // Without a refused credential (anonymous), the message stays the general one.
+    const anonymous = (await run('{ me }', null)).errors?.[0];
+    expect([anonymous?.extensions, anonymous?.message]).toEqual([
+      { code: 'UNAUTHENTICATED', credential: 'missing' },
+      'A valid access token is required.',
+    ]);
+  });
+
   it('guards subscriptions before they start', async () => {
     const run = (role: Role | null) =>
       subscribe({
@@ -113,6 +134,20 @@ describe('guardSchema', () => {
     expect(sdl).toContain('Access: role ADMIN or stronger');
     expect(sdl).toContain('Access: public (no token needed).');
     expect(sdl).toMatch(/References to this entity \(`_entities`\): Access: every member/);
+  });
+
+  it("leaves a stub of another subgraph's entity (`resolvable: false`) undescribed", () => {
+    // Composition keeps one description per type: a stub's would compete with its owner's.
+    const defs = parse(`
+      extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+      type Query { me: String }
+      type User @key(fields: "id") { id: ID! }
+      type LakeTable @key(fields: "name", resolvable: false) { name: String! }`);
+    const guarded = guardSchema(buildSubgraphSchema({ typeDefs: defs, resolvers: {} as never }));
+    expect(guarded.getType('LakeTable')?.description ?? null).toBeNull();
+    expect(guarded.getType('User')?.description).toBe(
+      'References to this entity (`_entities`): Access: every member of the organization (role VIEWER or stronger).',
+    );
   });
 
   it('refuses to build a schema with a field the table does not know', () => {
@@ -159,7 +194,7 @@ describe('the principal check', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   const verified = (role: Role): TenantContext => ({ ...tenant(role), token: 'the-token' });
-  const verifierOf = (t: TenantContext): TokenVerifier => ({ verify: async () => t });
+  const verifierOf = (t: TenantContext): TokenVerifier => ({ clockToleranceSec: 5, verify: async () => t });
 
   it('enforces the current role, not the token claim, and caches per session', async () => {
     const t = verified('VIEWER');
