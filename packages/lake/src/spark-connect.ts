@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { tableFromIPC } from 'apache-arrow';
-import { badUserInput } from '@datapilot/common';
+import { badUserInput, traceStatement } from '@datapilot/common';
 import { appendRows, arrowTypeName, sparkTypeName, type ColumnInfo, type SparkDataType } from './arrow-values.ts';
 import { SparkError, toSparkError } from './spark-errors.ts';
 
@@ -70,7 +70,9 @@ export interface SparkConnectClient {
   /**
    * Runs one SQL statement in session `sessionId` (a UUID; the server creates the session on first use)
    * and collects the whole result. Values go only through `namedArgs` (bound by Spark as literals).
-   * Statements (DDL, SET) run eagerly and return their (often empty) result.
+   * Statements (DDL, SET) run eagerly and return their (often empty) result. With tracing on, each statement sent
+   * (the session's first SETs included) is a span `spark <OPERATION>` of the active request, with its SQL text and
+   * never `namedArgs` (`traceStatement`, @datapilot/common).
    * @throws SparkError (a DataPilotError): NOT_FOUND (unknown table/view), BAD_USER_INPUT (parse/analysis/
    *   data errors, bad parameter), UPSTREAM_TIMEOUT (over `timeoutMs`; the operation is interrupted),
    *   UPSTREAM_UNAVAILABLE (server down, or session reset: see `isSessionLost`), INTERNAL (anything else).
@@ -284,8 +286,10 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
     const state = sessions.get(sessionId) ?? {};
     sessions.set(sessionId, state);
     state.ready ??= (async () => {
-      for (const [k, v] of Object.entries(sessionConf))
-        await run(sessionId, { sql: { query: `SET ${k}=${v}` } }, timeoutMs);
+      for (const [k, v] of Object.entries(sessionConf)) {
+        const query = `SET ${k}=${v}`;
+        await traceStatement('spark', query, () => run(sessionId, { sql: { query } }, timeoutMs));
+      }
     })().catch((e) => {
       state.ready = undefined;
       throw e;
@@ -305,7 +309,8 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
       await prepare(sessionId, timeoutMs);
       const sqlRel = { sql: { query: sql, named_arguments: named } };
       const root = entries.length ? { with_relations: { root: sqlRel, references: [NOOP_REFERENCE] } } : sqlRel;
-      return run(sessionId, root, timeoutMs);
+      // A span per statement when tracing is on (tracing.ts): the SQL text, never the bound values.
+      return traceStatement('spark', sql, () => run(sessionId, root, timeoutMs));
     },
     releaseSession(sessionId) {
       sessions.delete(sessionId);

@@ -11,8 +11,8 @@ import {
   notFound,
   textArg,
   unauthenticated,
-  type Keyset,
   type Page,
+  type PageRequest,
   type Role,
   type TenantContext,
   recordAudit,
@@ -37,43 +37,19 @@ export const API_KEY_NAME_MAX = 100;
 export const INVALID_API_KEY = 'The API key is invalid, expired or revoked.';
 
 const DAY_MS = 86_400_000;
-/** ISO 8601 date-time with an explicit offset, e.g. `2027-01-31T12:00:00Z` or `2027-01-31T13:00:00.5+01:00`. */
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/**
- * Epoch milliseconds of an ISO 8601 date-time with an offset, or NaN when malformed or not a real instant
- * (`Date.parse` turns February 30 into March 2; here every field must be in range as written).
- */
-function parseInstant(value: string): number {
-  const m = ISO_DATE_TIME.exec(value);
-  if (!m) return NaN;
-  const fields = m.slice(1, 7).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
-  const [y, mo, d, h, mi, s] = fields;
-  const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  const read = [t.getUTCFullYear(), t.getUTCMonth() + 1, t.getUTCDate(), t.getUTCHours(), t.getUTCMinutes()];
-  if (read.concat(t.getUTCSeconds()).some((v, i) => v !== fields[i])) return NaN;
-  const zone = m[8]!;
-  const sign = zone.startsWith('-') ? -1 : 1;
-  const offsetMin = zone === 'Z' ? 0 : sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4)));
-  return t.getTime() + Math.trunc(Number(m[7] ?? 0) * 1000) - offsetMin * 60_000;
-}
 
 /** The shape of a secret this service issues. */
 const API_KEY_SHAPE = new RegExp(`^${API_KEY_PREFIX}[A-Za-z0-9_-]{43}$`);
 
 /**
- * The expiry of a new key: `value` (ISO 8601 with an offset), or {@link API_KEY_DEFAULT_TTL_DAYS} from `nowMs` when
- * absent. @throws BAD_USER_INPUT (`expiresAt`) when malformed, less than a minute ahead, or more than
- * {@link API_KEY_MAX_TTL_DAYS} days ahead.
+ * The expiry of a new key: `value` (parsed by the `DateTime` scalar, which refuses malformed text), or
+ * {@link API_KEY_DEFAULT_TTL_DAYS} from `nowMs` when absent.
+ * @throws BAD_USER_INPUT (`expiresAt`) when less than a minute ahead, or more than {@link API_KEY_MAX_TTL_DAYS} days
+ *   ahead.
  */
-export function apiKeyExpiry(value: string | null | undefined, nowMs = Date.now()): Date {
+export function apiKeyExpiry(value: Date | null | undefined, nowMs = Date.now()): Date {
   if (value === null || value === undefined) return new Date(nowMs + API_KEY_DEFAULT_TTL_DAYS * DAY_MS);
-  const t = parseInstant(value);
-  if (Number.isNaN(t))
-    throw badUserInput(
-      'expiresAt must be an ISO 8601 date-time with a time zone, e.g. 2027-01-31T12:00:00Z.',
-      'expiresAt',
-    );
+  const t = value.getTime();
   if (t < nowMs + API_KEY_MIN_TTL_MS) throw badUserInput('expiresAt must be in the future.', 'expiresAt');
   if (t > nowMs + API_KEY_MAX_TTL_DAYS * DAY_MS)
     throw badUserInput(`expiresAt must be at most ${API_KEY_MAX_TTL_DAYS} days ahead.`, 'expiresAt');
@@ -90,10 +66,10 @@ export interface ApiKeyService {
    */
   create(
     tenant: TenantContext,
-    input: { name: string; role: Role; expiresAt?: string | null },
+    input: { name: string; role: Role; expiresAt?: Date | null },
   ): Promise<{ apiKey: ApiKeyView; secret: string }>;
   /** One page of the organization's keys, oldest first. */
-  list(tenant: TenantContext, first: number, after: Keyset | null): Promise<Page<ApiKeyView>>;
+  list(tenant: TenantContext, page: PageRequest): Promise<Page<ApiKeyView>>;
   /** Revokes key `id` (lower-case UUID) of the organization. @throws NOT_FOUND (also another organization's key). */
   revoke(tenant: TenantContext, id: string): Promise<ApiKeyView>;
   /**
@@ -134,8 +110,7 @@ export function createApiKeyService(deps: { pool: Pool; sessions: SessionIssuer 
       });
     },
 
-    list: (tenant, first, after) =>
-      inTenantTransaction(pool, tenant, (c) => db.listApiKeys(c, tenant.orgId, first, after)),
+    list: (tenant, page) => inTenantTransaction(pool, tenant, (c) => db.listApiKeys(c, tenant.orgId, page)),
 
     async revoke(tenant, id) {
       const key = await inTenantTransaction(pool, tenant, async (c) => {

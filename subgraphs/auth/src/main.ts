@@ -1,12 +1,20 @@
 // Bootstrap of the auth subgraph: configuration from the environment, then createAuthServer.
 import type pg from 'pg';
-import { createLogger, loadConfig, onShutdown, openServiceDatabase, AUDIT_SCHEMA } from '@datapilot/common';
+import {
+  createLogger,
+  loadConfig,
+  onShutdown,
+  openServiceDatabase,
+  startTracing,
+  AUDIT_SCHEMA,
+} from '@datapilot/common';
 import { AUTH_SERVICE_CONFIG } from './config.ts';
 import { createAuthServer, MIGRATIONS_DIR } from './server.ts';
 
 const config = loadConfig(AUTH_SERVICE_CONFIG);
 
 const logger = createLogger('auth', config.LOG_LEVEL);
+const tracing = await startTracing('auth', logger);
 // Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).
 let db: pg.Pool | undefined;
 try {
@@ -32,7 +40,7 @@ try {
     keyPublishLeadSeconds: config.AUTH_KEY_PUBLISH_LEAD_SECONDS,
     keyRotationPeriodSeconds: config.AUTH_KEY_ROTATION_DAYS * 86_400,
   });
-  onShutdown(logger, [() => server.close(), () => pool.end()]);
+  onShutdown(logger, [() => server.close(), () => pool.end(), () => tracing.shutdown()]);
 } catch (err) {
   logger.error('auth failed to start', { err });
   await db?.end().catch(() => undefined);

@@ -15,8 +15,8 @@ import {
   setDbScope,
   SESSION_ENDED,
   unauthenticated,
-  type Keyset,
   type Page,
+  type PageRequest,
   type Role,
   type TenantContext,
   recordAudit,
@@ -84,7 +84,7 @@ export interface TeamService {
    */
   switchOrganization(tenant: TenantContext, orgId: string): Promise<AuthPayload>;
   /** One page of the organization's members, in the order they joined. */
-  members(tenant: TenantContext, first: number, after: Keyset | null): Promise<Page<MembershipView>>;
+  members(tenant: TenantContext, page: PageRequest): Promise<Page<MembershipView>>;
   /**
    * Invites `email` (checked and normalised here) with `role`, valid {@link INVITATION_TTL_SECONDS}; the email's
    * earlier open invitation is revoked. The token is `dp_inv_` + 43 base64url characters; only its SHA-256 is kept.
@@ -101,7 +101,7 @@ export interface TeamService {
    */
   acceptInvitation(tenant: TenantContext, token: string): Promise<AuthPayload>;
   /** One page of the organization's pending invitations, oldest first. */
-  invitations(tenant: TenantContext, first: number, after: Keyset | null): Promise<Page<InvitationView>>;
+  invitations(tenant: TenantContext, page: PageRequest): Promise<Page<InvitationView>>;
   /**
    * Revokes invitation `id` (lower-case UUID) of the organization; a revoked one is returned as it is.
    * @throws NOT_FOUND; CONFLICT when it was accepted.
@@ -181,7 +181,7 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         return payload;
       }),
 
-    members: (tenant, first, after) => tx(tenant, (c) => db.listMembers(c, tenant.orgId, first, after)),
+    members: (tenant, page) => tx(tenant, (c) => db.listMembers(c, tenant.orgId, page)),
 
     async inviteMember(tenant, email, role) {
       const normalized = checkEmail(email);
@@ -226,7 +226,7 @@ export function createTeamService(deps: { pool: Pool; sessions: SessionIssuer })
         return payload;
       }),
 
-    invitations: (tenant, first, after) => tx(tenant, (c) => db.listPendingInvitations(c, tenant.orgId, first, after)),
+    invitations: (tenant, page) => tx(tenant, (c) => db.listPendingInvitations(c, tenant.orgId, page)),
 
     revokeInvitation: (tenant, id) =>
       asCaller(tenant, async (c) => {

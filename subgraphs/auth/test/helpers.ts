@@ -96,7 +96,7 @@ export const UPDATE_ROLE = `mutation($userId: ID!, $role: Role!) { updateMemberR
 export const REMOVE = `mutation($userId: ID!) { removeMember(userId: $userId) }`;
 export const LEAVE = `mutation { leaveOrganization }`;
 export const SIGN_OUT = `mutation { signOut }`;
-export const CREATE_KEY = `mutation($name: String!, $role: Role!, $expiresAt: String) {
+export const CREATE_KEY = `mutation($name: String!, $role: Role!, $expiresAt: DateTime) {
   createApiKey(name: $name, role: $role, expiresAt: $expiresAt) {
     secret apiKey { id name role status createdAt expiresAt revokedAt lastUsedAt createdBy { id } } } }`;
 export const API_KEYS = `query($first: Int, $after: String) { apiKeys(first: $first, after: $after) {

@@ -65,22 +65,15 @@ describe('apiKeyExpiry', () => {
     expect(apiKeyExpiry(undefined, now).toISOString()).toBe('2027-04-01T00:00:00.000Z');
     expect(apiKeyExpiry(null, now).toISOString()).toBe('2027-04-01T00:00:00.000Z');
   });
-  it('accepts an offset and a fraction', () => {
-    expect(apiKeyExpiry('2027-06-01T02:00:00+02:00', now).toISOString()).toBe('2027-06-01T00:00:00.000Z');
-    expect(apiKeyExpiry('2027-06-01T00:00:00.25Z', now).toISOString()).toBe('2027-06-01T00:00:00.250Z');
-  });
+  // Malformed text never gets here: the DateTime scalar refuses it (packages/common/test/date-time.test.ts).
   it.each([
     ['2027-01-01T00:01:00Z', 'ok'], // exactly one minute ahead
     ['2027-01-01T00:00:59Z', 'BAD_USER_INPUT'], // less than a minute
     ['2026-12-31T00:00:00Z', 'BAD_USER_INPUT'], // past
     ['2028-01-02T00:00:00Z', 'ok'], // 365 + 1 = 366 days (2027 is not a leap year)
     ['2028-01-02T00:00:01Z', 'BAD_USER_INPUT'],
-    ['2027-06-01', 'BAD_USER_INPUT'], // no time
-    ['2027-06-01T00:00:00', 'BAD_USER_INPUT'], // no zone
-    ['2027-02-30T00:00:00Z', 'BAD_USER_INPUT'], // no such day
-    ['next week', 'BAD_USER_INPUT'],
   ])('%s: %s', (value, expected) => {
-    const r = outcome(() => apiKeyExpiry(value, now));
+    const r = outcome(() => apiKeyExpiry(new Date(value), now));
     expect(r).toBe(expected);
   });
 });

@@ -1,4 +1,5 @@
 import type { Message } from './data/chat-store.ts';
+import { publishedEvents } from './responder.ts';
 
 /** What happened to an assistant message (see `MessageEventKind` in schema.graphql). */
 export type MessageEventKind = 'STATUS' | 'TEXT_DELTA' | 'SQL' | 'RESULT' | 'COMPLETE' | 'FAILED';
@@ -150,16 +151,29 @@ type MessageReader = { getMessage(id: string): Promise<Message | null> };
 /**
  * The event stream of one message for one subscriber, free of the subscribe-after-complete race: it attaches to
  * the hub FIRST (buffering), THEN loads the message through the caller's store.
+ *
+ * Without `afterSequence` (a first subscription):
  * - not the caller's message → null (the caller answers NOT_FOUND), nothing kept attached;
  * - already COMPLETE/FAILED → one final event (sequence 0) with the stored message, then the end;
  * - in progress here → the events published so far, then live ones, each sequence once, ending after the final one;
  * - in progress but not here (another replica, or a process that stopped mid-answer) → a STATUS event (sequence 0)
  *   with the stored message, then whatever this hub publishes. See {@link MessageEventHub} on replicas.
+ *
+ * With `afterSequence = n` (≥ 0; a resume after the events 1..n were seen): only events with a sequence above n,
+ * each once, in order, so that what was received before and after a reconnect concatenates with nothing lost or
+ * repeated:
+ * - in progress here → the hub's kept events after n (exactly those published), then live ones;
+ * - already COMPLETE/FAILED → the hub has dropped its events, so they are rebuilt from the stored message by
+ *   {@link publishedEvents} (the responder's publication order: same kinds, sequences and text pieces), after n,
+ *   ending with the final event; nothing at all when n is at or past the final event (the stream just ends);
+ * - in progress but not here → the STATUS snapshot (sequence 0: not a numbered event), then this hub's events
+ *   after n.
  */
 export async function openMessageEventStream(
   hub: MessageEventHub,
   reader: MessageReader,
   messageId: string,
+  afterSequence?: number,
 ): Promise<AsyncIterableIterator<MessageEvent> | null> {
   const early: MessageEvent[] = [];
   let deliver: ((e: MessageEvent) => void) | null = null;
@@ -178,10 +192,16 @@ export async function openMessageEventStream(
   const stream = createPushIterator<MessageEvent>(isFinalEvent, () => handle.detach());
   if (message.status === 'COMPLETE' || message.status === 'FAILED') {
     handle.detach();
-    stream.push({ messageId, sequence: 0, kind: message.status, textDelta: null, message });
+    if (afterSequence === undefined)
+      stream.push({ messageId, sequence: 0, kind: message.status, textDelta: null, message });
+    else {
+      const missed = publishedEvents(message, afterSequence).filter((e) => e.sequence > afterSequence);
+      for (const e of missed) stream.push(e);
+      if (missed.length === 0) void stream.iterator.return!();
+    }
     return stream.iterator;
   }
-  let last = 0;
+  let last = afterSequence ?? 0;
   deliver = (e) => {
     if (e.sequence <= last) return;
     last = e.sequence;

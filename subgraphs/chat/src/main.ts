@@ -6,6 +6,7 @@ import {
   loadConfig,
   onShutdown,
   openServiceDatabase,
+  startTracing,
 } from '@datapilot/common';
 import { createLakeFromConfig } from '@datapilot/lake-core';
 import { CHAT_SERVICE_CONFIG } from './config.ts';
@@ -14,6 +15,7 @@ import { createChatServer, MIGRATIONS_DIR } from './server.ts';
 const config = loadConfig(CHAT_SERVICE_CONFIG);
 
 const logger = createLogger('chat', config.LOG_LEVEL);
+const tracing = await startTracing('chat', logger);
 const { spark, store, lake } = createLakeFromConfig(config, logger);
 
 // Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).
@@ -43,6 +45,7 @@ try {
     () => spark.close(),
     () => store.close(),
     () => pool.end(),
+    () => tracing.shutdown(),
   ]);
 } catch (err) {
   logger.error('chat failed to start', { err });

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { createOrgLimiter, hasErrorCode, type Logger, type OrgSlot, type TenantContext } from '@datapilot/common';
 import type { Analyst, AnalystLake } from './analyst/index.ts';
 import { createChatStore, type Message, type MessagePatch } from './data/chat-store.ts';
-import type { MessageEventHub, MessageEventKind } from './events.ts';
+import type { MessageEvent, MessageEventHub, MessageEventKind } from './events.ts';
 
 /** Gives the analyst the lake of one tenant; `@datapilot/lake-core`'s `createLake(...)` fits. */
 export interface TenantLakes {
@@ -66,6 +66,41 @@ export function textPieces(text: string, size = 16): string[] {
 }
 
 /**
+ * The events {@link createResponder} published for `message`, which is now COMPLETE or FAILED, rebuilt from what is
+ * stored, for a subscriber that resumes after the hub dropped them (events.ts `openMessageEventStream`). The order
+ * is the one `answer` below publishes (keep the two together): STATUS, SQL when `sql` is stored, RESULT when
+ * `result` is stored (the analyst calls each hook at most once, SQL first), then
+ * - COMPLETE: one TEXT_DELTA per {@link textPieces} of the stored text (the text that was streamed), then COMPLETE:
+ *   exactly the published kinds, sequences 1, 2, 3, ... and text pieces;
+ * - FAILED: the FAILED event. Its text is the apology, which was never streamed; pieces streamed before a store
+ *   failure ended the answer are not stored, so FAILED gets the sequence after the stored events but at least
+ *   `afterSequence + 1`: it always follows what the subscriber saw.
+ * Each event's `message` is the message as of that event (status STREAMING, the SQL, result and text known then;
+ * `updatedAt` is the stored one); the final event carries the stored message.
+ * @param afterSequence the last sequence the subscriber saw (default 0); events up to it are still returned.
+ * @throws Error when `message` is not final (its events are the hub's business).
+ */
+export function publishedEvents(message: Message, afterSequence = 0): MessageEvent[] {
+  if (message.status !== 'COMPLETE' && message.status !== 'FAILED')
+    throw new Error(`message ${message.id} is ${message.status}: only a final message's events can be rebuilt`);
+  const events: MessageEvent[] = [];
+  let snapshot: Message = { ...message, status: 'STREAMING', text: '', sql: null, result: null, errorCode: null };
+  const add = (kind: MessageEventKind, msg: Message, textDelta: string | null = null, sequence = events.length + 1) =>
+    events.push({ messageId: message.id, sequence, kind, textDelta, message: msg });
+  add('STATUS', snapshot);
+  if (message.sql !== null) add('SQL', (snapshot = { ...snapshot, sql: message.sql }));
+  if (message.result !== null) add('RESULT', (snapshot = { ...snapshot, result: message.result }));
+  if (message.status === 'FAILED') {
+    add('FAILED', message, null, Math.max(events.length + 1, afterSequence + 1));
+    return events;
+  }
+  let text = '';
+  for (const piece of textPieces(message.text)) add('TEXT_DELTA', { ...snapshot, text: (text += piece) }, piece);
+  add('COMPLETE', message);
+  return events;
+}
+
+/**
  * Creates the responder: for each started message, in this order — status STREAMING (event STATUS), the analyst's
  * SQL (event SQL) and result (event RESULT) stored as soon as known, the answer text as TEXT_DELTA events, then the
  * message stored COMPLETE with the full text (event COMPLETE). Any error stores the message FAILED with the error's
@@ -102,6 +137,7 @@ export function createResponder(opts: {
     const log = logger.child({ orgId: tenant.orgId, messageId: message.id });
     let current = message;
     let sequence = 0;
+    // The order of the events below is rebuilt by publishedEvents (resume after the answer ended): keep the two alike.
     const emit = (kind: MessageEventKind, msg: Message, textDelta: string | null = null) =>
       hub.publish({ messageId: message.id, sequence: ++sequence, kind, textDelta, message: msg });
     const update = async (patch: MessagePatch) => {

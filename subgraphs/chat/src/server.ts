@@ -142,6 +142,7 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     routes: {
       ...healthRoutes(
         {
+          ...authenticator.dependencies,
           postgres: () => pool.query('SELECT 1'),
           ...(opts.lake.ping ? { spark: () => opts.lake.ping!() } : {}),
         },

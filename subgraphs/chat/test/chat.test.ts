@@ -463,9 +463,9 @@ describe('paging and failures', () => {
     const conv = (await gql(server.url, CREATE, { t: 'clock' }, user)).data!.createConversation;
     // A message stamped an hour ahead, as if the clock then stepped back.
     const ahead = await fx.ownerPool.query<{ id: string }>(
-      `INSERT INTO chat.messages (conversation_id, org_id, role, status, text, created_at)
-       VALUES ($1, $2, 'ASSISTANT', 'COMPLETE', 'earlier answer', clock_timestamp() + interval '1 hour') RETURNING id`,
-      [conv.id, ORG_A],
+      `INSERT INTO chat.messages (conversation_id, org_id, role, status, text, created_at, author_id)
+       VALUES ($1, $2, 'ASSISTANT', 'COMPLETE', 'earlier answer', clock_timestamp() + interval '1 hour', $3) RETURNING id`,
+      [conv.id, ORG_A, userId],
     );
     const sent = (await gql(server.url, SEND, { c: conv.id, x: 'How many penguins are there?' }, user)).data!
       .sendMessage;

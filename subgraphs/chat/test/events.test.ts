@@ -16,7 +16,7 @@ import {
   type MessageEvent,
   type MessageEventKind,
 } from '../src/events.ts';
-import { textPieces } from '../src/responder.ts';
+import { publishedEvents, textPieces } from '../src/responder.ts';
 import { startChatFixture, type ChatFixture } from './support/chat-fixture.ts';
 
 const tenant = (orgId: string, userId: string): TenantContext =>
@@ -180,5 +180,102 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     await stream.return!();
     expect(await waiting).toEqual({ value: undefined, done: true });
     expect(isFinalEvent(event(m, 1, 'FAILED'))).toBe(true);
+  });
+  it('afterSequence while answered here: the kept events after it, then live ones, each once', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    hub.begin(m.id);
+    hub.publish(event(m, 1, 'STATUS'));
+    hub.publish(event(m, 2, 'TEXT_DELTA', 'a '));
+    hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
+    // Published while the subscriber loads the message, twice by mistake: delivered once.
+    const reader = {
+      getMessage: async (id: string) => {
+        hub.publish(event(m, 4, 'TEXT_DELTA', 'c '));
+        hub.publish(event(m, 4, 'TEXT_DELTA', 'c '));
+        return store.getMessage(id);
+      },
+    };
+    const stream = (await openMessageEventStream(hub, reader, m.id, 2))!;
+    hub.publish(event(m, 5, 'TEXT_DELTA', 'd'));
+    hub.publish(event(m, 6, 'COMPLETE'));
+    expect((await drain(stream)).map((e) => [e.sequence, e.textDelta])).toEqual([
+      [3, 'b '],
+      [4, 'c '],
+      [5, 'd'],
+      [6, null],
+    ]);
+  });
+
+  it('afterSequence on a message answered elsewhere: the sequence-0 snapshot, then only events after it', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    const stream = (await openMessageEventStream(hub, store, m.id, 3))!;
+    for (const [seq, kind] of [
+      [3, 'TEXT_DELTA'],
+      [4, 'TEXT_DELTA'],
+      [5, 'COMPLETE'],
+    ] as const)
+      hub.publish(event(m, seq, kind));
+    expect((await drain(stream)).map((e) => [e.sequence, e.kind])).toEqual([
+      [0, 'STATUS'],
+      [4, 'TEXT_DELTA'],
+      [5, 'COMPLETE'],
+    ]);
+  });
+
+  it('a COMPLETE message rebuilt from PostgreSQL: the pieces of its stored text between STATUS/SQL/RESULT and COMPLETE', async () => {
+    const m = await pendingMessage();
+    const text = 'Adelie: 152, Gentoo: 124, Chinstrap: 68 penguins in all three species of the file.';
+    const result = { columns: [{ name: 'n', type: 'bigint' }], rows: [[344]] };
+    await store.updateAssistantMessage(m.id, { status: 'STREAMING', sql: 'SELECT count(*) AS n FROM penguins' });
+    await store.updateAssistantMessage(m.id, { result });
+    const done = (await store.updateAssistantMessage(m.id, { status: 'COMPLETE', text }))!;
+    const pieces = textPieces(text);
+    const events = publishedEvents(done);
+    // 1 STATUS, 2 SQL, 3 RESULT, one TEXT_DELTA per piece, then COMPLETE: 3 + pieces + 1 events.
+    expect(events.map((e) => [e.sequence, e.kind, e.textDelta])).toEqual([
+      [1, 'STATUS', null],
+      [2, 'SQL', null],
+      [3, 'RESULT', null],
+      ...pieces.map((p, i) => [4 + i, 'TEXT_DELTA', p]),
+      [4 + pieces.length, 'COMPLETE', null],
+    ]);
+    expect(events.map((e) => e.textDelta ?? '').join('')).toBe(text);
+    // Each snapshot is the message as of its event; the last is the stored message itself.
+    expect(events.map((e) => [e.message.status, e.message.sql !== null, e.message.result !== null])).toEqual([
+      ['STREAMING', false, false], // STATUS
+      ['STREAMING', true, false], // SQL
+      ...Array(1 + pieces.length).fill(['STREAMING', true, true]), // RESULT, the pieces
+      ['COMPLETE', true, true],
+    ]);
+    expect(events.slice(3, -1).map((e) => e.message.text)).toEqual(
+      pieces.map((_, i) => pieces.slice(0, i + 1).join('')),
+    );
+    expect(events.at(-1)!.message).toEqual(done);
+    // Through the stream: only the events after the resume point.
+    const rest = await drain((await openMessageEventStream(createMessageEventHub(), store, m.id, 3 + 1))!);
+    expect(rest.map((e) => e.sequence)).toEqual(events.slice(4).map((e) => e.sequence));
+  });
+
+  it('a FAILED message rebuilt: the stored steps, then FAILED after what the subscriber saw', async () => {
+    const m = await pendingMessage();
+    await store.updateAssistantMessage(m.id, { status: 'STREAMING', sql: 'SELECT 1' });
+    const failed = (await store.updateAssistantMessage(m.id, {
+      status: 'FAILED',
+      errorCode: 'UPSTREAM_TIMEOUT',
+      text: 'Sorry',
+    }))!;
+    // STATUS and SQL were stored, the query timed out: FAILED is the third event.
+    expect(publishedEvents(failed).map((e) => [e.sequence, e.kind])).toEqual([
+      [1, 'STATUS'],
+      [2, 'SQL'],
+      [3, 'FAILED'],
+    ]);
+    // A subscriber that saw more (pieces streamed before a store failure, not stored) gets FAILED right after them.
+    const hub = createMessageEventHub();
+    const rest = await drain((await openMessageEventStream(hub, store, m.id, 7))!);
+    expect(rest.map((e) => [e.sequence, e.kind, e.message.errorCode])).toEqual([[8, 'FAILED', 'UPSTREAM_TIMEOUT']]);
+    expect(() => publishedEvents({ ...failed, status: 'STREAMING' })).toThrow(/only a final message/);
   });
 });

@@ -60,14 +60,15 @@ async function seed(org: string, n: number) {
   const conversations: string[] = [];
   const messages: string[] = [];
   for (let i = 0; i < n; i++) {
+    const owner = randomUUID();
     const c = await fx.ownerPool.query<{ id: string }>(
       'INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING id',
-      [org, randomUUID(), `seed ${i}`],
+      [org, owner, `seed ${i}`],
     );
     const m = await fx.ownerPool.query<{ id: string }>(
-      `INSERT INTO chat.messages (conversation_id, org_id, role, status, text) VALUES ($1, $2, 'USER', 'COMPLETE', 'q')
-       RETURNING id`,
-      [c.rows[0]!.id, org],
+      `INSERT INTO chat.messages (conversation_id, org_id, role, status, text, author_id)
+       VALUES ($1, $2, 'USER', 'COMPLETE', 'q', $3) RETURNING id`,
+      [c.rows[0]!.id, org, owner],
     );
     conversations.push(c.rows[0]!.id);
     messages.push(m.rows[0]!.id);

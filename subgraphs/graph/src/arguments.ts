@@ -7,6 +7,7 @@ import {
   type GraphQLResolveInfo,
   type GraphQLScalarType,
   type GraphQLSchema,
+  type InputObjectTypeDefinitionNode,
   type ObjectTypeDefinitionNode,
   type SelectionSetNode,
   type ValueNode,
@@ -306,6 +307,11 @@ const withDefault = (description: string, value: unknown) => ({
  */
 const RUNS_ORDER = [{ finishedAt: 'DESC' }, { id: 'ASC' }];
 
+/** The `sort` argument of the root fields (no default order: Neo4j returns matches in no particular order). */
+const ROOT_SORT_DOC =
+  'Order: sort keys in priority order, one field per key (e.g. `[{ updatedAt: DESC }, { name: ASC }]`); omitted ' +
+  'or null: no particular order, so give one to page stably.';
+
 /**
  * Descriptions (auth, scope, limits) and defaults of generated fields and of their arguments, by `Type.field`.
  * A field's own description is set only when given (fields declared in schema.graphql carry theirs).
@@ -321,6 +327,7 @@ const FIELD_DOCS: Record<
       limit: `Return at most this many datasets: 1..${MAX_PAGE_SIZE} (omit for all). Otherwise BAD_USER_INPUT.`,
       offset: 'Skip this many datasets first (in `sort` order): 0 or more. Otherwise BAD_USER_INPUT.',
       where: 'Filters; null is not a filter value (BAD_USER_INPUT): omit a field instead.',
+      sort: ROOT_SORT_DOC,
     },
   },
   'Query.datasetsConnection': {
@@ -333,6 +340,7 @@ const FIELD_DOCS: Record<
         'Start after this cursor: an edge `cursor` or `pageInfo.endCursor` of an earlier page with the same ' +
         '`where` and `sort`. Any other string answers BAD_USER_INPUT.',
       where: 'Filters; null is not a filter value (BAD_USER_INPUT): omit a field instead.',
+      sort: ROOT_SORT_DOC,
     },
   },
   'Dataset.runs': {
@@ -371,9 +379,186 @@ const FIELD_DOCS: Record<
 };
 
 /**
+ * Descriptions of a generated type (object or input) and of its fields, for the types @neo4j/graphql generates
+ * without them (connections, sorts, filters). `fields` names fields one by one; `eachField`, when given, describes
+ * every other field of the type from its name (the fields of a `...Where` or `...Sort` follow the node's fields).
+ */
+type TypeDoc = { description?: string; fields?: Record<string, string>; eachField?: (field: string) => string };
+
+/** A `...Sort` input: one sort key per object (@neo4j/graphql does not guarantee the order of several). */
+const sortDoc = (what: string, node: string): TypeDoc => ({
+  description:
+    `A sort key of ${what}: set one field per object and list the objects in priority order (the order of several ` +
+    'fields in one object is not guaranteed).',
+  eachField: (f) => `Order by \`${node}.${f}\`: ASC or DESC.`,
+});
+
+/** The boolean operators of every `...Where` input. */
+const LOGIC_FIELDS = {
+  AND: 'Every filter of the list holds.',
+  OR: 'At least one filter of the list holds.',
+  NOT: 'This filter does not hold.',
+};
+
+/** A `...Where` input on the fields of `node`. */
+const whereDoc = (what: string, node: string): TypeDoc => ({
+  description:
+    `A filter on ${what}: every field given must hold (they combine with AND; use OR and NOT for more). Null is ` +
+    `not a value anywhere in it (BAD_USER_INPUT): omit a field instead. At most ${MAX_FILTER_PREDICATES} ` +
+    'conditions per filter.',
+  fields: LOGIC_FIELDS,
+  eachField: (f) => `Conditions on \`${node}.${f}\`.`,
+});
+
+/** A `...ScalarFilters` input: its operators, each a condition on one value. */
+const scalarFilterDoc = (what: string, ops: Record<string, string>): TypeDoc => ({
+  description: `Conditions on ${what}: every operator given must hold.`,
+  fields: ops,
+});
+
+const TEXT_OPS = (what: string) => ({
+  eq: `Equal to this ${what}.`,
+  in: `Equal to one of these ${what}s.`,
+  contains: `Contains this text (case-sensitive).`,
+  startsWith: 'Starts with this text (case-sensitive).',
+  endsWith: 'Ends with this text (case-sensitive).',
+});
+
+const INT_OPS = {
+  eq: 'Equal to this number.',
+  in: 'Equal to one of these numbers.',
+  gt: 'Greater than this number.',
+  gte: 'Greater than or equal to this number.',
+  lt: 'Less than this number.',
+  lte: 'Less than or equal to this number.',
+};
+
+const DATE_TIME_OPS = {
+  eq: 'The same instant as this one.',
+  in: 'The same instant as one of these.',
+  gt: 'After this instant.',
+  gte: 'At or after this instant.',
+  lt: 'Before this instant.',
+  lte: 'At or before this instant.',
+};
+
+const RELAY_CURSOR = 'Opaque position of this item in its list; pass it as `after` to continue after it.';
+
+/** Descriptions of the types @neo4j/graphql generates, by type name (applied by {@link describeFields}). */
+const TYPE_DOCS: Record<string, TypeDoc> = {
+  DatasetsConnection: {
+    description: "A page of the caller's organization's datasets (Relay cursor connection), from `datasetsConnection`.",
+    fields: {
+      edges: 'The datasets of this page, in `sort` order, each with its cursor.',
+      totalCount: 'How many datasets match `where`, all pages together.',
+      pageInfo: 'Where this page stands: `endCursor` and `hasNextPage` continue after it.',
+    },
+  },
+  DatasetEdge: {
+    description: 'One dataset of a page and its cursor.',
+    fields: { cursor: RELAY_CURSOR, node: 'The dataset.' },
+  },
+  DatasetRunsConnection: {
+    description:
+      'A page of the pipeline runs that wrote a dataset (Relay cursor connection), from `Dataset.runsConnection`.',
+    fields: {
+      edges: 'The runs of this page, in `sort` order, each with its cursor and the Delta version it produced.',
+      totalCount: 'How many runs match `where`, all pages together.',
+      pageInfo: 'Where this page stands: `endCursor` and `hasNextPage` continue after it.',
+    },
+  },
+  DatasetRunsRelationship: {
+    description: 'One run of a page, its cursor, and what it produced (the properties of its PRODUCED edge).',
+    fields: {
+      cursor: RELAY_CURSOR,
+      node: 'The run.',
+      properties: 'What the run produced for this dataset: the Delta version its load committed.',
+    },
+  },
+  LineageProduced: {
+    description: "What a pipeline run produced for a dataset: the properties of the run's PRODUCED edge.",
+  },
+  DatasetSort: sortDoc('`datasets` and `datasetsConnection`', 'Dataset'),
+  LineageRunSort: sortDoc("a dataset's runs", 'LineageRun'),
+  LineageProducedSort: sortDoc('the PRODUCED edge of a run', 'LineageProduced'),
+  DatasetRunsConnectionSort: {
+    description:
+      'A sort key of `Dataset.runsConnection`: on the run (`node`) or on its PRODUCED edge (`edge`); set one field ' +
+      'per object and list the objects in priority order.',
+    fields: { node: 'Order by a field of the run.', edge: 'Order by a property of the edge (`deltaVersion`).' },
+  },
+  DatasetWhere: whereDoc('datasets', 'Dataset'),
+  LineageRunWhere: whereDoc("a dataset's runs", 'LineageRun'),
+  LineageProducedWhere: whereDoc('the PRODUCED edge of a run', 'LineageProduced'),
+  DatasetRunsConnectionWhere: {
+    ...whereDoc('the runs of `Dataset.runsConnection`', 'LineageRun'),
+    fields: {
+      ...LOGIC_FIELDS,
+      node: 'Conditions on the run.',
+      edge: 'Conditions on the properties of its PRODUCED edge (`deltaVersion`).',
+    },
+    eachField: undefined,
+  },
+  StringScalarFilters: scalarFilterDoc('a text', TEXT_OPS('text')),
+  IDScalarFilters: scalarFilterDoc('an id', TEXT_OPS('id')),
+  IntScalarFilters: scalarFilterDoc('an integer', INT_OPS),
+  DateTimeScalarFilters: scalarFilterDoc(
+    'an instant (an ISO 8601 date-time such as `2026-12-02T08:15:00Z`; compared as instants, whatever the offset)',
+    DATE_TIME_OPS,
+  ),
+  LoadModeEnumScalarFilters: scalarFilterDoc('a load mode', {
+    eq: 'Equal to this mode.',
+    in: 'Equal to one of these modes.',
+  }),
+};
+
+/**
+ * Sets the descriptions of {@link TYPE_DOCS} on the types and their fields, on the objects and on their AST nodes.
+ * @throws Error when a described type or field was not generated (library change).
+ */
+function describeTypes(schema: GraphQLSchema): void {
+  const desc = (value: string) => ({ kind: Kind.STRING, value }) as const;
+  for (const [typeName, docs] of Object.entries(TYPE_DOCS)) {
+    const type = schema.getType(typeName);
+    // Checked by tag, not instanceof (see hideFields in schema.ts).
+    const tag = Object.prototype.toString.call(type);
+    if ((tag !== '[object GraphQLObjectType]' && tag !== '[object GraphQLInputObjectType]') || !type?.astNode)
+      throw new Error(`graph schema: type ${typeName} was not generated`);
+    // Object and input types alike: description, fields (name, description, astNode) and AST node.
+    const t = type as unknown as {
+      description?: string | null;
+      astNode: ObjectTypeDefinitionNode | InputObjectTypeDefinitionNode;
+      getFields(): Record<string, { description?: string | null; astNode?: { description?: unknown } | null }>;
+    };
+    const fields = t.getFields();
+    for (const name of Object.keys(docs.fields ?? {}))
+      if (!fields[name]?.astNode) throw new Error(`graph schema: ${typeName}.${name} was not generated`);
+    if (docs.description) {
+      t.description = docs.description;
+      t.astNode = { ...t.astNode, description: desc(docs.description) };
+    }
+    const textOf = (name: string) => docs.fields?.[name] ?? docs.eachField?.(name);
+    for (const [name, field] of Object.entries(fields)) {
+      const text = textOf(name);
+      if (!text) continue;
+      field.description = text;
+      field.astNode = { ...field.astNode, description: desc(text) };
+    }
+    const ast = t.astNode;
+    t.astNode = {
+      ...ast,
+      fields: ast.fields?.map((f) => {
+        const text = textOf(f.name.value);
+        return text ? { ...f, description: desc(text) } : f;
+      }),
+    } as typeof ast;
+  }
+}
+
+/**
  * Sets the descriptions and defaults of {@link FIELD_DOCS} on the fields and arguments, both on the objects
  * (introspection, and the argument values @neo4j/graphql reads) and on their AST nodes (what
- * `printSubgraphSchema` prints).
+ * `printSubgraphSchema` prints), then the descriptions of the generated types ({@link TYPE_DOCS}).
  * @throws Error when a described type, field or argument was not generated (library change).
  */
 export function describeFields(schema: GraphQLSchema): void {
@@ -417,4 +602,5 @@ export function describeFields(schema: GraphQLSchema): void {
       fields: ast.fields?.map((f) => nodes.get(f.name.value) ?? f),
     };
   }
+  describeTypes(schema);
 }

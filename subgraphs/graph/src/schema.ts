@@ -11,6 +11,7 @@ import { Neo4jGraphQL } from '@neo4j/graphql';
 import type { Driver } from 'neo4j-driver';
 import { DataPilotError, guardSchema, hasErrorCode, notFound, unauthenticated } from '@datapilot/common';
 import { datasetResolvers } from './resolvers/dataset.ts';
+import { addEntities } from './entities.ts';
 import { describeFields, strictDateTime, validateNestedArgs, validateRootArgs } from './arguments.ts';
 
 /** The subgraph's type definitions: `subgraphs/graph/schema.graphql`, read once. */
@@ -71,7 +72,7 @@ export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<
     validate: true,
   });
   const generated = await withoutAuthWarning(() => lib.getSubgraphSchema());
-  const schema = pruneUnusedTypes(hideFields(generated));
+  const schema = addEntities(pruneUnusedTypes(hideFields(generated)));
   checkNoOrgInput(schema);
   describeFields(schema);
   strictDateTime(schema);

@@ -16,6 +16,7 @@ import {
 } from '@datapilot/common';
 import { createGraphContext, type GraphContext } from './context.ts';
 import { buildGraphSchema } from './schema.ts';
+import { traceCypher } from './cypher-spans.ts';
 
 /** Dependencies of {@link createGraphServer}. */
 export type GraphServerDeps = {
@@ -43,7 +44,8 @@ export type GraphServerDeps = {
  */
 export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: string; close(): Promise<void> }> {
   const { logger } = deps;
-  const schema = await buildGraphSchema({ driver: deps.driver });
+  // With tracing on, each Cypher query @neo4j/graphql sends is a span of the request (cypher-spans.ts).
+  const schema = await buildGraphSchema({ driver: traceCypher(deps.driver) });
   const apollo = new ApolloServer<GraphContext>({
     schema,
     formatError: createFormatError((err) => logger.error('request failed', { err })),
@@ -60,7 +62,7 @@ export async function createGraphServer(deps: GraphServerDeps): Promise<{ url: s
   const http = createGraphQLHttpServer<GraphContext>({
     apollo,
     context: (req, requestId) => createGraphContext(deps.authenticator, req, requestId),
-    routes: healthRoutes({ neo4j: () => deps.driver.verifyConnectivity() }, logger),
+    routes: healthRoutes({ ...deps.authenticator.dependencies, neo4j: () => deps.driver.verifyConnectivity() }, logger),
   });
   const url = await listen(http, deps.port, deps.host);
   logger.info('graph subgraph listening', { url: `${url}/graphql` });

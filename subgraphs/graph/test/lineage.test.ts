@@ -387,7 +387,12 @@ describe('the org stays out of the API', () => {
         inputFields: { name: string }[] | null;
       }[];
     };
-    expect(schema.queryType.fields.map((f) => f.name).sort()).toEqual(['_service', 'datasets', 'datasetsConnection']);
+    expect(schema.queryType.fields.map((f) => f.name).sort()).toEqual([
+      '_entities',
+      '_service',
+      'datasets',
+      'datasetsConnection',
+    ]);
     expect([schema.mutationType, schema.subscriptionType]).toEqual([null, null]);
     const inputs = schema.types.filter((t) => t.kind === 'INPUT_OBJECT');
     // The filter and sort inputs of the lineage types are among them, so the check below covers them.

@@ -6,6 +6,7 @@ import {
   loadConfig,
   onShutdown,
   openServiceDatabase,
+  startTracing,
   AUDIT_SCHEMA,
 } from '@datapilot/common';
 import { createLakeFromConfig } from '@datapilot/lake-core';
@@ -15,6 +16,7 @@ import { createLakeServer, MIGRATIONS_DIR } from './server.ts';
 
 const config = loadConfig(LAKE_SERVICE_CONFIG);
 const logger = createLogger('lake', config.LOG_LEVEL);
+const tracing = await startTracing('lake', logger);
 const { spark, store, lake } = createLakeFromConfig(config, logger);
 
 // Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).
@@ -56,6 +58,7 @@ try {
     () => spark.close(),
     () => store.close(),
     () => pool.end(),
+    () => tracing.shutdown(),
   ]);
 } catch (err) {
   logger.error('lake failed to start', { err });

@@ -176,6 +176,7 @@ export async function createLakeServer(opts: LakeServerOptions): Promise<LakeSer
       // Airflow is reported but does not decide: reads and uploads work without it, runs wait for it.
       ...healthRoutes(
         {
+          ...authenticator.dependencies,
           spark: () => lake.ping(),
           postgres: () => pool.query('SELECT 1'),
           objectStore: () => store.ping(),

@@ -201,6 +201,127 @@ describe('org A', () => {
   });
 });
 
+describe('Relay paging (issue 7, section 4): every list both ways, pageInfo in full', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const b64url = (s: string) => Buffer.from(s).toString('base64url');
+  const rowCursor = (position: number) => b64(`lakerow:${position}`);
+  const ROWS = `query($name: String!, $first: Int, $after: String, $last: Int, $before: String) {
+    lakeTable(name: $name) { rows(first: $first, after: $after, last: $last, before: $before) {
+      totalCount edges { cursor node } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+  /** Positions lo..hi of `orders` (orderRow(p + 1) at position p) with their cursors, and the expected pageInfo. */
+  const rowsPage = (lo: number, hi: number, hasPreviousPage: boolean, hasNextPage: boolean) => ({
+    totalCount: ORDER_COUNT,
+    edges: Array.from({ length: hi - lo + 1 }, (_, i) => ({ cursor: rowCursor(lo + i), node: orderRow(lo + i + 1) })),
+    pageInfo: { hasNextPage, hasPreviousPage, startCursor: rowCursor(lo), endCursor: rowCursor(hi) },
+  });
+  const rows = async (vars: Record<string, unknown>) => {
+    const res = await gql(ROWS, { name: 'orders', ...vars }, tokenA);
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!.lakeTable.rows;
+  };
+
+  it(`LakeTable.rows: ${ORDER_COUNT} rows forward and backward through Spark`, async () => {
+    expect(ORDER_COUNT).toBe(120);
+    expect(await rows({ first: 50 })).toEqual(rowsPage(0, 49, false, true));
+    expect(await rows({ first: 50, after: rowCursor(99) })).toEqual(rowsPage(100, 119, true, false));
+    const sent = statements.length;
+    expect(await rows({ last: 50 })).toEqual(rowsPage(70, 119, true, false));
+    // `last` without `before` counts the rows; totalCount reuses that count: one COUNT, then the page.
+    expect(statements.slice(sent).map((s) => (s.includes('COUNT(*)') ? 'count' : 'rows'))).toEqual(['count', 'rows']);
+    expect(await rows({ last: 50, before: rowCursor(70) })).toEqual(rowsPage(20, 69, true, true));
+    expect(await rows({ last: 50, before: rowCursor(20) })).toEqual(rowsPage(0, 19, false, true));
+    expect(await rows({ first: 2, after: rowCursor(9), before: rowCursor(12) })).toEqual(rowsPage(10, 11, true, false));
+    expect(await rows({ before: rowCursor(3) })).toEqual(rowsPage(0, 2, false, true)); // default 50, backward
+    const past = await rows({ first: 5, after: rowCursor(119) });
+    expect(past.edges).toEqual([]);
+    expect(past.pageInfo).toEqual({ hasNextPage: false, hasPreviousPage: true, startCursor: null, endCursor: null });
+  }, 180_000);
+
+  it('refuses first with last, and a cursor of another list, with BAD_USER_INPUT naming the argument', async () => {
+    const err = async (query: string, vars: Record<string, unknown>) =>
+      (await gql(query, { name: 'orders', ...vars }, tokenA)).errors?.[0]?.extensions;
+    expect(await err(ROWS, { first: 1, last: 1 })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'last' });
+    expect(await err(ROWS, { last: 1001 })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'last' });
+    const upload = b64url(`upload|2026-01-01T00:00:00.000000Z|${randomUUID()}`);
+    expect(await err(ROWS, { before: upload })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'before' });
+    expect(await err(ROWS, { after: upload })).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+  });
+
+  it('uploads and pipelineRuns (newest first), Organization.pipelineRuns the same list', async () => {
+    // Five uploads a..e of org A and one run each, at times chosen here; run e is of another table.
+    const owner = new pg.Pool({ connectionString: db.url, max: 1 });
+    const row: Record<string, { id: string; at: string; run: string }> = {};
+    try {
+      for (const [i, name] of ['a', 'b', 'c', 'd', 'e'].entries()) {
+        const at = `2026-02-0${i + 1}T08:00:00.00012${i}Z`;
+        const id = randomUUID();
+        const run = randomUUID();
+        const table = name === 'e' ? 'customers' : 'orders';
+        await owner.query(
+          `INSERT INTO lake.uploads (org_id, id, table_name, file_name, object_key, format, mode, size_bytes,
+             content_type, status, created_by, created_at, expires_at, completed_at)
+           VALUES ($1, $2, $3, $4, $5, 'CSV', 'OVERWRITE', 1, 'text/csv', 'LOADED', $6, $7, $7, $7)`,
+          [ORG_A, id, table, `${name}.csv`, `bronze/org=${ORG_A}/${table}/${id}/${name}.csv`, randomUUID(), at],
+        );
+        await owner.query(
+          `INSERT INTO lake.pipeline_runs (org_id, id, upload_id, table_name, mode, reason, dag_id, dag_run_id, state,
+             triggered_by, created_at)
+           VALUES ($1, $2, $3, $4, 'OVERWRITE', 'UPLOAD', 'datapilot_ingest', $5, 'SUCCESS', $6, $7)`,
+          [ORG_A, run, id, table, `datapilot__${run}`, randomUUID(), at],
+        );
+        row[name] = { id, at, run };
+      }
+    } finally {
+      await owner.end();
+    }
+    const upload = (n: string) => b64url(`upload|${row[n]!.at}|${row[n]!.id}`);
+    const run = (n: string) => b64url(`run|${row[n]!.at}|${row[n]!.run}`);
+    const UPLOADS = `query($first: Int, $after: String, $last: Int, $before: String) {
+      uploads(first: $first, after: $after, last: $last, before: $before) {
+        edges { cursor node { fileName createdAt } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
+    const page = async (vars: Record<string, unknown>) => {
+      const res = await gql(UPLOADS, vars, tokenA);
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      const c = res.data!.uploads;
+      const names = c.edges.map((e: any) => e.node.fileName[0]).join('');
+      for (const e of c.edges) expect(e.cursor).toBe(upload(e.node.fileName[0]));
+      expect(c.pageInfo.startCursor).toBe(names ? upload(names[0]) : null);
+      expect(c.pageInfo.endCursor).toBe(names ? upload(names.at(-1)) : null);
+      return { names, next: c.pageInfo.hasNextPage, prev: c.pageInfo.hasPreviousPage };
+    };
+    expect(await page({ first: 2 })).toEqual({ names: 'ed', next: true, prev: false });
+    expect(await page({ first: 2, after: upload('d') })).toEqual({ names: 'cb', next: true, prev: true });
+    expect(await page({ first: 2, after: upload('b') })).toEqual({ names: 'a', next: false, prev: true });
+    expect(await page({ last: 2 })).toEqual({ names: 'ba', next: false, prev: true });
+    expect(await page({ last: 2, before: upload('b') })).toEqual({ names: 'dc', next: true, prev: true });
+    expect(await page({ last: 2, before: upload('d') })).toEqual({ names: 'e', next: true, prev: false });
+    // DateTime: UTC with milliseconds (stored 08:00:00.000124).
+    expect((await gql(UPLOADS, { first: 1 }, tokenA)).data!.uploads.edges[0].node.createdAt).toBe(
+      '2026-02-05T08:00:00.000Z',
+    );
+    const refused = await gql(UPLOADS, { after: run('a') }, tokenA);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
+
+    // Runs of `orders` only (d, c, b, a): the last two before b are d and c.
+    const RUNS = `query($reps: [_Any!]!, $last: Int, $before: String) {
+      pipelineRuns(table: "orders", last: $last, before: $before) {
+        edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } }
+      _entities(representations: $reps) { ... on Organization {
+        pipelineRuns(table: "orders", last: $last, before: $before) { edges { cursor } } } } }`;
+    const runs = await gql(
+      RUNS,
+      { reps: [{ __typename: 'Organization', id: ORG_A }], last: 2, before: run('b') },
+      tokenA,
+    );
+    expect(runs.errors, JSON.stringify(runs.errors)).toBeUndefined();
+    expect(runs.data!.pipelineRuns).toEqual({
+      edges: [{ cursor: run('d') }, { cursor: run('c') }],
+      pageInfo: { hasNextPage: true, hasPreviousPage: false, startCursor: run('d'), endCursor: run('c') },
+    });
+    expect(runs.data!._entities).toEqual([{ pipelineRuns: { edges: [{ cursor: run('d') }, { cursor: run('c') }] } }]);
+  }, 60_000);
+});
+
 describe('org B (isolation)', () => {
   it("sees only its own table; A's table names answer NOT_FOUND", async () => {
     const res = await gql(TABLES, {}, tokenB);

@@ -3,7 +3,15 @@
  * organization of the verified token (first parameter); only {@link findKeyBySecret} looks a key up without one, by
  * the SHA-256 of its secret (exchangeApiKey is public). The secret itself is never stored or returned here.
  */
-import { cursorAtColumn, keysetPage, type Keyset, type Page, type Role } from '@datapilot/common';
+import {
+  cursorAtColumn,
+  keysetOrderBy,
+  keysetPage,
+  keysetSql,
+  type Page,
+  type PageRequest,
+  type Role,
+} from '@datapilot/common';
 import type { Db } from './accounts.ts';
 import type { UserView } from './tenant.ts';
 
@@ -80,22 +88,16 @@ export async function insertApiKey(
   return toView(rows[0]!);
 }
 
-/** One page of the organization's keys (every status), oldest first. */
-export async function listApiKeys(
-  db: Db,
-  orgId: string,
-  first: number,
-  after: Keyset | null,
-): Promise<Page<ApiKeyView>> {
-  const k = after
-    ? { sql: ` AND (created_at, id) > ($2::timestamptz, $3::uuid)`, params: [after.createdAt, after.id] }
-    : { sql: '', params: [] };
+/** One page of the organization's keys (every status), oldest first: by (created_at, id). */
+export async function listApiKeys(db: Db, orgId: string, page: PageRequest): Promise<Page<ApiKeyView>> {
+  const k = keysetSql(page, { at: 'created_at', id: 'id', descending: false }, 2);
+  const outer = keysetOrderBy(page, { at: 'k.created_at', id: 'k.id', descending: false });
   const { rows } = await db.query<Row>(
-    `${withCreator(`SELECT * FROM auth.api_keys WHERE org_id = $1${k.sql} ORDER BY created_at, id LIMIT ${first + 1}`)}
-     ORDER BY k.created_at, k.id`,
+    `${withCreator(`SELECT * FROM auth.api_keys WHERE org_id = $1${k.where} ORDER BY ${k.orderBy} LIMIT ${k.limit}`)}
+     ORDER BY ${outer}`,
     [orgId, ...k.params],
   );
-  return keysetPage(rows, first, 'apikey', toView);
+  return keysetPage(rows, page, 'apikey', toView);
 }
 
 /**

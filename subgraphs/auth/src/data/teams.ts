@@ -4,7 +4,15 @@
  * token (or, for an invitation being accepted, from the invitation the secret token names); nothing is looked up by
  * an id alone. Every statement qualifies the `auth` schema.
  */
-import { cursorAtColumn, keysetPage, type Keyset, type Page, type Role } from '@datapilot/common';
+import {
+  cursorAtColumn,
+  keysetPage,
+  keysetSql,
+  keysetOrderBy,
+  type Page,
+  type PageRequest,
+  type Role,
+} from '@datapilot/common';
 import type { Db } from './accounts.ts';
 import type { OrganizationView, UserView } from './tenant.ts';
 
@@ -30,11 +38,6 @@ export type InvitationView = {
 export type InvitationRow = InvitationView & { orgId: string };
 
 const iso = (d: Date) => d.toISOString();
-
-/** The keyset condition "strictly after `after`" on `(<at>, <id>)`, ascending; `$n` is the first free parameter. */
-const after = (k: Keyset | null, at: string, id: string, n: number) =>
-  k ? { sql: ` AND (${at}, ${id}) > ($${n}::timestamptz, $${n + 1}::uuid)`, params: [k.createdAt, k.id] } : NO_KEY;
-const NO_KEY = { sql: '', params: [] as string[] };
 
 /**
  * Locks the organization's row (FOR NO KEY UPDATE) until the transaction ends: every flow that changes memberships
@@ -73,20 +76,15 @@ const toMembership = (r: MemberRow): MembershipView => ({
 const MEMBER_FROM = `auth.memberships m JOIN auth.users u ON u.id = m.user_id JOIN auth.organizations o ON o.id = m.org_id`;
 
 /** One page of the organization's members ordered by (joined, user id). */
-export async function listMembers(
-  db: Db,
-  orgId: string,
-  first: number,
-  k: Keyset | null,
-): Promise<Page<MembershipView>> {
-  const a = after(k, 'm.created_at', 'm.user_id', 2);
+export async function listMembers(db: Db, orgId: string, page: PageRequest): Promise<Page<MembershipView>> {
+  const k = keysetSql(page, { at: 'm.created_at', id: 'm.user_id', descending: false }, 2);
   const { rows } = await db.query<MemberRow>(
     `SELECT ${MEMBER_COLUMNS} FROM ${MEMBER_FROM}
-      WHERE m.org_id = $1${a.sql}
-      ORDER BY m.created_at, m.user_id LIMIT ${first + 1}`,
-    [orgId, ...a.params],
+      WHERE m.org_id = $1${k.where}
+      ORDER BY ${k.orderBy} LIMIT ${k.limit}`,
+    [orgId, ...k.params],
   );
-  return keysetPage(rows, first, 'member', toMembership);
+  return keysetPage(rows, page, 'member', toMembership);
 }
 
 /** Every membership of one user (their organizations), joined first first (ties: the older organization, its id). */
@@ -228,22 +226,18 @@ export async function replaceInvitation(
   return toInvitation(rows[0]!);
 }
 
-/** One page of the organization's PENDING invitations, oldest first. */
-export async function listPendingInvitations(
-  db: Db,
-  orgId: string,
-  first: number,
-  k: Keyset | null,
-): Promise<Page<InvitationView>> {
-  const a = after(k, 'created_at', 'id', 2);
+/** One page of the organization's PENDING invitations, oldest first: by (created_at, id). */
+export async function listPendingInvitations(db: Db, orgId: string, page: PageRequest): Promise<Page<InvitationView>> {
+  const k = keysetSql(page, { at: 'created_at', id: 'id', descending: false }, 2);
+  const outer = keysetOrderBy(page, { at: 'i.created_at', id: 'i.id', descending: false });
   const { rows } = await db.query<InvitationDbRow>(
     `${invitationsFrom(`SELECT * FROM auth.invitations
-      WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()${a.sql}
-      ORDER BY created_at, id LIMIT ${first + 1}`)}
-     ORDER BY i.created_at, i.id`,
-    [orgId, ...a.params],
+      WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > now()${k.where}
+      ORDER BY ${k.orderBy} LIMIT ${k.limit}`)}
+     ORDER BY ${outer}`,
+    [orgId, ...k.params],
   );
-  return keysetPage(rows, first, 'invitation', toInvitation);
+  return keysetPage(rows, page, 'invitation', toInvitation);
 }
 
 /** The invitation `id` of `orgId`, locked until the transaction ends; undefined when none. */

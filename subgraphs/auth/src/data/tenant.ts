@@ -25,6 +25,11 @@ export interface TenantData {
   organization(id: unknown): Promise<OrganizationView | null>;
   /** User `id` if it is a member of the caller's organization (the caller included), else null. */
   user(id: unknown): Promise<UserView | null>;
+  /**
+   * The users of `ids` that are members of the caller's organization, in `ids` order (null for any other id,
+   * malformed ones included): one statement for the whole list (entity references are batched with it).
+   */
+  users(ids: readonly unknown[]): Promise<(UserView | null)[]>;
 }
 
 /**
@@ -34,6 +39,23 @@ export interface TenantData {
 export function tenantData(pool: Pool, tenant: TenantContext): TenantData {
   const { userId, orgId } = tenant;
   const query = (sql: string, params: unknown[]) => inTenantTransaction(pool, tenant, (c) => c.query(sql, params));
+  const users = async (ids: readonly unknown[]): Promise<(UserView | null)[]> => {
+    const asked = ids.map((id) => (typeof id === 'string' && UUID.test(id) ? id.toLowerCase() : null));
+    const valid = [...new Set(asked.filter((id): id is string => id !== null))];
+    if (valid.length === 0) return asked.map(() => null);
+    const r = await query(
+      `SELECT u.id, u.email, u.created_at
+         FROM auth.users u JOIN auth.memberships m ON m.user_id = u.id AND m.org_id = $2
+        WHERE u.id = ANY($1::uuid[])`,
+      [valid, orgId],
+    );
+    const rows = r.rows as { id: string; email: string; created_at: Date }[];
+    const found = new Map(rows.map((row) => [row.id, row]));
+    return asked.map((id) => {
+      const row = id ? found.get(id) : undefined;
+      return row ? { id: row.id, email: row.email, createdAt: row.created_at.toISOString() } : null;
+    });
+  };
   return {
     async me() {
       const [found, principal] = await inTenantTransaction(pool, tenant, async (c) => [
@@ -58,15 +80,8 @@ export function tenantData(pool: Pool, tenant: TenantContext): TenantData {
       return row ? { id: row.id, name: row.name, createdAt: row.created_at.toISOString() } : null;
     },
     async user(id) {
-      if (typeof id !== 'string' || !UUID.test(id)) return null;
-      const r = await query(
-        `SELECT u.id, u.email, u.created_at
-           FROM auth.users u JOIN auth.memberships m ON m.user_id = u.id AND m.org_id = $2
-          WHERE u.id = $1`,
-        [id.toLowerCase(), orgId],
-      );
-      const row = r.rows[0];
-      return row ? { id: row.id, email: row.email, createdAt: row.created_at.toISOString() } : null;
+      return (await users([id]))[0] ?? null;
     },
+    users,
   };
 }

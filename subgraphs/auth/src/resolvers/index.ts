@@ -6,10 +6,13 @@
  */
 import {
   connection,
+  DateTimeScalar,
   inTenantTransaction,
   listAuditEvents,
   type AuditEventView,
   pageArgs,
+  type ConnectionArgs,
+  requestLoader,
   requireTenant,
   SESSION_ENDED,
   unauthenticated,
@@ -20,7 +23,7 @@ import {
 import type { Pool } from 'pg';
 import type { AccountService, SignupInput } from '../accounts.ts';
 import type { ApiKeyService } from '../api-keys.ts';
-import { tenantData } from '../data/tenant.ts';
+import { tenantData, type OrganizationView, type UserView } from '../data/tenant.ts';
 import type { TeamService } from '../teams.ts';
 
 /** Largest `first` of the auth connections (members, invitations, apiKeys). */
@@ -29,7 +32,6 @@ export const MAX_LIST_PAGE = 100;
 const DEFAULT_PAGE = 20;
 
 type Ctx = RequestContext;
-type PageArgs = { first?: number | null; after?: string | null };
 
 /** Builds the resolver map. */
 export function createResolvers(deps: {
@@ -40,7 +42,7 @@ export function createResolvers(deps: {
 }) {
   const { pool, accounts, teams, apiKeys } = deps;
   const data = (ctx: Ctx) => tenantData(pool, requireTenant(ctx));
-  const page = (args: PageArgs, list: string) => pageArgs(args, list, DEFAULT_PAGE, MAX_LIST_PAGE);
+  const page = (args: ConnectionArgs, list: string) => pageArgs(args, list, DEFAULT_PAGE, MAX_LIST_PAGE);
   return {
     Query: {
       me: async (_: unknown, __: unknown, ctx: Ctx) => {
@@ -49,23 +51,16 @@ export function createResolvers(deps: {
         return me;
       },
       organizations: (_: unknown, __: unknown, ctx: Ctx) => teams.organizations(requireTenant(ctx)),
-      auditEvents: async (_: unknown, args: PageArgs, ctx: Ctx) => {
-        const { first, after } = page(args, 'audit');
-        const tenant = requireTenant(ctx);
-        return connection(await inTenantTransaction(pool, tenant, (c) => listAuditEvents(c, first, after)));
+      auditEvents: async (_: unknown, args: ConnectionArgs, ctx: Ctx) => {
+        const req = page(args, 'audit');
+        return connection(await inTenantTransaction(pool, requireTenant(ctx), (c) => listAuditEvents(c, req)));
       },
-      members: async (_: unknown, args: PageArgs, ctx: Ctx) => {
-        const { first, after } = page(args, 'member');
-        return connection(await teams.members(requireTenant(ctx), first, after));
-      },
-      invitations: async (_: unknown, args: PageArgs, ctx: Ctx) => {
-        const { first, after } = page(args, 'invitation');
-        return connection(await teams.invitations(requireTenant(ctx), first, after));
-      },
-      apiKeys: async (_: unknown, args: PageArgs, ctx: Ctx) => {
-        const { first, after } = page(args, 'apikey');
-        return connection(await apiKeys.list(requireTenant(ctx), first, after));
-      },
+      members: async (_: unknown, args: ConnectionArgs, ctx: Ctx) =>
+        connection(await teams.members(requireTenant(ctx), page(args, 'member'))),
+      invitations: async (_: unknown, args: ConnectionArgs, ctx: Ctx) =>
+        connection(await teams.invitations(requireTenant(ctx), page(args, 'invitation'))),
+      apiKeys: async (_: unknown, args: ConnectionArgs, ctx: Ctx) =>
+        connection(await apiKeys.list(requireTenant(ctx), page(args, 'apikey'))),
     },
     Mutation: {
       signup: (_: unknown, args: { input: SignupInput }) => accounts.signup(args.input),
@@ -85,7 +80,7 @@ export function createResolvers(deps: {
         teams.removeMember(requireTenant(ctx), uuidArg(args.userId, 'userId')),
       leaveOrganization: (_: unknown, __: unknown, ctx: Ctx) => teams.leaveOrganization(requireTenant(ctx)),
       signOut: (_: unknown, __: unknown, ctx: Ctx) => teams.signOut(requireTenant(ctx)),
-      createApiKey: (_: unknown, args: { name: string; role: Role; expiresAt?: string | null }, ctx: Ctx) =>
+      createApiKey: (_: unknown, args: { name: string; role: Role; expiresAt?: Date | null }, ctx: Ctx) =>
         apiKeys.create(requireTenant(ctx), args),
       revokeApiKey: (_: unknown, args: { id: string }, ctx: Ctx) =>
         apiKeys.revoke(requireTenant(ctx), uuidArg(args.id, 'id')),
@@ -96,10 +91,18 @@ export function createResolvers(deps: {
       detail: (e: AuditEventView) => JSON.stringify(e.detail),
     },
     User: {
-      __resolveReference: (ref: { id: unknown }, ctx: Ctx) => data(ctx).user(ref.id),
+      // Batched: the references of one request are one statement (loaders.ts).
+      __resolveReference: (ref: { id: unknown }, ctx: Ctx) =>
+        requestLoader<unknown, UserView>(ctx, 'User', (ids) => data(ctx).users(ids)).load(ref.id),
     },
     Organization: {
-      __resolveReference: (ref: { id: unknown }, ctx: Ctx) => data(ctx).organization(ref.id),
+      // Only the caller's own organization resolves: one statement per request however many references name it.
+      __resolveReference: (ref: { id: unknown }, ctx: Ctx) =>
+        requestLoader<unknown, OrganizationView>(ctx, 'Organization', async (ids) => {
+          const own = await data(ctx).organization(requireTenant(ctx).orgId);
+          return ids.map((id) => (typeof id === 'string' && own && id.toLowerCase() === own.id ? own : null));
+        }).load(ref.id),
     },
+    DateTime: DateTimeScalar,
   };
 }

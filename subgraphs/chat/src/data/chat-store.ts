@@ -1,14 +1,16 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import {
+  byKeys,
   cursorAtColumn,
   inTenantTransaction,
   keysetPage,
-  type Keyset,
+  keysetSql,
   type Page,
+  type PageRequest,
   type TenantContext,
 } from '@datapilot/common';
 
-export type { Keyset, Page } from '@datapilot/common';
+export type { Keyset, Page, PageRequest } from '@datapilot/common';
 
 /** Who wrote a message. */
 export type MessageRole = 'USER' | 'ASSISTANT';
@@ -33,6 +35,8 @@ export type Message = {
   sql: string | null;
   result: MessageResult | null;
   errorCode: string | null;
+  /** The member whose message it is: who wrote the question (USER), or who asked what the answer answers (ASSISTANT). */
+  authorId: string;
   createdAt: string;
   updatedAt: string;
 };
@@ -58,25 +62,32 @@ export interface ChatStore {
   createConversation(title: string): Promise<Conversation>;
   /**
    * The conversations the caller may read — its own and the org's shared ones, in one list — newest first: by
-   * (createdAt, id) descending. `after` is a decoded cursor of a previous page: the rows strictly after that position
-   * (the row itself need not exist any more; a conversation shared or unshared between two pages appears or not
-   * according to its state when its page is read).
+   * (createdAt, id) descending. The page's cursors are decoded positions in the list: the rows strictly between them
+   * (a cursor's row itself need not exist any more; a conversation shared or unshared between two pages appears or
+   * not according to its state when its page is read).
    */
-  listConversations(first: number, after: Keyset | null): Promise<Page<Conversation>>;
+  listConversations(page: PageRequest): Promise<Page<Conversation>>;
   /** Conversation `id` when the caller may read it (its own, or shared in its org), else null. */
   getConversation(id: string): Promise<Conversation | null>;
+  /**
+   * {@link ChatStore.getConversation} for many ids in one statement (entity references): one entry per id, in order.
+   * `ids` must be lower-case UUIDs.
+   */
+  getConversations(ids: readonly string[]): Promise<(Conversation | null)[]>;
   /**
    * Shares the caller's own conversation `id` with its organization (`shared` true) or makes it private again.
    * @returns the conversation, or null when it is not the caller's own (nothing changes).
    */
   setShared(id: string, shared: boolean): Promise<Conversation | null>;
   /**
-   * Messages of conversation `conversationId` in the order they were written: by (createdAt, id) ascending, `after`
+   * Messages of conversation `conversationId` in the order they were written: by (createdAt, id) ascending, paged
    * as in {@link ChatStore.listConversations}; empty when the conversation is not visible.
    */
-  listMessages(conversationId: string, first: number, after: Keyset | null): Promise<Page<Message>>;
+  listMessages(conversationId: string, page: PageRequest): Promise<Page<Message>>;
   /** Message `id` when the caller may read its conversation, else null. */
   getMessage(id: string): Promise<Message | null>;
+  /** {@link ChatStore.getMessage} for many ids in one statement: one entry per id, in order (lower-case UUIDs). */
+  getMessages(ids: readonly string[]): Promise<(Message | null)[]>;
   /**
    * Stores the user's message (COMPLETE) and a PENDING assistant message in one transaction. Each new message's
    * `createdAt` is the clock's time, but at least 1 µs after the conversation's latest message, so the order written
@@ -113,6 +124,7 @@ type MessageRow = {
   sql: string | null;
   result: MessageResult | null;
   error_code: string | null;
+  author_id: string;
   created_at: Date;
   updated_at: Date;
   cursor_at: string;
@@ -135,6 +147,7 @@ const toMessage = (r: MessageRow): Message => ({
   sql: r.sql,
   result: r.result,
   errorCode: r.error_code,
+  authorId: r.author_id,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -144,7 +157,8 @@ const CONVERSATION_COLUMNS = `id, title, created_at, user_id, shared, ${cursorAt
 const READABLE = `c.org_id = $1 AND (c.user_id = $2 OR c.shared)`;
 /** Who may WRITE to a conversation (alias `c`, org $1, user $2): its creator only. */
 const WRITABLE = `c.org_id = $1 AND c.user_id = $2`;
-const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.created_at,
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.author_id,
+  m.created_at,
   m.updated_at, ${cursorAtColumn('m.created_at')}`;
 /** The visibility rule of messages, as one join: the caller may read the message's conversation. */
 const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
@@ -173,14 +187,15 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
       return toConversation(rows[0]!);
     },
 
-    async listConversations(first, after) {
+    async listConversations(page) {
+      const k = keysetSql(page, { at: 'c.created_at', id: 'c.id', descending: true }, 3);
       const { rows } = await query<ConversationRow>(
         `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations c
-         WHERE ${READABLE} ${after ? 'AND (created_at, id) < ($4::timestamptz, $5::uuid)' : ''}
-         ORDER BY created_at DESC, id DESC LIMIT $3`,
-        [orgId, userId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
+         WHERE ${READABLE}${k.where}
+         ORDER BY ${k.orderBy} LIMIT ${k.limit}`,
+        [orgId, userId, ...k.params],
       );
-      return keysetPage(rows, first, 'conversation', toConversation);
+      return keysetPage(rows, page, 'conversation', toConversation);
     },
 
     async getConversation(id) {
@@ -191,6 +206,14 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
       return rows[0] ? toConversation(rows[0]) : null;
     },
 
+    async getConversations(ids) {
+      const { rows } = await query<ConversationRow>(
+        `SELECT ${CONVERSATION_COLUMNS} FROM chat.conversations c WHERE c.id = ANY($3::uuid[]) AND ${READABLE}`,
+        [orgId, userId, [...new Set(ids)]],
+      );
+      return byKeys(ids, rows.map(toConversation), (c) => c.id);
+    },
+
     async setShared(id, shared) {
       const { rows } = await query<ConversationRow>(
         `UPDATE chat.conversations c SET shared = $4 WHERE c.id = $3 AND ${WRITABLE} RETURNING ${CONVERSATION_COLUMNS}`,
@@ -199,14 +222,15 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
       return rows[0] ? toConversation(rows[0]) : null;
     },
 
-    async listMessages(conversationId, first, after) {
+    async listMessages(conversationId, page) {
+      const k = keysetSql(page, { at: 'm.created_at', id: 'm.id', descending: false }, 4);
       const { rows } = await query<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES}
-           AND m.conversation_id = $3 ${after ? 'AND (m.created_at, m.id) > ($5::timestamptz, $6::uuid)' : ''}
-         ORDER BY m.created_at, m.id LIMIT $4`,
-        [orgId, userId, conversationId, first + 1, ...(after ? [after.createdAt, after.id] : [])],
+           AND m.conversation_id = $3${k.where}
+         ORDER BY ${k.orderBy} LIMIT ${k.limit}`,
+        [orgId, userId, conversationId, ...k.params],
       );
-      return keysetPage(rows, first, 'message', toMessage);
+      return keysetPage(rows, page, 'message', toMessage);
     },
 
     async getMessage(id) {
@@ -218,14 +242,23 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
       return rows[0] ? toMessage(rows[0]) : null;
     },
 
+    async getMessages(ids) {
+      const { rows } = await query<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM ${VISIBLE_MESSAGES} AND m.id = ANY($3::uuid[])`,
+        [orgId, userId, [...new Set(ids)]],
+      );
+      return byKeys(ids, rows.map(toMessage), (m) => m.id);
+    },
+
     addExchange(conversationId, text) {
       return inTransaction(async (client) => {
         // The INSERT ... SELECT writes nothing unless the conversation is this org's and this user's own. The time is
         // the clock's, but after the conversation's latest message: the answer always lists after its question.
         const insert = (role: MessageRole, status: MessageStatus, body: string) =>
           client.query<MessageRow>(
-            `INSERT INTO chat.messages AS m (conversation_id, org_id, role, status, text, created_at, updated_at)
-             SELECT c.id, c.org_id, $4, $5, $6, t.at, t.at FROM chat.conversations c
+            `INSERT INTO chat.messages AS m (conversation_id, org_id, role, status, text, created_at, updated_at, author_id)
+             SELECT c.id, c.org_id, $4, $5, $6, t.at, t.at, $2
+               FROM chat.conversations c
              CROSS JOIN LATERAL (SELECT GREATEST(clock_timestamp(), (SELECT max(p.created_at) + interval '1 microsecond'
                FROM chat.messages p WHERE p.conversation_id = c.id)) AS at) t
              WHERE c.id = $3 AND ${WRITABLE}

@@ -1,10 +1,14 @@
 import type { Pool } from 'pg';
 import {
+  DateTimeScalar,
   JSONScalar,
+  badUserInput,
   connection,
   forbidden,
   notFound,
   pageArgs,
+  type ConnectionArgs,
+  requestLoader,
   requireTenant,
   textArg,
   uuidArg,
@@ -41,13 +45,13 @@ async function refusal(store: ChatStore, id: string) {
  */
 export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; responder: Responder }) {
   const store = (ctx: RequestContext) => createChatStore(deps.pool, requireTenant(ctx));
+  /** The conversations the caller may read: `Query.conversations` and `Organization.conversations` alike. */
+  const conversations = async (args: ConnectionArgs, ctx: RequestContext) =>
+    connection(await store(ctx).listConversations(pageArgs(args, 'conversation', 20, MAX_PAGE)));
 
   const resolvers = {
     Query: {
-      conversations: async (_: unknown, args: { first?: number; after?: string }, ctx: RequestContext) => {
-        const { first, after } = pageArgs(args, 'conversation', 20, MAX_PAGE);
-        return connection(await store(ctx).listConversations(first, after));
-      },
+      conversations: (_: unknown, args: ConnectionArgs, ctx: RequestContext) => conversations(args, ctx),
       conversation: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
         const found = await store(ctx).getConversation(uuidArg(args.id, 'id'));
         if (!found) throw notFound('Conversation');
@@ -86,27 +90,56 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
     },
     Subscription: {
       messageEvents: {
-        subscribe: async (_: unknown, args: { messageId: string }, ctx: RequestContext) => {
-          const stream = await openMessageEventStream(deps.hub, store(ctx), uuidArg(args.messageId, 'messageId'));
+        subscribe: async (
+          _: unknown,
+          args: { messageId: string; afterSequence?: number | null },
+          ctx: RequestContext,
+        ) => {
+          const messageId = uuidArg(args.messageId, 'messageId');
+          const after = args.afterSequence ?? undefined;
+          if (after !== undefined && after < 0) throw badUserInput('afterSequence must be 0 or more.', 'afterSequence');
+          const stream = await openMessageEventStream(deps.hub, store(ctx), messageId, after);
           if (!stream) throw notFound('Message');
           return stream;
         },
         resolve: (event: MessageEvent) => event,
       },
     },
+    Organization: {
+      // Only the caller's own organization resolves (its fields are the caller's lists).
+      __resolveReference: (ref: { id: unknown }, ctx: RequestContext) =>
+        typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null,
+      conversations: (_: unknown, args: ConnectionArgs, ctx: RequestContext) => conversations(args, ctx),
+    },
     Conversation: {
-      __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
-        UUID.test(ref.id) ? store(ctx).getConversation(ref.id.toLowerCase()) : null,
-      messages: async (parent: Conversation, args: { first?: number; after?: string }, ctx: RequestContext) => {
-        const { first, after } = pageArgs(args, 'message', 50, MAX_PAGE);
-        return connection(await store(ctx).listMessages(parent.id, first, after));
-      },
+      // Batched: every reference of one request is one statement (loaders.ts).
+      __resolveReference: (ref: { id: unknown }, ctx: RequestContext) =>
+        typeof ref.id === 'string' && UUID.test(ref.id)
+          ? requestLoader<string, Conversation>(ctx, 'Conversation', (ids) => store(ctx).getConversations(ids)).load(
+              ref.id.toLowerCase(),
+            )
+          : null,
+      owner: (c: Conversation) => ({ __typename: 'User', id: c.createdBy }),
+      messages: async (parent: Conversation, args: ConnectionArgs, ctx: RequestContext) =>
+        connection(await store(ctx).listMessages(parent.id, pageArgs(args, 'message', 50, MAX_PAGE))),
     },
     Message: {
-      __resolveReference: (ref: { id: string }, ctx: RequestContext) =>
-        UUID.test(ref.id) ? store(ctx).getMessage(ref.id.toLowerCase()) : null,
+      __resolveReference: (ref: { id: unknown }, ctx: RequestContext) =>
+        typeof ref.id === 'string' && UUID.test(ref.id)
+          ? requestLoader<string, Message>(ctx, 'Message', (ids) => store(ctx).getMessages(ids)).load(
+              ref.id.toLowerCase(),
+            )
+          : null,
+      author: (m: Message) => ({ __typename: 'User', id: m.authorId }),
+      conversation: async (m: Message, _: unknown, ctx: RequestContext) => {
+        const found = await requestLoader<string, Conversation>(ctx, 'Conversation', (ids) =>
+          store(ctx).getConversations(ids),
+        ).load(m.conversationId);
+        if (!found) throw notFound('Conversation');
+        return found;
+      },
       result: (m: Message) => m.result,
     },
   };
-  return { ...resolvers, JSON: JSONScalar };
+  return { ...resolvers, JSON: JSONScalar, DateTime: DateTimeScalar };
 }

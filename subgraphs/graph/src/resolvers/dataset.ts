@@ -3,10 +3,11 @@ type StoredColumns = {
   columnNames?: string[] | null;
   columnTypes?: string[] | null;
   columnNullable?: boolean[] | null;
+  columnDescriptions?: string[] | null;
 };
 
 /** One element of `Dataset.columns`. */
-export type DatasetColumn = { name: string; type: string; nullable: boolean };
+export type DatasetColumn = { name: string; type: string; nullable: boolean; description: string | null };
 
 /**
  * Custom resolvers handed to @neo4j/graphql. `Dataset.columns` zips the parallel lists that its
@@ -20,7 +21,11 @@ export const datasetResolvers = {
         name,
         type: source.columnTypes?.[i] ?? 'unknown',
         nullable: source.columnNullable?.[i] ?? true,
+        description: source.columnDescriptions?.[i] || null,
       }));
+    },
+    table(source: { name: string }) {
+      return { __typename: 'LakeTable', name: source.name };
     },
   },
 };

@@ -39,6 +39,12 @@ export type LakeData = {
   latestRun(uploadId: string): Promise<PipelineRun | null>;
   /** An upload of the org by id, batched per request like {@link latestRun}. */
   uploadById(id: string): Promise<Upload | null>;
+  /** The newest run of a table of the org, or null; batched per request. */
+  latestRunOfTable(name: string): Promise<PipelineRun | null>;
+  /** A run of the org by id (lower-case UUID), batched per request. */
+  runById(id: string): Promise<PipelineRun | null>;
+  /** A table of the org by name, or null; the names asked in one request cost one listing of the org's tables. */
+  tableByName(name: string): Promise<TableInfo | null>;
 };
 
 /**
@@ -52,6 +58,12 @@ export function createLakeData(deps: LakeDataDeps, tenant: TenantContext): LakeD
   const counts = new DataLoader<string, number>((names) => org.rowCounts(names), batchOnly);
   const runs = new DataLoader<string, PipelineRun | null>((ids) => records.latestRunsOf(ids), batchOnly);
   const uploads = new DataLoader<string, Upload | null>((ids) => records.getUploads(ids), batchOnly);
+  const tableRuns = new DataLoader<string, PipelineRun | null>((names) => records.latestRunsOfTables(names), batchOnly);
+  const runsById = new DataLoader<string, PipelineRun | null>((ids) => records.getRuns(ids), batchOnly);
+  const tablesByName = new DataLoader<string, TableInfo | null>(async (names) => {
+    const all = new Map((await org.listTables()).map((t) => [t.name, t]));
+    return names.map((n) => all.get(n) ?? null);
+  }, batchOnly);
   return {
     tables: () => org.listTables(),
     table: (name) => org.getTable(name),
@@ -68,5 +80,8 @@ export function createLakeData(deps: LakeDataDeps, tenant: TenantContext): LakeD
     runEvents: deps.runEvents,
     latestRun: (id) => runs.load(id),
     uploadById: (id) => uploads.load(id),
+    runById: (id) => runsById.load(id),
+    latestRunOfTable: (name) => tableRuns.load(name),
+    tableByName: (name) => tablesByName.load(name),
   };
 }

@@ -17,8 +17,10 @@ import {
   inTenantTransaction,
   recordAudit,
   keysetPage,
-  type Keyset,
+  keysetSql,
+  type KeysetOrder,
   type Page,
+  type PageRequest,
   type TenantContext,
 } from '@datapilot/common';
 
@@ -248,11 +250,8 @@ const toRun = (r: RunRow): PipelineRun => ({
   revision: r.revision,
 });
 
-/** The keyset condition "strictly after `after`" for lists ordered newest first; `$n` is the first free parameter. */
-const olderThan = (after: Keyset | null, n: number) =>
-  after
-    ? { sql: ` AND (created_at, id) < ($${n}::timestamptz, $${n + 1}::uuid)`, params: [after.createdAt, after.id] }
-    : { sql: '', params: [] };
+/** The order of the upload and run lists: newest first. */
+const NEWEST_FIRST: KeysetOrder = { at: 'created_at', id: 'id', descending: true };
 
 /** Runs behind {@link OpenUploads.meanLoadSeconds}: the org's latest finished upload runs. */
 const MEAN_LOAD_RUNS = 20;
@@ -286,8 +285,8 @@ export interface LakeRecords {
   getUpload(id: string): Promise<Upload | null>;
   /** Several uploads of the caller's org in one statement (for a DataLoader), in the order of `ids` (null: none). */
   getUploads(ids: readonly string[]): Promise<(Upload | null)[]>;
-  /** The org's uploads, newest first (by createdAt, then id). */
-  listUploads(first: number, after: Keyset | null): Promise<Page<Upload>>;
+  /** A page of the org's uploads, newest first (by createdAt, then id). */
+  listUploads(page: PageRequest): Promise<Page<Upload>>;
   /**
    * The LOADED uploads of `table` in the order they were completed (then by id), at most `limit`: what reloadTable
    * replays.
@@ -311,10 +310,14 @@ export interface LakeRecords {
   createReloadChain(table: string, runs: readonly NewRun[]): Promise<PipelineRun[] | null>;
   /** The run `id` of the caller's org, or null. */
   getRun(id: string): Promise<PipelineRun | null>;
+  /** The newest run of each table of `tables` (by creation time), one statement; null for a table without runs. */
+  latestRunsOfTables(tables: readonly string[]): Promise<(PipelineRun | null)[]>;
+  /** {@link LakeRecords.getRun} for many ids in one statement: one entry per id, in order (lower-case UUIDs). */
+  getRuns(ids: readonly string[]): Promise<(PipelineRun | null)[]>;
   /** The latest run of each upload in `uploadIds` (for a DataLoader), in that order (null: none). */
   latestRunsOf(uploadIds: readonly string[]): Promise<(PipelineRun | null)[]>;
-  /** The org's runs, newest first, optionally of one table. */
-  listRuns(first: number, after: Keyset | null, table: string | null): Promise<Page<PipelineRun>>;
+  /** A page of the org's runs, newest first (by createdAt, then id), optionally of one table. */
+  listRuns(page: PageRequest, table: string | null): Promise<Page<PipelineRun>>;
 }
 
 /** Builds the records of `tenant` over `pool` (schema `lake`). Cheap: build one per request. */
@@ -415,14 +418,14 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       const byId = new Map(rows.map((r) => [r.id, toUpload(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     },
-    async listUploads(first, after) {
-      const k = olderThan(after, 2);
+    async listUploads(page) {
+      const k = keysetSql(page, NEWEST_FIRST, 2);
       const { rows } = await query<UploadRow>(
-        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1${k.sql}
-         ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
+        `SELECT ${UPLOAD_COLUMNS} FROM lake.uploads WHERE org_id = $1${k.where}
+         ORDER BY ${k.orderBy} LIMIT ${k.limit}`,
         [org, ...k.params],
       );
-      return keysetPage(rows, first, 'upload', toUpload);
+      return keysetPage(rows, page, 'upload', toUpload);
     },
     async loadedUploadsOf(table, limit) {
       const { rows } = await query<UploadRow>(
@@ -495,6 +498,23 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       );
       return rows[0] ? toRun(rows[0]) : null;
     },
+    async latestRunsOfTables(tables) {
+      const { rows } = await query<RunRow>(
+        `SELECT DISTINCT ON (table_name) ${RUN_COLUMNS} FROM lake.pipeline_runs
+         WHERE org_id = $1 AND table_name = ANY($2::text[]) ORDER BY table_name, created_at DESC, id DESC`,
+        [org, [...new Set(tables)]],
+      );
+      const byTable = new Map(rows.map((r) => [r.table_name, toRun(r)]));
+      return tables.map((t) => byTable.get(t) ?? null);
+    },
+    async getRuns(ids) {
+      const { rows } = await query<RunRow>(
+        `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1 AND id = ANY($2::uuid[])`,
+        [org, [...new Set(ids)]],
+      );
+      const byId = new Map(rows.map((r) => [r.id, toRun(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
     async latestRunsOf(uploadIds) {
       const { rows } = await query<RunRow>(
         `SELECT DISTINCT ON (upload_id) ${RUN_COLUMNS} FROM lake.pipeline_runs
@@ -504,14 +524,14 @@ export function createLakeRecords(pool: Pool, tenant: TenantContext): LakeRecord
       const byUpload = new Map(rows.map((r) => [r.upload_id, toRun(r)]));
       return uploadIds.map((id) => byUpload.get(id) ?? null);
     },
-    async listRuns(first, after, table) {
-      const k = olderThan(after, table ? 3 : 2);
+    async listRuns(page, table) {
+      const k = keysetSql(page, NEWEST_FIRST, table ? 3 : 2);
       const { rows } = await query<RunRow>(
-        `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1${table ? ' AND table_name = $2' : ''}${k.sql}
-         ORDER BY created_at DESC, id DESC LIMIT ${first + 1}`,
+        `SELECT ${RUN_COLUMNS} FROM lake.pipeline_runs WHERE org_id = $1${table ? ' AND table_name = $2' : ''}${k.where}
+         ORDER BY ${k.orderBy} LIMIT ${k.limit}`,
         [org, ...(table ? [table] : []), ...k.params],
       );
-      return keysetPage(rows, first, 'run', toRun);
+      return keysetPage(rows, page, 'run', toRun);
     },
   };
 }

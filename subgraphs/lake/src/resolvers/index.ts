@@ -4,17 +4,20 @@
  */
 import {
   DateTimeScalar,
-  JSONScalar,
+  JSONObjectScalar,
   badUserInput,
   connection,
   notFound,
   pageArgs,
+  pageRequest,
   requireTenant,
+  type ConnectionArgs,
+  type Page,
   uuidArg,
   type RequestContext,
 } from '@datapilot/common';
 import { isTableName, type TableInfo } from '@datapilot/lake-core';
-import { decodeCursor, encodeCursor } from '../data/cursor.ts';
+import { decodeCursor, offsetPage } from '../data/cursor.ts';
 import type { LakeData } from '../data/lake-data.ts';
 import type { PipelineRun, QualityReport, Upload } from '../data/records.ts';
 import { runEventStream, type PipelineRunEvent } from '../runs/events.ts';
@@ -23,7 +26,9 @@ import type { CreateUploadInput } from '../uploads.ts';
 /** The request context of the lake subgraph: the verified tenant and its data layer (null when anonymous). */
 export type LakeContext = RequestContext & { lake: LakeData | null };
 
-/** Page size bounds of `LakeTable.rows(first:)`. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Largest page of `LakeTable.rows` (`first` or `last`). */
 export const MAX_PAGE_SIZE = 1000;
 /** Largest page of `uploads` and `pipelineRuns`. */
 export const MAX_LIST_PAGE = 100;
@@ -34,7 +39,10 @@ const data = (ctx: LakeContext): LakeData => {
   return ctx.lake;
 };
 
-type Connection = { table: string; offset: number; first: number; rows: Record<string, unknown>[] };
+/** What `LakeTable.rows` returns: a page of rows and its table's row count (asked once, by `last` or `totalCount`). */
+type RowConnection = { count: () => Promise<number> } & ReturnType<typeof connection<Record<string, unknown>>>;
+
+type RunsArgs = ConnectionArgs & { table?: string | null };
 
 /** A quality report in the API's shape; null counts in table order when the report has the columns. */
 function qualityOf(q: QualityReport | null) {
@@ -60,24 +68,18 @@ export function createResolvers() {
         if (!table) throw notFound(`Lake table ${JSON.stringify(args.name)}`);
         return table;
       },
-      uploads: async (_: unknown, args: { first?: number; after?: string }, ctx: LakeContext) => {
-        const { first, after } = pageArgs(args, 'upload', 20, MAX_LIST_PAGE);
-        return connection(await data(ctx).records.listUploads(first, after));
-      },
+      uploads: async (_: unknown, args: ConnectionArgs, ctx: LakeContext) =>
+        connection(await data(ctx).records.listUploads(pageArgs(args, 'upload', 20, MAX_LIST_PAGE))),
       upload: async (_: unknown, args: { id: string }, ctx: LakeContext) => {
         const upload = await data(ctx).records.getUpload(uuidArg(args.id, 'id'));
         if (!upload) throw notFound('Upload');
         return upload;
       },
-      pipelineRuns: async (
-        _: unknown,
-        args: { first?: number; after?: string; table?: string | null },
-        ctx: LakeContext,
-      ) => {
-        const { first, after } = pageArgs(args, 'run', 20, MAX_LIST_PAGE);
+      pipelineRuns: async (_: unknown, args: RunsArgs, ctx: LakeContext) => {
+        const page = pageArgs(args, 'run', 20, MAX_LIST_PAGE);
         if (args.table != null && !isTableName(args.table))
           throw badUserInput('table must be a table name (^[a-z][a-z0-9_]{0,62}$).', 'table');
-        return connection(await data(ctx).records.listRuns(first, after, args.table ?? null));
+        return connection(await data(ctx).records.listRuns(page, args.table ?? null));
       },
       pipelineRun: async (_: unknown, args: { id: string }, ctx: LakeContext) => {
         const run = await data(ctx).records.getRun(uuidArg(args.id, 'id'));
@@ -104,30 +106,46 @@ export function createResolvers() {
         resolve: (event: PipelineRunEvent) => event,
       },
     },
+    Organization: {
+      // Only the caller's own organization resolves (its fields are the caller's lists).
+      __resolveReference: (ref: { id: unknown }, ctx: LakeContext) =>
+        typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null,
+      tables: (_: unknown, __: unknown, ctx: LakeContext) => data(ctx).tables(),
+      pipelineRuns: (_: unknown, args: RunsArgs, ctx: LakeContext) => resolvers.Query.pipelineRuns(_, args, ctx),
+    },
     LakeTable: {
+      // Batched: the names of one request cost one listing of the org's tables.
+      __resolveReference: (ref: { name: unknown }, ctx: LakeContext) =>
+        typeof ref.name === 'string' && isTableName(ref.name) ? data(ctx).tableByName(ref.name) : null,
+      dataset: (t: TableInfo) => ({ __typename: 'Dataset', name: t.name }),
+      lastRun: (t: TableInfo, _: unknown, ctx: LakeContext) => data(ctx).latestRunOfTable(t.name),
       rowCount: (t: TableInfo, _: unknown, ctx: LakeContext) => data(ctx).rowCount(t.name),
-      rows: async (t: TableInfo, args: { first?: number | null; after?: string | null }, ctx: LakeContext) => {
-        const first = args.first ?? 50;
-        if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE)
-          throw badUserInput(`first must be between 1 and ${MAX_PAGE_SIZE}.`, 'first');
-        const offset = args.after === undefined || args.after === null ? 0 : decodeCursor(args.after) + 1;
-        const page = await data(ctx).rows(t.name, first + 1, offset);
-        return { table: t.name, offset, first, rows: page.rows } satisfies Connection;
+      rows: async (t: TableInfo, args: ConnectionArgs, ctx: LakeContext): Promise<RowConnection> => {
+        const d = data(ctx);
+        let total: Promise<number> | undefined;
+        const count = () => (total ??= d.rowCount(t.name));
+        const page: Page<Record<string, unknown>> = await offsetPage(
+          pageRequest(args, decodeCursor, 50, MAX_PAGE_SIZE),
+          async (offset, limit) => (await d.rows(t.name, limit, offset)).rows,
+          count,
+        );
+        return { count, ...connection(page) };
       },
     },
     LakeRowConnection: {
-      edges: (c: Connection) =>
-        c.rows.slice(0, c.first).map((node, i) => ({ cursor: encodeCursor(c.offset + i), node })),
-      pageInfo: (c: Connection) => {
-        const n = Math.min(c.rows.length, c.first);
-        return { hasNextPage: c.rows.length > c.first, endCursor: n > 0 ? encodeCursor(c.offset + n - 1) : null };
-      },
-      totalCount: (c: Connection, _: unknown, ctx: LakeContext) => data(ctx).rowCount(c.table),
+      totalCount: (c: RowConnection) => c.count(),
     },
     Upload: {
+      __resolveReference: (ref: { id: unknown }, ctx: LakeContext) =>
+        typeof ref.id === 'string' && UUID.test(ref.id) ? data(ctx).uploadById(ref.id.toLowerCase()) : null,
+      uploadedBy: (u: Upload) => ({ __typename: 'User', id: u.createdBy }),
       run: (u: Upload, _: unknown, ctx: LakeContext) => data(ctx).latestRun(u.id),
     },
     PipelineRun: {
+      __resolveReference: (ref: { id: unknown }, ctx: LakeContext) =>
+        typeof ref.id === 'string' && UUID.test(ref.id) ? data(ctx).runById(ref.id.toLowerCase()) : null,
+      triggeredBy: (r: PipelineRun) => ({ __typename: 'User', id: r.triggeredBy }),
+      lakeTable: (r: PipelineRun, _: unknown, ctx: LakeContext) => data(ctx).tableByName(r.table),
       upload: async (r: PipelineRun, _: unknown, ctx: LakeContext) => {
         const upload = await data(ctx).uploadById(r.uploadId);
         if (!upload) throw notFound('Upload');
@@ -136,5 +154,5 @@ export function createResolvers() {
       quality: (r: PipelineRun) => qualityOf(r.quality),
     },
   };
-  return { ...resolvers, JSON: JSONScalar, DateTime: DateTimeScalar };
+  return { ...resolvers, JSONObject: JSONObjectScalar, DateTime: DateTimeScalar };
 }

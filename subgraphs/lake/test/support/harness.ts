@@ -73,6 +73,8 @@ export async function startLakeHarness(
     limits?: UploadLimits;
     watchIntervalMs?: number;
     sweep?: { uploadGraceSeconds?: number; intervalMs?: number };
+    /** A Spark Connect server of the test's own (default the run's, SPARK_REMOTE). */
+    sparkRemote?: string;
   } = {},
 ): Promise<LakeHarness> {
   const db: TestDatabase = await startTestDatabase();
@@ -83,7 +85,7 @@ export async function startLakeHarness(
   const logger = createLogger('lake-test', 'warn');
   const { spark, store, lake } = createLakeFromConfig(
     {
-      SPARK_REMOTE: need('SPARK_REMOTE'),
+      SPARK_REMOTE: opts.sparkRemote ?? need('SPARK_REMOTE'),
       S3_ENDPOINT: need('S3_ENDPOINT'),
       S3_REGION: process.env.S3_REGION || 'us-east-1',
       S3_ACCESS_KEY_ID: need('S3_ACCESS_KEY_ID'),
