@@ -17,7 +17,7 @@ import {
 import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } from '../infra/s3/index.ts';
 import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { freePort } from '../infra/net.ts';
-import { spawnService, type Child, type Log } from './lib/processes.ts';
+import { spawnService, waitForReady, type Child, type Log } from './lib/processes.ts';
 import { DEMO_TABLES, loadDemoOrganization, signIn } from './lib/demo.ts';
 
 /** The repository root. */
@@ -247,6 +247,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       spawnOne('chat', 'subgraphs/chat/src/main.ts', ports.chat, dbEnv(RUNTIME_ROLES.chat)),
     ]);
     await spawnOne('gateway', 'gateway/src/main.ts', ports.gateway);
+    // Ready means every subgraph and each of their stores answers (the gateway's /ready asks them all).
+    await waitForReady('the gateway', base(ports.gateway), 120_000, log);
+    log('every service is ready');
 
     // 3. The demo organization: its user, then its tables through the public API, once.
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

@@ -95,5 +95,7 @@ export function withApiKeys(base: Authenticator, exchange: ApiKeyExchange): Auth
       return base.fromAuthorization(`Bearer ${await tokenFor(key)}`);
     },
     stillActive: (tenant) => base.stillActive(tenant),
+    acceptedUntilMs: (tenant) => base.acceptedUntilMs(tenant),
+    dependencies: base.dependencies,
   };
 }

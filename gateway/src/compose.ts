@@ -1,7 +1,8 @@
 import { composeServices } from '@apollo/composition';
-import { Kind, parse, type DocumentNode } from 'graphql';
+import { Supergraph } from '@apollo/federation-internals';
+import { parse } from 'graphql';
 
-/** One subgraph as the gateway knows it: its name in the supergraph, HTTP and WebSocket URLs, and its SDL. */
+/** One subgraph as composition knows it: its name in the supergraph, HTTP and WebSocket URLs, and its SDL. */
 export type SubgraphDef = {
   /** Name in the supergraph (`@join__graph`), e.g. "chat". */
   name: string;
@@ -9,23 +10,51 @@ export type SubgraphDef = {
   url: string;
   /** graphql-ws endpoint for subscriptions, when the subgraph serves any. */
   wsUrl?: string;
-  /** The subgraph's SDL: the same file it runs from (`subgraphs/<name>/schema.graphql`). */
+  /** The subgraph's SDL as it serves it at `_service { sdl }` (scripts/lib/subgraphs.ts). */
   sdl: string;
 };
 
-/** A composed supergraph plus, for each `Subscription` root field, the subgraph that owns it. */
-export type Composition = {
-  supergraphSdl: string;
-  /** Subscription field name → subgraph name. */
-  subscriptionOwners: ReadonlyMap<string, string>;
-};
+/** A composed supergraph. */
+export type Composition = { supergraphSdl: string };
+
+/** Where the gateway reaches one subgraph of the supergraph at run time (the supergraph's own URLs are not used). */
+export type SubgraphEndpoint = { name: string; url: string; wsUrl?: string };
+
+/** What the gateway runs from: a supergraph and an endpoint for each of its subgraphs. */
+export type GatewaySupergraph = Composition & { subgraphs: readonly SubgraphEndpoint[] };
+
+/**
+ * The gateway's supergraph from a composed supergraph SDL (the committed `supergraph.graphql`) and the endpoints of
+ * the running subgraphs, by subgraph name (`@join__graph(name:)`).
+ * @throws Error when the SDL is not a supergraph, or names a subgraph without an endpoint.
+ */
+export function supergraphFromSdl(
+  supergraphSdl: string,
+  endpoints: Readonly<Record<string, { url: string; wsUrl?: string }>>,
+): GatewaySupergraph {
+  const subgraphs: SubgraphEndpoint[] = [];
+  for (const s of Supergraph.build(supergraphSdl).subgraphs()) {
+    const endpoint = endpoints[s.name];
+    if (!endpoint) throw new Error(`The supergraph has a subgraph "${s.name}" that no endpoint is configured for.`);
+    subgraphs.push({ name: s.name, ...endpoint });
+  }
+  return { supergraphSdl, subgraphs };
+}
+
+/** Composes `subgraphs` ({@link composeSupergraph}) into what the gateway runs from, with their own URLs (tests). */
+export function supergraphFromDefs(subgraphs: readonly SubgraphDef[]): GatewaySupergraph {
+  return {
+    ...composeSupergraph(subgraphs),
+    subgraphs: subgraphs.map(({ name, url, wsUrl }) => ({ name, url, wsUrl })),
+  };
+}
 
 /** Thrown when composition fails; `message` lists every composition error with its code. */
 export class CompositionError extends Error {}
 
 /**
- * Composes the supergraph from the subgraphs' SDL with `@apollo/composition` (Federation 2),
- * in-process and at start — never by introspecting running subgraphs.
+ * Composes the supergraph from the subgraphs' SDL with `@apollo/composition` (Federation 2), offline: used by
+ * `npm run compose` (which writes `supergraph.graphql`) and by tests — never by the running gateway.
  * @throws CompositionError naming every error (e.g. a type clash between two subgraphs).
  */
 export function composeSupergraph(subgraphs: readonly SubgraphDef[]): Composition {
@@ -35,20 +64,5 @@ export function composeSupergraph(subgraphs: readonly SubgraphDef[]): Compositio
     const lines = result.errors.map((e) => `  - [${String(e.extensions?.code ?? 'ERROR')}] ${e.message}`);
     throw new CompositionError(`Supergraph composition failed:\n${lines.join('\n')}`);
   }
-  const owners = new Map<string, string>();
-  for (const s of services) for (const field of subscriptionFields(s.typeDefs)) owners.set(field, s.name);
-  return { supergraphSdl: result.supergraphSdl, subscriptionOwners: owners };
-}
-
-/** Names of the fields a subgraph declares on `Subscription` (type or extension). */
-function subscriptionFields(doc: DocumentNode): string[] {
-  const out: string[] = [];
-  for (const def of doc.definitions) {
-    if (
-      (def.kind === Kind.OBJECT_TYPE_DEFINITION || def.kind === Kind.OBJECT_TYPE_EXTENSION) &&
-      def.name.value === 'Subscription'
-    )
-      for (const f of def.fields ?? []) out.push(f.name.value);
-  }
-  return out;
+  return { supergraphSdl: result.supergraphSdl };
 }

@@ -1,12 +1,34 @@
-import { DEFAULT_PORTS, int, str, url, SERVICE_CONFIG, DEFAULT_BOUNDS } from '@datapilot/common';
+import { fileURLToPath } from 'node:url';
+import {
+  CORS_CONFIG,
+  DEFAULT_PORTS,
+  int,
+  optStr,
+  str,
+  url,
+  SERVICE_CONFIG,
+  DEFAULT_BOUNDS,
+  WS_SEND_CONFIG,
+} from '@datapilot/common';
 
 const P = DEFAULT_PORTS;
 
 /** The gateway's variables (README, Configuration), for `loadConfig(GATEWAY_SERVICE_CONFIG)` in main.ts. */
 export const GATEWAY_SERVICE_CONFIG = {
   ...SERVICE_CONFIG,
+  ...CORS_CONFIG,
+  ...WS_SEND_CONFIG,
   GATEWAY_PORT: int('HTTP and WebSocket port of the gateway', P.gateway, 0, 65535),
   GATEWAY_HOST: str('interface the gateway binds', '127.0.0.1'),
+  GATEWAY_SUPERGRAPH_PATH: str(
+    'the composed supergraph the gateway runs from (written by `npm run compose`)',
+    fileURLToPath(new URL('../../supergraph.graphql', import.meta.url)),
+  ),
+  GATEWAY_TRUSTED_DOCUMENTS: optStr(
+    'trusted documents: the path of a persisted-documents manifest (id → document) whose documents alone run, or ' +
+      '`off`; unset: the SDK manifest (sdk/persisted-documents.json) in production, off in development ' +
+      '(trusted-documents.ts)',
+  ),
   AUTH_URL: url('auth subgraph GraphQL URL', `http://127.0.0.1:${P.auth}/graphql`),
   CHAT_URL: url('chat subgraph GraphQL URL', `http://127.0.0.1:${P.chat}/graphql`),
   CHAT_WS_URL: url('chat subgraph graphql-ws URL', `ws://127.0.0.1:${P.chat}/graphql`),

@@ -1,7 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { Supergraph } from '@apollo/federation-internals';
 import {
   useOperationBounds,
   type OperationBounds,
@@ -17,17 +16,28 @@ import {
   createGraphQLHttpServer,
   listen,
   type Logger,
-  type TenantContext,
   type Authenticator,
+  type CorsOrigins,
+  type WsSendBounds,
+  type RequestContext,
   PARSE_OPTIONS,
+  injectTraceContext,
   apolloModeOptions,
   apolloModePlugins,
 } from '@datapilot/common';
-import { composeSupergraph, type SubgraphDef } from './compose.ts';
+import type { GatewaySupergraph } from './compose.ts';
 import { attachSubscriptionEdge } from './subscriptions.ts';
+import {
+  loadTrustedDocuments,
+  SDK_MANIFEST_PATH,
+  useTrustedDocuments,
+  type TrustedDocuments,
+} from './trusted-documents.ts';
+import { SANDBOX_EXAMPLE } from './sandbox.ts';
 
 /**
- * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id, and
+ * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id (and, with
+ * tracing on, its own `traceparent`), and
  * turns transport failures into stable codes — an unreachable subgraph or a 5xx answer is
  * UPSTREAM_UNAVAILABLE; a non-2xx GraphQL answer keeps the subgraph's own code (e.g. UNAUTHENTICATED).
  */
@@ -49,6 +59,8 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const client = currentClient();
     if (client?.address) request.http?.headers.set('x-forwarded-for', client.address);
     if (client?.userAgent) request.http?.headers.set('user-agent', client.userAgent);
+    // With tracing on, the subgraph continues the trace under this fetch's `gateway.fetch` span (tracing.ts).
+    if (request.http) injectTraceContext(request.http.headers);
   }
 
   override didEncounterError(error: Error, _req: unknown, response?: { status: number }): void {
@@ -69,12 +81,20 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   }
 }
 
-/** The gateway's per-request context: the verified tenant (or null for anonymous) and the request id. */
-export type GatewayContext = { tenant: TenantContext | null; requestId: string };
+/**
+ * The gateway's per-request context: the verified tenant (or null: anonymous, or a refused credential, which is then
+ * not forwarded: the subgraphs see an anonymous request, and http.ts gives every UNAUTHENTICATED error the reason of
+ * `credentialRefused`) and the request id.
+ */
+export type GatewayContext = RequestContext;
 
 /** Options of {@link createGatewayServer}. */
 export type GatewayOptions = {
-  subgraphs: readonly SubgraphDef[];
+  /**
+   * The supergraph and where its subgraphs run: `supergraphFromSdl` over the committed `supergraph.graphql`
+   * (main.ts), or `supergraphFromDefs` composing subgraphs in a test.
+   */
+  supergraph: GatewaySupergraph;
   /**
    * Turns credentials into tenants with their current role: createServiceAuthenticator over the auth subgraph's JWKS
    * and principal check, wrapped by withApiKeys (api-keys.ts) so that API keys work as bearer credentials.
@@ -87,25 +107,46 @@ export type GatewayOptions = {
   logger: Logger;
   /** Bounds of one operation (bounds.ts); a bound left out keeps its DEFAULT_BOUNDS value. */
   limits?: Partial<OperationBounds>;
+  /** Origins allowed to call from a browser (`CORS_ORIGINS`, cors.ts); default by mode (`defaultCorsOrigins`). */
+  cors?: CorsOrigins;
+  /**
+   * What may wait to be sent on one subscription socket before it is closed with 4008 (`WS_MAX_PENDING_MESSAGES`,
+   * `WS_MAX_BUFFERED_BYTES`; ws.ts `WsSendBounds`); a bound left out keeps its DEFAULT_WS_SEND_BOUNDS value.
+   */
+  sendBounds?: Partial<WsSendBounds>;
+  /**
+   * Which documents run (`GATEWAY_TRUSTED_DOCUMENTS`, trusted-documents.ts), over HTTP and WebSocket alike; default:
+   * any document, and `documentId`s looked up in the SDK's manifest (sdk/persisted-documents.json).
+   */
+  trustedDocuments?: TrustedDocuments;
 };
 
 /**
- * Creates the Apollo Gateway over a supergraph composed at start from the subgraphs' SDL
- * (refuses to start on a composition error: {@link composeSupergraph} throws).
+ * Creates the Apollo Gateway over a composed supergraph (the committed `supergraph.graphql`, written by
+ * `npm run compose`): the gateway runs no other service's code and composes nothing at start.
  *
- * Org guard, first place: the bearer token is verified here against the JWKS; a bad, expired or
- * foreign token answers UNAUTHENTICATED (HTTP 401) before planning. Only the `Authorization` header and a
- * request id are forwarded to subgraphs — nothing else the client sends — and each subgraph verifies
- * the token again. Subscriptions are served over graphql-ws on the same path (see subscriptions.ts).
+ * Org guard, first place: the bearer token is verified here against the JWKS. A bad, expired or foreign token is
+ * not forwarded: the request goes on as anonymous, so public fields (`login`, `refreshToken`, ...) answer, and every
+ * other field answers UNAUTHENTICATED with the refusal's reason (HTTP 401 when nothing else answered; context.ts,
+ * http.ts). Only a verified token and a request id are forwarded to subgraphs — nothing else the client sends — and
+ * each subgraph verifies the token again. Subscriptions are served over graphql-ws on the same path (see
+ * subscriptions.ts).
  * @returns `{ url, close }`, where url is the HTTP base (GraphQL at `${url}/graphql`, WebSocket at ws://…/graphql).
  */
 export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const composition = composeSupergraph(opts.subgraphs);
+  const composition = opts.supergraph;
   const limits = opts.limits ?? {};
-  const byName = new Map(opts.subgraphs.map((s) => [s.name, s]));
+  const trusted =
+    opts.trustedDocuments ?? (await loadTrustedDocuments({ manifestPath: SDK_MANIFEST_PATH, enforce: false }));
+  const byName = new Map(composition.subgraphs.map((s) => [s.name, s]));
+  // One data source per subgraph, shared by queries and the subscription edge's fill (subscriptions.ts).
+  const serviceMap: Record<string, SubgraphDataSource> = Object.fromEntries(
+    composition.subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url)]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
-    buildService: ({ name, url }) => new SubgraphDataSource(name, url),
+    // The endpoint configured for the subgraph's name, not the URL written in the supergraph.
+    buildService: ({ name }) => serviceMap[name] ?? new SubgraphDataSource(name, byName.get(name)?.url),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -119,7 +160,12 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
     // Automatic persisted queries would share one cache across tenants and need a retry dance; off.
     persistedQueries: false,
     // The bounds of every DataPilot GraphQL endpoint (bounds.ts), checked before the gateway plans.
-    plugins: [useOperationBounds(limits), ...apolloModePlugins()],
+    // Trusted documents first: the document to run is known before anything else looks at it.
+    plugins: [
+      useTrustedDocuments(trusted),
+      useOperationBounds(limits),
+      ...apolloModePlugins(undefined, SANDBOX_EXAMPLE),
+    ],
     parseOptions: PARSE_OPTIONS,
   });
   await apollo.start();
@@ -127,38 +173,43 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
   const server = createGraphQLHttpServer<GatewayContext>({
     apollo,
     edge: true,
+    cors: opts.cors,
     context: (req, requestId) => contextFromRequest(opts.authenticator, req, requestId),
     // Ready when every subgraph is: each one's own `/ready`, next to its GraphQL URL.
     routes: healthRoutes(
-      Object.fromEntries(
-        opts.subgraphs.map((s) => [
-          s.name,
-          async () => {
-            const res = await fetch(new URL('/ready', s.url), { signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS) });
-            if (!res.ok) throw new Error(`${s.name} answered HTTP ${res.status}`);
-          },
-        ]),
-      ),
+      {
+        ...opts.authenticator.dependencies,
+        ...Object.fromEntries(
+          composition.subgraphs.map((s) => [
+            s.name,
+            async () => {
+              const res = await fetch(new URL('/ready', s.url), {
+                signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS),
+              });
+              if (!res.ok) throw new Error(`${s.name} answered HTTP ${res.status}`);
+            },
+          ]),
+        ),
+      },
       opts.logger,
     ),
   });
 
-  const apiSchema = Supergraph.build(composition.supergraphSdl).apiSchema().toGraphQLJSSchema();
   const stopWs = attachSubscriptionEdge({
     server,
     path: '/graphql',
-    schema: apiSchema,
-    upstreamFor: (field) => {
-      const owner = composition.subscriptionOwners.get(field);
-      return owner ? byName.get(owner)?.wsUrl : undefined;
-    },
+    supergraphSdl: composition.supergraphSdl,
+    serviceMap,
+    wsUrlOf: (name) => byName.get(name)?.wsUrl,
     authenticator: opts.authenticator,
     logger: opts.logger,
     limits,
+    sendBounds: opts.sendBounds,
+    trustedDocuments: trusted,
   });
 
   const url = await listen(server, opts.port, opts.host);
-  opts.logger.info('gateway listening', { url: `${url}/graphql`, subgraphs: opts.subgraphs.map((s) => s.name) });
+  opts.logger.info('gateway listening', { url: `${url}/graphql`, subgraphs: composition.subgraphs.map((s) => s.name) });
   return {
     url,
     async close() {

@@ -31,7 +31,8 @@ import { createGraphServer, ensureGraphSchema } from '@datapilot/graph';
 import { connectNeo4j, deleteOrgs, upsertDatasets } from '../../subgraphs/graph/test/graph-fixture.ts';
 import { freePort } from '../../infra/net.ts';
 import { createGatewayServer } from '../src/server.ts';
-import { loadSubgraphDefs } from '../src/subgraphs.ts';
+import { loadSubgraphDefs } from '../../scripts/lib/subgraphs.ts';
+import { supergraphFromDefs } from '../src/compose.ts';
 
 const logger = createLogger('gateway-limits-test', 'error');
 const { publicKey, privateKey } = await generateKeyPair('EdDSA');
@@ -94,14 +95,16 @@ describe('input bounds at the gateway, before it plans', () => {
     const dead = `http://127.0.0.1:${await freePort()}/graphql`;
     const deadWs = dead.replace('http', 'ws');
     gateway = await createGatewayServer({
-      subgraphs: await loadSubgraphDefs({
-        auth: dead,
-        chat: dead,
-        chatWs: deadWs,
-        lake: dead,
-        lakeWs: deadWs,
-        graph: `${graph.url}/graphql`,
-      }),
+      supergraph: supergraphFromDefs(
+        await loadSubgraphDefs({
+          auth: dead,
+          chat: dead,
+          chatWs: deadWs,
+          lake: dead,
+          lakeWs: deadWs,
+          graph: `${graph.url}/graphql`,
+        }),
+      ),
       authenticator: createAuthenticator({ verifier, principal: tokenRoleOnly }),
       port: 0,
       logger,
@@ -250,9 +253,9 @@ describe('the subscription edge over a real socket', () => {
     });
     const base = await listen(upstreamHttp, 0);
     gateway = await createGatewayServer({
-      subgraphs: [
+      supergraph: supergraphFromDefs([
         { name: 'ticks', url: `${base}/graphql`, wsUrl: `${base.replace('http', 'ws')}/graphql`, sdl: TICKS_SDL },
-      ],
+      ]),
       authenticator: createAuthenticator({ verifier, principal }),
       port: 0,
       logger,

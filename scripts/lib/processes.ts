@@ -21,6 +21,37 @@ export async function waitForPort(what: string, host: string, port: number, time
   throw new Error(`${what} did not listen on ${host}:${port} within ${Math.round(timeoutMs / 1000)} s`);
 }
 
+/**
+ * Waits until `GET <baseUrl>/ready` answers 200 (health.ts: every required dependency answers), printing which
+ * dependencies are still unavailable every 5 s.
+ * @throws Error naming the dependencies still unavailable after `timeoutMs`.
+ */
+export async function waitForReady(what: string, baseUrl: string, timeoutMs: number, log?: Log): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting: string[] = ['(no answer yet)'];
+  let lastReport = Date.now();
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${baseUrl}/ready`, { signal: AbortSignal.timeout(5_000) });
+      const body = (await res.json()) as { checks?: Record<string, string> };
+      if (res.ok) return;
+      waiting = Object.entries(body.checks ?? {})
+        .filter(([, state]) => state !== 'ok')
+        .map(([name]) => name);
+    } catch {
+      waiting = ['(no answer yet)'];
+    }
+    if (Date.now() - lastReport >= 5_000) {
+      log?.(`waiting for ${what} to be ready: ${waiting.join(', ')} unavailable`);
+      lastReport = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(
+    `${what} was not ready within ${Math.round(timeoutMs / 1000)} s: ${waiting.join(', ')} unavailable (see ${baseUrl}/ready)`,
+  );
+}
+
 /** A child process of the stack, with its log file. */
 export type Child = { name: string; proc: ChildProcess; logFile: string; stop(): Promise<void> };
 
