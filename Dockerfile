@@ -16,6 +16,8 @@ COPY subgraphs/chat/package.json subgraphs/chat/
 COPY subgraphs/lake/package.json subgraphs/lake/
 COPY subgraphs/graph/package.json subgraphs/graph/
 COPY gateway/package.json gateway/
+COPY sdk/package.json sdk/
+COPY examples/cli/package.json examples/cli/
 RUN npm ci --no-audit --no-fund
 
 # 2. The runtime: the dependencies plus the services' sources (schemas and migrations included), as user `node`.
@@ -26,6 +28,10 @@ COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages ./packages
 COPY subgraphs ./subgraphs
 COPY gateway ./gateway
+# The composed supergraph the gateway runs from (`npm run compose`; GATEWAY_SUPERGRAPH_PATH).
+COPY supergraph.graphql ./
+# The SDK's persisted-documents manifest: the gateway's trusted documents in production (GATEWAY_TRUSTED_DOCUMENTS).
+COPY sdk/persisted-documents.json ./sdk/
 USER node
 EXPOSE 4000 4001 4002 4003 4004
 CMD ["node", "--import", "tsx", "gateway/src/main.ts"]

@@ -21,6 +21,7 @@ import { LAKE_SERVICE_CONFIG } from '../subgraphs/lake/src/config.ts';
 import { GRAPH_SERVICE_CONFIG } from '../subgraphs/graph/src/config.ts';
 import { GATEWAY_SERVICE_CONFIG } from '../gateway/src/config.ts';
 import { createGatewayServer } from '../gateway/src/server.ts';
+import { supergraphFromDefs } from '../gateway/src/compose.ts';
 import { SCHEMA_FILE } from '../subgraphs/auth/src/server.ts';
 import { startAuth } from '../subgraphs/auth/test/helpers.ts';
 
@@ -208,7 +209,7 @@ describe('GraphQL endpoints in production and in development', () => {
     const sdl = await readFile(SCHEMA_FILE, 'utf8');
     const gateway = (auth: typeof dev) =>
       createGatewayServer({
-        subgraphs: [{ name: 'auth', url: auth.server.graphqlUrl, sdl }],
+        supergraph: supergraphFromDefs([{ name: 'auth', url: auth.server.graphqlUrl, sdl }]),
         authenticator: createServiceAuthenticator(auth.server.jwksUrl),
         port: 0,
         logger,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import neo4j from 'neo4j-driver';
 import WebSocket from 'ws';
 import { SignJWT, generateKeyPair, importJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +387,113 @@ describe('a second organization sees nothing of the first', () => {
   });
 });
 
+describe('one graph across subgraphs (issue 7, section 1)', () => {
+  /** One request: the organization, its members, each table with rows, dataset description and last run, my last conversation. */
+  const ONE_GRAPH = `query OneGraph {
+    members(first: 100) { edges { node { role user { email } } } }
+    me {
+      organization {
+        id
+        name
+        tables { name version rowCount dataset { description table { name } } lastRun { id state triggeredBy { email } } }
+        datasets { name table { rowCount } }
+        conversations(first: 1) {
+          edges { node { id title owner { email } messages(first: 1) { edges { node { role author { email } conversation { id } } } } } }
+        }
+        pipelineRuns(first: 2) { edges { node { id lakeTable { name } upload { uploadedBy { email } } } } }
+      }
+    }
+  }`;
+
+  it('answers values that match each store, in one request through the gateway', async () => {
+    const orgId = stack.demo.orgId;
+    // Neo4j: the catalog's description of one table, written as the semantic layer stores it.
+    const neo = neo4j.driver(process.env.NEO4J_URI!, neo4j.auth.basic('neo4j', process.env.NEO4J_PASSWORD!));
+    await neo.executeQuery(`MATCH (d:Dataset {orgId: $org, name: 'cars'}) SET d.description = $text`, {
+      org: orgId,
+      text: 'Cars of the 1970s and early 1980s with their fuel economy.',
+    });
+    await neo.close();
+    const conv = await gql(gw, `mutation { createConversation(title: "one graph") { id } }`, {}, tokenA);
+    const convId = conv.data!.createConversation.id;
+    await gql(
+      gw,
+      `mutation($c: ID!) { sendMessage(conversationId: $c, text: "How many cars?") { userMessage { id } } }`,
+      { c: convId },
+      tokenA,
+    );
+
+    const r = await gql(gw, ONE_GRAPH, {}, tokenA);
+    expect(r.errors).toBeUndefined();
+    const org = r.data!.me.organization;
+
+    // PostgreSQL (auth): the members and their roles.
+    const db = new pg.Client({ connectionString: dbUrl });
+    await db.connect();
+    const members = await db.query(
+      `SELECT u.email, m.role FROM auth.memberships m JOIN auth.users u ON u.id = m.user_id WHERE m.org_id = $1`,
+      [orgId],
+    );
+    // PostgreSQL (lake): the newest run of each table, who triggered it, the two newest runs overall.
+    const lastRuns = await db.query(
+      `SELECT DISTINCT ON (table_name) table_name, id, state, triggered_by FROM lake.pipeline_runs
+        WHERE org_id = $1 ORDER BY table_name, created_at DESC, id DESC`,
+      [orgId],
+    );
+    const newest = await db.query(
+      `SELECT r.id, r.table_name, u.created_by FROM lake.pipeline_runs r JOIN lake.uploads u ON u.id = r.upload_id
+        WHERE r.org_id = $1 ORDER BY r.created_at DESC, r.id DESC LIMIT 2`,
+      [orgId],
+    );
+    const demoUser = await db.query(`SELECT id FROM auth.users WHERE email = 'demo@example.com'`);
+    await db.end();
+
+    expect(org.id).toBe(orgId);
+    expect(r.data!.members.edges.map((e: any) => [e.node.user.email, e.node.role]).sort()).toEqual(
+      members.rows.map((m) => [m.email, m.role]).sort(),
+    );
+    // Spark/Delta: the row counts are the source files' (counted above from vega-datasets).
+    expect(Object.fromEntries(org.tables.map((t: any) => [t.name, t.rowCount]))).toEqual(EXPECTED_ROWS);
+    const runOf = new Map(lastRuns.rows.map((x) => [x.table_name, x]));
+    for (const t of org.tables) {
+      const stored = runOf.get(t.name)!;
+      expect(t.lastRun).toEqual({ id: stored.id, state: stored.state, triggeredBy: { email: 'demo@example.com' } });
+      expect(stored.triggered_by).toBe(demoUser.rows[0].id);
+      expect(t.dataset.table).toEqual({ name: t.name });
+    }
+    expect(org.tables.find((t: any) => t.name === 'cars').dataset.description).toBe(
+      'Cars of the 1970s and early 1980s with their fuel economy.',
+    );
+    expect(org.tables.find((t: any) => t.name === 'stocks').dataset.description).toBeNull();
+    expect(Object.fromEntries(org.datasets.map((d: any) => [d.name, d.table.rowCount]))).toEqual(EXPECTED_ROWS);
+    // PostgreSQL (chat): the newest conversation is the one just created, its first message the question, by me.
+    expect(org.conversations.edges).toEqual([
+      {
+        node: {
+          id: convId,
+          title: 'one graph',
+          owner: { email: 'demo@example.com' },
+          messages: {
+            edges: [{ node: { role: 'USER', author: { email: 'demo@example.com' }, conversation: { id: convId } } }],
+          },
+        },
+      },
+    ]);
+    expect(
+      org.pipelineRuns.edges.map((e: any) => [e.node.id, e.node.lakeTable.name, e.node.upload.uploadedBy.email]),
+    ).toEqual(newest.rows.map((x) => [x.id, x.table_name, 'demo@example.com']));
+  });
+
+  it('another organization resolves none of it: its own organization is empty, references to the demo org are null', async () => {
+    const r = await gql(gw, ONE_GRAPH, {}, tokenB);
+    expect(r.errors).toBeUndefined();
+    const org = r.data!.me.organization;
+    expect(org.name).toBe('Other Org');
+    expect([org.tables, org.datasets, org.conversations.edges, org.pipelineRuns.edges]).toEqual([[], [], [], []]);
+    expect(r.data!.members.edges.map((e: any) => e.node.user.email)).toEqual(['bob@other.example']);
+  });
+});
+
 describe('every root field of the composed schema is guarded', () => {
   /** Declared public: the only fields that answer without a token. */
   const PUBLIC = new Set(['Mutation.signup', 'Mutation.login', 'Mutation.refreshToken']);
@@ -471,7 +579,8 @@ describe('every root field of the composed schema is guarded', () => {
         ['bad signature', badSig],
         ['expired', expired],
       ] as const) {
-        if (label === 'no token' && PUBLIC.has(op.coord)) continue;
+        // A public field runs whatever the credential (a client that always attaches its token can still log in).
+        if (PUBLIC.has(op.coord)) continue;
         let code: unknown;
         if (op.kind === 'subscription') {
           const r = await collectSubscription(
