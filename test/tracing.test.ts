@@ -30,6 +30,7 @@ import { createSparkConnectClient, goldTablePrefix, s3aUri } from '@datapilot/la
 import { startStack, REPO_ROOT, type Stack } from '../scripts/stack.ts';
 import { freePort } from '../infra/net.ts';
 import { gql } from './e2e/client.ts';
+import { createDatabase, dropDatabase } from './support/stack.ts';
 
 /** OTLP `Span.SpanKind` and `Status.StatusCode` numbers (opentelemetry-proto, trace.proto). */
 const KIND = { INTERNAL: 1, SERVER: 2, CLIENT: 3 } as const;
@@ -270,17 +271,11 @@ describe('one federated request, traced from the gateway to the stores', () => {
   const table = 'trace_numbers';
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: savedEnv.DATABASE_URL });
-    await admin.connect();
-    db = `tracing_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-    await admin.query(`CREATE DATABASE ${db}`);
-    await admin.end();
-    const u = new URL(savedEnv.DATABASE_URL!);
-    u.pathname = `/${db}`;
+    db = await createDatabase('tracing');
     stack = await startStack({
       stateDir: (stateDir = mkdtempSync(path.join(tmpdir(), 'datapilot-tracing-'))),
       freePorts: true,
-      databaseUrl: u.toString(),
+      databaseUrl: db,
       sparkRemote: process.env.SPARK_REMOTE,
       neo4jUri: process.env.NEO4J_URI,
       neo4jPassword: process.env.NEO4J_PASSWORD,
@@ -322,11 +317,7 @@ describe('one federated request, traced from the gateway to the stores', () => {
   afterAll(async () => {
     await stack?.stop();
     if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    if (!db) return;
-    const admin = new pg.Client({ connectionString: savedEnv.DATABASE_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
+    if (db) await dropDatabase(db);
   });
 
   it('links gateway, subgraph and store spans under the caller’s traceparent', async () => {

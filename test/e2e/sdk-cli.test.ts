@@ -8,9 +8,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { createDatabase, startTestStack } from '../support/stack.ts';
 import { collectSubscription, gql } from './client.ts';
 import { createDataPilotClient } from '../../sdk/src/index.ts';
 
@@ -63,37 +63,12 @@ function datapilot(args: string[], extraEnv: Record<string, string> = {}, timeou
 }
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  const db = `e2e_sdk_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = `/${db}`;
+  const databaseUrl = await createDatabase('e2e_sdk');
   // The gateway process inherits this: only the SDK manifest's documents run.
   process.env.GATEWAY_TRUSTED_DOCUMENTS = MANIFEST_PATH;
-  stack = await startStack({
-    stateDir: mkdtempSync(path.join(tmpdir(), 'datapilot-e2e-sdk-')),
-    freePorts: true,
-    databaseUrl: u.toString(),
-    sparkRemote: process.env.SPARK_REMOTE,
-    neo4jUri: process.env.NEO4J_URI,
-    neo4jPassword: process.env.NEO4J_PASSWORD,
-    s3: {
-      endpoint: process.env.S3_ENDPOINT!,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.S3_ACCESS_KEY_ID!,
-      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
-    },
-    bucket: process.env.LAKE_BUCKET,
-    airflow: {
-      url: process.env.AIRFLOW_URL!,
-      username: process.env.AIRFLOW_USERNAME!,
-      password: process.env.AIRFLOW_PASSWORD!,
-    },
+  stack = await startTestStack('e2e-sdk', databaseUrl, {
     demo: { email: 'demo@example.com', password: 'correct-horse-battery-9', orgName: 'Demo Org' },
     loadDemoTables: false,
-    log: (m) => process.stderr.write(`[e2e-sdk] ${m}\n`),
   });
   gw = `${stack.gatewayUrl}/graphql`;
   dir = mkdtempSync(path.join(tmpdir(), 'datapilot-cli-'));

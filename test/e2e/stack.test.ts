@@ -1,17 +1,17 @@
 // End to end: the whole stack (four subgraphs + gateway as processes) over the real engines started by
 // test/global-setup.ts, the demo organization loaded through the real pipeline. Expected values are
 // computed here from the vega-datasets source files, independently of DataPilot's code.
-import { readFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import neo4j from 'neo4j-driver';
 import WebSocket from 'ws';
 import { SignJWT, generateKeyPair, importJWK, decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVELOPMENT_KEY_ENCRYPTION_KEY, openPrivateJwk } from '@datapilot/auth';
-import { startStack, REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { createDatabase, startTestStack } from '../support/stack.ts';
 import { codes, collectSubscription, gql } from './client.ts';
 
 const DATA = path.join(REPO_ROOT, 'node_modules', 'vega-datasets', 'data');
@@ -53,37 +53,9 @@ const SIGNUP = `mutation($i: SignupInput!) { signup(input: $i) { accessToken org
 
 beforeAll(async () => {
   // A database of its own on the test server, so that this file starts from nothing.
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  const db = `e2e_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = `/${db}`;
-  dbUrl = u.toString();
-  const state = mkdtempSync(path.join(tmpdir(), 'datapilot-e2e-'));
-  stack = await startStack({
-    stateDir: state,
-    freePorts: true,
-    databaseUrl: dbUrl,
-    sparkRemote: process.env.SPARK_REMOTE,
-    neo4jUri: process.env.NEO4J_URI,
-    neo4jPassword: process.env.NEO4J_PASSWORD,
-    // The test run's store, bucket and Airflow (whose workers write to that bucket): orgs are new per run.
-    s3: {
-      endpoint: process.env.S3_ENDPOINT!,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.S3_ACCESS_KEY_ID!,
-      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
-    },
-    bucket: process.env.LAKE_BUCKET,
-    airflow: {
-      url: process.env.AIRFLOW_URL!,
-      username: process.env.AIRFLOW_USERNAME!,
-      password: process.env.AIRFLOW_PASSWORD!,
-    },
+  dbUrl = await createDatabase('e2e');
+  stack = await startTestStack('e2e', dbUrl, {
     demo: { email: 'demo@example.com', password: 'correct-horse-battery-9', orgName: 'Demo Org' },
-    log: (m) => process.stderr.write(`[e2e] ${m}\n`),
   });
   gw = `${stack.gatewayUrl}/graphql`;
   ws = gw.replace('http', 'ws');
@@ -653,14 +625,28 @@ describe('bad input answers a code, never INTERNAL', () => {
     expect(codes(r)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
-  it('automatic persisted queries are switched off with their own code', async () => {
-    const res = await fetch(gw, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } }),
-    });
-    const body = (await res.json()) as any;
-    expect(body.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+  it('registers no automatic persisted query: a hash in no manifest answers PERSISTED_QUERY_NOT_FOUND, before and after its text ran', async () => {
+    const query = '{ __typename }';
+    const hash = createHash('sha256').update(query).digest('hex');
+    const byHash = () =>
+      fetch(gw, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }),
+      });
+    const before = await byHash();
+    expect([before.status, ((await before.json()) as any).errors[0].extensions.code]).toEqual([
+      400,
+      'PERSISTED_QUERY_NOT_FOUND',
+    ]);
+    // The text itself runs (development: trusted documents off) but nothing is remembered under its hash.
+    const withText = await gql(gw, query, {});
+    expect(withText.data).toEqual({ __typename: 'Query' });
+    const after = await byHash();
+    expect([after.status, ((await after.json()) as any).errors[0].extensions.code]).toEqual([
+      400,
+      'PERSISTED_QUERY_NOT_FOUND',
+    ]);
   });
 
   it('over WebSocket, a bad variable is BAD_USER_INPUT and an oversized frame closes the socket (1009)', async () => {

@@ -8,8 +8,7 @@
 // 2. The issue's "Done when": an invited VIEWER reads and is refused, is promoted and removed; an ANALYST API key
 //    uploads and is revoked; a signing-key rotation under load. Each delay is measured and printed.
 import { createPublicKey, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -45,7 +44,8 @@ import {
 } from '@datapilot/common';
 import { DEVELOPMENT_KEY_ENCRYPTION_KEY, openPrivateJwk, scheduleKeyRotation } from '@datapilot/auth';
 import { composeSupergraph } from '../../gateway/src/compose.ts';
-import { REPO_ROOT, startStack, type Stack } from '../../scripts/stack.ts';
+import { REPO_ROOT, type Stack } from '../../scripts/stack.ts';
+import { createDatabase, startTestStack } from '../support/stack.ts';
 import { collectSubscription } from './client.ts';
 
 /**
@@ -165,38 +165,12 @@ const sharedQuestion = 'How many rows does measurements have?';
 const firstOrg: Record<string, string> = {};
 
 beforeAll(async () => {
-  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  await admin.connect();
-  const db = `e2e_teams_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  await admin.query(`CREATE DATABASE ${db}`);
-  await admin.end();
-  const u = new URL(process.env.DATABASE_URL!);
-  u.pathname = `/${db}`;
-  dbUrl = u.toString();
+  dbUrl = await createDatabase('e2e_teams');
   // Inherited by the auth process (scripts/lib/processes.ts passes process.env through): see ROTATION_LEAD_S.
   process.env.AUTH_KEY_PUBLISH_LEAD_SECONDS = String(ROTATION_LEAD_S);
-  stack = await startStack({
-    stateDir: mkdtempSync(path.join(tmpdir(), 'datapilot-teams-')),
-    freePorts: true,
-    databaseUrl: dbUrl,
-    sparkRemote: process.env.SPARK_REMOTE,
-    neo4jUri: process.env.NEO4J_URI,
-    neo4jPassword: process.env.NEO4J_PASSWORD,
-    s3: {
-      endpoint: process.env.S3_ENDPOINT!,
-      region: process.env.S3_REGION ?? 'us-east-1',
-      accessKeyId: process.env.S3_ACCESS_KEY_ID!,
-      secretAccessKey: process.env.S3_SECRET_ACCESS_KEY!,
-    },
-    bucket: process.env.LAKE_BUCKET,
-    airflow: {
-      url: process.env.AIRFLOW_URL!,
-      username: process.env.AIRFLOW_USERNAME!,
-      password: process.env.AIRFLOW_PASSWORD!,
-    },
+  stack = await startTestStack('teams', dbUrl, {
     demo: { email: 'demo@teams.example', password: 'correct-horse-battery-9', orgName: 'Demo Org' },
     loadDemoTables: false,
-    log: (m) => process.stderr.write(`[teams] ${m}\n`),
   });
   gw = `${stack.gatewayUrl}/graphql`;
   wsUrl = gw.replace('http', 'ws');
