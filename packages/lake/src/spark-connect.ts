@@ -110,7 +110,13 @@ export type SparkConnectOptions = {
  * (the server requires at least one; it is registered as the temporary view `__dp_noop` for the
  * duration of the statement). Parameter markers are then allowed only where a constant literal is.
  */
-const DEFAULT_SESSION_CONF = { 'spark.sql.legacy.parameterSubstitution.constantsOnly': 'true' } as const;
+const DEFAULT_SESSION_CONF = {
+  'spark.sql.legacy.parameterSubstitution.constantsOnly': 'true',
+  // `ORDER BY … LIMIT n OFFSET m` plans a top-K that keeps n + m rows in the driver's heap; a page far into a table
+  // (a row cursor is a position) then took the server down with OutOfMemoryError. Above this many rows Spark sorts
+  // instead (spilling to disk) and takes the page from the sorted rows.
+  'spark.sql.execution.topKSortFallbackThreshold': '10000',
+} as const;
 const NOOP_REFERENCE = { subquery_alias: { alias: '__dp_noop', input: { range: { start: 0, end: 0, step: 1 } } } };
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CONF_KEY = /^[A-Za-z0-9_.]+$/;

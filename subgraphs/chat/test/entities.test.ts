@@ -110,7 +110,7 @@ describe('Message and Conversation entities', () => {
         id: ids.a1,
         role: 'ASSISTANT',
         text: 'There are 3.',
-        author: null,
+        author: { id: ANA },
         conversation: anaConv,
       },
       {

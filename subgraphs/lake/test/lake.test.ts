@@ -192,6 +192,18 @@ describe('org A', () => {
     }
   }, 60_000);
 
+  it('a position far past the end (a forged cursor) answers an empty page, and Spark keeps answering', async () => {
+    // Found by QA: `after` = position 999,999,999 made Spark plan a top-K of a billion rows in its heap and die
+    // (OutOfMemoryError) for every organization. Spark now sorts past 10,000 rows (topKSortFallbackThreshold).
+    const far = Buffer.from('lakerow:999999999').toString('base64');
+    const res = await gql(PAGE, { name: 'orders', first: 1000, after: far }, tokenA);
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.lakeTable.rows.edges).toEqual([]);
+    const after = await gql(`{ lakeTable(name: "orders") { rowCount } }`, {}, tokenA);
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.lakeTable.rowCount).toBeGreaterThan(0);
+  }, 120_000);
+
   it('answers NOT_FOUND for an unknown or malformed table name', async () => {
     for (const name of ['nope', "orders' OR '1'='1", 'Bad-Name', 'notes']) {
       const res = await gql(`query($n: String!) { lakeTable(name: $n) { name } }`, { n: name }, tokenA);

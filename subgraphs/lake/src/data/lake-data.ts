@@ -60,8 +60,10 @@ export function createLakeData(deps: LakeDataDeps, tenant: TenantContext): LakeD
   const uploads = new DataLoader<string, Upload | null>((ids) => records.getUploads(ids), batchOnly);
   const tableRuns = new DataLoader<string, PipelineRun | null>((names) => records.latestRunsOfTables(names), batchOnly);
   const runsById = new DataLoader<string, PipelineRun | null>((ids) => records.getRuns(ids), batchOnly);
+  // A fresh listing per batch (forTenant is cheap; `org` caches its listing for the life of this data layer): a
+  // subscription keeps one data layer for all its events, and each run event must show the table as it is now.
   const tablesByName = new DataLoader<string, TableInfo | null>(async (names) => {
-    const all = new Map((await org.listTables()).map((t) => [t.name, t]));
+    const all = new Map((await deps.lake.forTenant(tenant).listTables()).map((t) => [t.name, t]));
     return names.map((n) => all.get(n) ?? null);
   }, batchOnly);
   return {
