@@ -216,3 +216,15 @@ export function requireTenant(ctx: {
   if (!ctx.tenant) throw credentialRequired(ctx);
   return ctx.tenant;
 }
+
+/**
+ * `__resolveReference` of the `Organization` entity in a subgraph that adds fields to it (chat, lake, graph): only the
+ * caller's own organization (the token's `org`, compared case-insensitively) resolves, to `{ id }`; any other id, or
+ * one that is not a string, resolves to null, so another organization's fields are never computed.
+ */
+export function ownOrganizationReference(
+  ref: Readonly<Record<string, unknown>>,
+  ctx: Parameters<typeof requireTenant>[0],
+): { id: string } | null {
+  return typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null;
+}

@@ -22,7 +22,7 @@ import type {
   GraphQLSchema,
   SelectionNode,
 } from 'graphql';
-import { DataPilotError, requestLoader, requireTenant, type RequestContext } from '@datapilot/common';
+import { DataPilotError, ownOrganizationReference, requestLoader, type RequestContext } from '@datapilot/common';
 
 /**
  * graphql-js as @neo4j/graphql loads it (CommonJS): the schema is built with that copy, so it is also the one that
@@ -48,9 +48,7 @@ export function addEntities(generated: GraphQLSchema): GraphQLSchema {
   markPresolvable(schema);
 
   const org = schema.getType('Organization') as GraphQLObjectType;
-  setResolveReference(org, (ref, ctx) =>
-    typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null,
-  );
+  setResolveReference(org, ownOrganizationReference);
   org.getFields()['datasets']!.resolve = wrapPresolved(async (_source, _args, ctx, info) =>
     runDatasets(schema, ctx, info, null),
   );

@@ -9,6 +9,7 @@ import {
   pageArgs,
   type ConnectionArgs,
   requestLoader,
+  ownOrganizationReference,
   requireTenant,
   textArg,
   uuidArg,
@@ -107,8 +108,7 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
     },
     Organization: {
       // Only the caller's own organization resolves (its fields are the caller's lists).
-      __resolveReference: (ref: { id: unknown }, ctx: RequestContext) =>
-        typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null,
+      __resolveReference: ownOrganizationReference,
       conversations: (_: unknown, args: ConnectionArgs, ctx: RequestContext) => conversations(args, ctx),
     },
     Conversation: {

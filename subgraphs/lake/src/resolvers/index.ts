@@ -10,6 +10,7 @@ import {
   notFound,
   pageArgs,
   pageRequest,
+  ownOrganizationReference,
   requireTenant,
   type ConnectionArgs,
   type Page,
@@ -108,8 +109,7 @@ export function createResolvers() {
     },
     Organization: {
       // Only the caller's own organization resolves (its fields are the caller's lists).
-      __resolveReference: (ref: { id: unknown }, ctx: LakeContext) =>
-        typeof ref.id === 'string' && ref.id.toLowerCase() === requireTenant(ctx).orgId ? { id: ref.id } : null,
+      __resolveReference: ownOrganizationReference,
       tables: (_: unknown, __: unknown, ctx: LakeContext) => data(ctx).tables(),
       pipelineRuns: (_: unknown, args: RunsArgs, ctx: LakeContext) => resolvers.Query.pipelineRuns(_, args, ctx),
     },
