@@ -33,9 +33,15 @@ const TYPES_WITHOUT_ID = [
   'PipelineRunEvent',
   // Values that exist only inside their parent.
   'ColumnNullCount',
+  // The semantic layer (graph subgraph): columns, metrics and references by names within their dataset.
+  'ColumnRef',
+  'ColumnReference',
+  'Metric',
+  'ValueAlias',
   'DatasetColumn',
   'LakeColumn',
   'LineageProduced',
+  'AnswerPlan',
   'MessageResult',
   'MessageResultColumn',
   'PipelineError',

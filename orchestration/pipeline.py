@@ -7,6 +7,11 @@
     pipeline.py run --org <uuid> --table <name> --upload-id <uuid> --key <bronze key> --format CSV|JSON|NDJSON|PARQUET
                     --size-bytes <n> [--mode OVERWRITE|APPEND] [--run-id <uuid>] [--max-bad-records <n>]
         runs validate, load, quality and publish, and prints the quality report (the quality task's XCom) as JSON.
+    pipeline.py profile --org <uuid> --table <name>
+        profiles the current version of the org's gold table and writes only its semantic layer to the catalog graph
+        (the Dataset's basic properties, Column nodes, references; no lineage), for tables written to Delta outside
+        the pipeline; prints the profile's summary (`profile.profile_summary`, plus "catalog_updated" and
+        "references") as JSON.
 
 Settings from the environment as for the DAG's tasks (`datapilot_pipeline.config`). Progress as JSON log lines
 (`{"time", "level", "service": "pipeline", "msg", ...}`) on stderr. Exit 0 done, 2 a failure the user must fix
@@ -31,6 +36,7 @@ from datapilot_pipeline import steps  # noqa: E402
 from datapilot_pipeline.config import lake_bucket_from_env, s3_client, s3_settings_from_env  # noqa: E402
 from datapilot_pipeline.errors import PipelineError  # noqa: E402
 from datapilot_pipeline.lake import FORMATS, MODES, bronze_upload_prefix, check_bronze_key  # noqa: E402
+from datapilot_pipeline.profile import profile_summary  # noqa: E402
 
 
 def log(msg: str, level: str = "info", **fields: Any) -> None:
@@ -99,8 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     go.add_argument("--mode", default="OVERWRITE", choices=MODES)
     go.add_argument("--run-id", default=None, help="pipeline run id (default: a new UUID)")
     go.add_argument("--max-bad-records", default=0, type=int)
+    prof = sub.add_parser("profile", help="write the semantic layer of a gold table already in the lake")
+    prof.add_argument("--org", required=True)
+    prof.add_argument("--table", required=True)
     args = parser.parse_args(argv)
     try:
+        if args.command == "profile":
+            started = time.monotonic()
+            profile, written = steps.profile_step(args.org, args.table)
+            summary = {**profile_summary(profile), **{k: written[k] for k in ("catalog_updated", "references")}}
+            log("profiled", ms=round((time.monotonic() - started) * 1000), dataset=args.table)
+            print(json.dumps(summary), flush=True)
+            return 0
         if args.command == "stage":
             result = stage_file(
                 s3_client(s3_settings_from_env()),

@@ -18,7 +18,7 @@ import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } f
 import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { freePort } from '../infra/net.ts';
 import { spawnService, waitForReady, type Child, type Log } from './lib/processes.ts';
-import { DEMO_TABLES, loadDemoOrganization, signIn } from './lib/demo.ts';
+import { applyDemoSemantics, DEMO_TABLES, loadDemoOrganization, signIn } from './lib/demo.ts';
 
 /** The repository root. */
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -270,7 +270,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         log,
       });
       if (!loaded.length) log(`demo organization already loaded (${DEMO_TABLES.length} tables)`);
-      else log(`demo organization loaded: ${loaded.length} tables`);
+      else {
+        log(`demo organization loaded: ${loaded.length} tables`);
+        const described = await applyDemoSemantics({ graphqlUrl, token, tables: loaded.map((l) => l.table), log });
+        log(`demo organization described in its semantic layer: ${described} columns`);
+      }
     }
 
     return {

@@ -4,7 +4,9 @@ Triggered only by the lake subgraph (no schedule), with the DAG run id `datapilo
 repeated trigger is refused (409) instead of starting a second run. Its `conf` is checked at trigger time against
 the typed `Param`s below (a bad conf answers 400); `validate` then checks what a Param cannot (the key's place).
 
-Tasks, in order: `validate` -> `load` -> `quality` -> `publish` (library: `datapilot_pipeline`, beside this file).
+Tasks, in order: `validate` -> `load` -> `quality` -> `publish` (library: `datapilot_pipeline`, beside this file);
+`publish` profiles the version written on Spark (`datapilot_pipeline.profile`) and writes lineage, Dataset and the
+semantic layer (Column nodes, references) in one Neo4j transaction.
 Each is idempotent; a transient failure (Spark, S3 or Neo4j unreachable) retries with exponential backoff, a failure
 the user must fix fails at once and leaves `{"code", "message"}` under the XCom key `datapilot_error`.
 XCom return values:

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -169,6 +170,26 @@ def test_cli_runs_the_whole_pipeline(neo4j_driver, bucket, s3) -> None:
     assert steps == ["validated", "loaded", "quality", "published"]
     d = dataset(neo4j_driver, org)
     assert (d["rowCount"], d["deltaVersion"], d["columnNames"][0]) == (len(penguins), 0, "species")
+    # The publish step profiled the version: one Column per column, species with its three values, most frequent
+    # first (counted here from the file).
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (:Dataset {orgId: $org, name: 'penguins'})-[:HAS_COLUMN]->(c:Column {orgId: $org}) "
+        "RETURN c ORDER BY c.position",
+        {"org": org},
+        database_="neo4j",
+    )
+    columns = [dict(r["c"]) for r in records]
+    assert [c["name"] for c in columns] == d["columnNames"]
+    species = Counter(p["Species"] for p in penguins)
+    assert columns[0]["sampleValues"] == sorted(species, key=lambda s: (-species[s], s))
+    assert (columns[0]["semanticType"], columns[0]["valuesComplete"], columns[0]["deltaVersion"]) == (
+        "CATEGORY",
+        True,
+        0,
+    )
+    mass = next(c for c in columns if c["name"] == "body_mass_g")
+    masses = [p["Body Mass (g)"] for p in penguins if p["Body Mass (g)"] is not None]
+    assert (mass["unit"], mass["minValue"], mass["maxValue"]) == ("g", str(min(masses)), str(max(masses)))
     # A user error: exit 2 and one log line with the code.
     bad = subprocess.run(
         [*cli, "run", *args[:-2], "--run-id", str(uuid.uuid4()), "--size-bytes", "1"],

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEMO_SEMANTICS } from './demo-semantics.ts';
 import type { Log } from './processes.ts';
 
 /** The demo tables: gold table name, vega-datasets file, upload format. */
@@ -133,4 +134,42 @@ export async function loadDemoOrganization(opts: {
   }
   if (failures.length) throw new Error(`demo: runs failed:\n  ${failures.join('\n  ')}`);
   return [...done.values()];
+}
+
+/**
+ * Writes the demo administrator's descriptions, units and synonyms (demo-semantics.ts) into the semantic layer of
+ * `tables` through the public API (`updateDataset`, `updateColumn`: role ADMIN, which the demo user holds as the
+ * organization's owner). Run after the tables' pipeline runs, which profiled them; a column a run did not profile
+ * answers NOT_FOUND and is reported, not fatal.
+ * @returns the number of columns written.
+ */
+export async function applyDemoSemantics(opts: {
+  graphqlUrl: string;
+  token: string;
+  tables: readonly string[];
+  log: Log;
+}): Promise<number> {
+  const call = client(opts.graphqlUrl, opts.token);
+  const gql: Gql = (query, variables) => retrying(() => call(query, variables));
+  let written = 0;
+  for (const table of opts.tables) {
+    const edits = DEMO_SEMANTICS[table];
+    if (!edits) continue;
+    try {
+      await gql('mutation($n: String!, $d: String) { updateDataset(name: $n, description: $d) { name } }', {
+        n: table,
+        d: edits.description,
+      });
+      for (const [column, input] of Object.entries(edits.columns)) {
+        await gql(
+          'mutation($t: String!, $c: String!, $i: ColumnUpdateInput!) { updateColumn(dataset: $t, column: $c, input: $i) { name } }',
+          { t: table, c: column, i: input },
+        );
+        written++;
+      }
+    } catch (e) {
+      opts.log(`demo: could not describe ${table} in the semantic layer: ${(e as Error).message}`);
+    }
+  }
+  return written;
 }

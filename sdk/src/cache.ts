@@ -3,7 +3,7 @@
  * that fits DataPilot's schema, without depending on @apollo/client: plain objects of the shape Apollo Client 3 and 4
  * read (`TypePolicies`).
  * - Identity: `LakeTable` and `Dataset` by `name` (their entity keys: one per name in the caller's organization);
- *   `Me` is one object (`keyFields: []`); `LakeColumn`, `MessageResult`, `MessageResultColumn` and `MessageEvent` have
+ *   `Me` is one object (`keyFields: []`); `LakeColumn`, `MessageResult`, `MessageResultColumn`, `MessageEvent` and `AnswerPlan` have
  *   no identity of their own and stay inside their parent (`keyFields: false`), replaced as a whole. Every other object
  *   type has an `id` (Apollo's default).
  * - Paging: every Relay connection field of the schema (generated list: ./generated/connections.ts) gets a field
@@ -95,6 +95,7 @@ export function dataPilotTypePolicies(
     MessageResult: { keyFields: false, merge: true },
     MessageResultColumn: { keyFields: false },
     MessageEvent: { keyFields: false },
+    AnswerPlan: { keyFields: false },
   };
   for (const [type, fields] of Object.entries(CONNECTION_FIELDS)) {
     const policy = (policies[type] ??= {});

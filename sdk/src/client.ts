@@ -27,6 +27,7 @@ import {
   MeDocument,
   MessageDocument,
   MessageEventsDocument,
+  CancelMessageDocument,
   OrganizationsDocument,
   PipelineRunDocument,
   PipelineRunEventsDocument,
@@ -520,6 +521,14 @@ export function createDataPilotClient(options: DataPilotClientOptions) {
       }
       return { conversationId, questionId: sent.userMessage.id, messageId, events: answer() };
     },
+
+    /**
+     * Stops an answer being computed (`cancelMessage`): its Spark statement is interrupted and it ends FAILED with
+     * `errorCode` CANCELLED. A final message comes back unchanged. Needs role ANALYST and the question to be the
+     * caller's (or ADMIN).
+     */
+    cancel: async (messageId: string) =>
+      (await execute(CancelMessageDocument, { id: messageId })).cancelMessage as Answer,
 
     /** Closes the socket (subscriptions end); HTTP needs no closing. */
     close: async () => {

@@ -38,7 +38,8 @@ describe('dataPilotTypePolicies', () => {
     expect(policies.LakeTable!.keyFields).toEqual(['name']);
     expect(policies.Dataset!.keyFields).toEqual(['name']);
     expect(policies.Me!.keyFields).toEqual([]);
-    for (const t of ['LakeColumn', 'MessageResult', 'MessageEvent']) expect(policies[t]!.keyFields, t).toBe(false);
+    for (const t of ['LakeColumn', 'MessageResult', 'MessageEvent', 'AnswerPlan'])
+      expect(policies[t]!.keyFields, t).toBe(false);
   });
 
   it("hands each connection's non-paging arguments to Apollo's relayStylePagination when given", () => {

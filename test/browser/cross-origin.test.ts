@@ -181,12 +181,13 @@ describe.skipIf(!CHROMIUM)('a page from another origin, in headless Chromium', (
 
     // One socket, to the gateway, opened by the page's origin.
     expect(webSockets).toEqual([{ url: gw.replace('http', 'ws'), origin: allowed.origin, status: 101 }]);
-    // Every event from the first, each once, in order: STATUS, SQL, RESULT, the text in pieces, COMPLETE.
+    // Every event from the first, each once, in order: STATUS (to STREAMING), a status line, PLAN, SQL, RESULT,
+    // CHART, the text in pieces, COMPLETE.
     expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
     const kinds = events.map((e) => e.kind);
-    expect(kinds.slice(0, 3)).toEqual(['STATUS', 'SQL', 'RESULT']);
+    expect(kinds.slice(0, 6)).toEqual(['STATUS', 'STATUS', 'PLAN', 'SQL', 'RESULT', 'CHART']);
     expect(kinds.at(-1)).toBe('COMPLETE');
-    expect(new Set(kinds.slice(3, -1))).toEqual(new Set(['TEXT_DELTA']));
+    expect(new Set(kinds.slice(6, -1))).toEqual(new Set(['TEXT_DELTA']));
     expect(new Set(events.map((e) => e.message.id))).toEqual(new Set([messageId]));
     const final = events.at(-1)!.message;
     expect(final.status).toBe('COMPLETE');

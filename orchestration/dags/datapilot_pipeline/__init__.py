@@ -6,7 +6,8 @@ it; the modules, in the order of the steps:
 - `validate`: the object exists, has the announced size, and starts like its format (boto3, ranged GETs);
 - `bronze_to_gold`: the load on Spark Connect (records, line numbers, typing, checks, idempotent Delta write);
 - `quality`: the report of the version written;
-- `publish`: the Dataset and the run's lineage in Neo4j;
+- `profile`: the semantic layer of the version written (column statistics, meaning, value lists), on Spark;
+- `publish`: the Dataset, the run's lineage and the semantic layer (Columns, references) in Neo4j;
 - `steps`: each step as a task (settings from the environment, the Airflow error contract);
 - `errors`, `config`: error codes; settings and clients.
 

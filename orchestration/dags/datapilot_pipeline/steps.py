@@ -1,5 +1,6 @@
 """The four steps as the DAG's tasks and the CLI run them: each reads its settings from the environment (`config`),
-takes the run's parameters (the DAG's `params`, a dict), calls the library and returns its JSON result.
+takes the run's parameters (the DAG's `params`, a dict), calls the library and returns its JSON result; and
+`profile_step`, the semantic layer of a table already in the lake (the CLI's `profile`).
 
 `run_step` is the Airflow side of the error contract (`errors`): a `PipelineError` pushes the XCom `datapilot_error`
 and fails the task at once (`AirflowFailException`: no retry); any other error is re-raised for Airflow to retry, and
@@ -22,7 +23,8 @@ from .config import (
     spark_session,
 )
 from .errors import PipelineError, failure_xcom
-from .publish import publish
+from .profile import current_version, profile_table
+from .publish import publish, publish_profile
 from .quality import quality_report
 from .validate import validate_upload
 
@@ -72,8 +74,21 @@ def quality_step(params: Mapping[str, Any], load_result: Mapping[str, Any]) -> d
 
 
 def publish_step(params: Mapping[str, Any], report: Mapping[str, Any], dag_run_id: str) -> dict[str, Any]:
-    """`publish.publish` of `report` (env: NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD)."""
-    with neo4j_driver(neo4j_settings_from_env()) as driver:
+    """`profile.profile_table` of the version `report` describes (2 Spark jobs), then `publish.publish` of `report`
+    with that profile: lineage, Dataset and semantic layer in one Neo4j transaction (env: NEO4J_URI, NEO4J_USER,
+    NEO4J_PASSWORD, LAKE_BUCKET, SPARK_REMOTE). The profile is computed here rather than in a task of its own so that
+    no XCom carries its value lists and the DAG keeps its four tasks."""
+    settings = neo4j_settings_from_env()
+    bucket = lake_bucket_from_env()
+    with spark_session(spark_remote_from_env()) as spark:
+        profile = profile_table(
+            spark,
+            bucket=bucket,
+            org_id=params["org_id"],
+            table=params["table"],
+            delta_version=int(report["delta_version"]),
+        )
+    with neo4j_driver(settings) as driver:
         return publish(
             driver,
             fmt=params["format"],
@@ -81,8 +96,27 @@ def publish_step(params: Mapping[str, Any], report: Mapping[str, Any], dag_run_i
             pipeline_run_id=params["pipeline_run_id"],
             dag_run_id=dag_run_id,
             report=dict(report),
+            profile=profile,
             **_upload(params),
         )
+
+
+def profile_step(org_id: str, table: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The semantic layer of the current version of the gold table `table` of `org_id`, profiled on Spark and written
+    with `publish.publish_profile` (env: LAKE_BUCKET, SPARK_REMOTE, NEO4J_*). Returns (the profile, the write's
+    result). Raises PipelineError INVALID_PARAMS / OBJECT_MISSING (no such table); service errors propagate."""
+    settings = neo4j_settings_from_env()
+    bucket = lake_bucket_from_env()
+    with spark_session(spark_remote_from_env()) as spark:
+        version = current_version(spark, bucket=bucket, org_id=org_id, table=table)
+        profile = profile_table(
+            spark, bucket=bucket, org_id=org_id, table=table, delta_version=version["delta_version"]
+        )
+    with neo4j_driver(settings) as driver:
+        written = publish_profile(
+            driver, org_id=org_id, table=table, profile=profile, committed_at=version["committed_at"]
+        )
+    return profile, written
 
 
 def run_step(name: str, ti: Any, step: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:

@@ -23,3 +23,4 @@ export * from './health.ts';
 export * from './cors.ts';
 export * from './tracing.ts';
 export * from './loaders.ts';
+export { NEO4J_CONFIG } from './neo4j-config.ts';

@@ -59,6 +59,7 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   'Mutation.createConversation': 'ANALYST',
   'Mutation.sendMessage': 'ANALYST',
   'Mutation.shareConversation': 'ANALYST',
+  'Mutation.cancelMessage': 'ANALYST',
   'Subscription.messageEvents': 'VIEWER',
   'Entity.Conversation': 'VIEWER',
   'Entity.Message': 'VIEWER',
@@ -82,6 +83,13 @@ export const PERMISSIONS: Readonly<Record<string, Rule>> = Object.freeze({
   'Query.datasets': 'VIEWER',
   'Query.datasetsConnection': 'VIEWER',
   'Entity.Dataset': 'VIEWER',
+  // The semantic layer's edits (issue 8): what tables and columns mean is managed like the tables themselves.
+  'Mutation.updateDataset': 'ADMIN',
+  'Mutation.updateColumn': 'ADMIN',
+  'Mutation.defineMetric': 'ADMIN',
+  'Mutation.deleteMetric': 'ADMIN',
+  'Mutation.defineRelationship': 'ADMIN',
+  'Mutation.deleteRelationship': 'ADMIN',
 });
 
 /**

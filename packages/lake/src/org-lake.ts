@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, createOrgLimiter, notFound, type Logger, type TenantContext } from '@datapilot/common';
 import type { ColumnInfo, NamedArgs, SparkConnectClient, SqlResult } from './spark-connect.ts';
-import { SparkError, isSessionLost } from './spark-errors.ts';
+import { SparkError, StatementAbortedError, isSessionLost } from './spark-errors.ts';
 import { ORG_ID_PATTERN, goldOrgPrefix, goldTablePrefix, isTableName, s3aUri } from './lake-layout.ts';
 import type { ObjectStore } from './object-store.ts';
 import { createDeltaLogReader, type DeltaLogReader, type DeltaSnapshot } from './delta-log.ts';
@@ -52,9 +52,13 @@ export interface OrgLake {
    * raw user SQL must never be passed (Spark has functions such as `reflect` that call into the JVM, and
    * DDL such as `CREATE TEMPORARY VIEW ... USING parquet OPTIONS (path ...)` still reads arbitrary paths).
    * Values go only through `namedArgs` (`:name` markers).
+   * `opts.signal` cancels it: before a statement slot is taken or the statement sent, nothing runs; while it runs,
+   * Spark interrupts the operation (Spark Connect `Interrupt` by operation id, see `SparkConnectClient.executeSql`).
+   * The org's shared session work (view registration) is never cut short by one caller's signal.
    * @throws SparkError NOT_FOUND / BAD_USER_INPUT / UPSTREAM_TIMEOUT / UPSTREAM_UNAVAILABLE / INTERNAL.
+   * @throws StatementAbortedError when `opts.signal` fired first (a lost session is then not retried).
    */
-  query(sql: string, namedArgs?: NamedArgs): Promise<SqlResult>;
+  query(sql: string, namedArgs?: NamedArgs, opts?: { signal?: AbortSignal }): Promise<SqlResult>;
 }
 
 /** The org-scoped lake; see {@link createLake}. */
@@ -329,10 +333,17 @@ export function createLake(deps: LakeDeps): Lake {
             rows: res.rows.map((r) => Object.fromEntries(res.columns.map((c, i) => [c.name, r[i]]))),
           };
         },
-        async query(sql, namedArgs = {}) {
+        async query(sql, namedArgs = {}, opts = {}) {
           if (!/^(select|with)\b/i.test(stripLeadingComments(sql)))
             throw badUserInput('Only SELECT statements can be run on the lake.');
-          return inSession((sid) => spark.executeSql(sid, sql, namedArgs));
+          const { signal } = opts;
+          const aborted = () => new StatementAbortedError(signal?.reason, null, false);
+          if (signal?.aborted) throw aborted();
+          return inSession((sid) => {
+            // The slot may have come after the caller gave up: then nothing is sent.
+            if (signal?.aborted) throw aborted();
+            return spark.executeSql(sid, sql, namedArgs, { signal });
+          });
         },
       };
     },

@@ -5,7 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { tableFromIPC } from 'apache-arrow';
 import { badUserInput, traceStatement } from '@datapilot/common';
 import { appendRows, arrowTypeName, sparkTypeName, type ColumnInfo, type SparkDataType } from './arrow-values.ts';
-import { SparkError, toSparkError } from './spark-errors.ts';
+import { SparkError, StatementAbortedError, toSparkError } from './spark-errors.ts';
 
 export type { ColumnInfo } from './arrow-values.ts';
 
@@ -76,8 +76,18 @@ export interface SparkConnectClient {
    * @throws SparkError (a DataPilotError): NOT_FOUND (unknown table/view), BAD_USER_INPUT (parse/analysis/
    *   data errors, bad parameter), UPSTREAM_TIMEOUT (over `timeoutMs`; the operation is interrupted),
    *   UPSTREAM_UNAVAILABLE (server down, or session reset: see `isSessionLost`), INTERNAL (anything else).
+   * @throws StatementAbortedError when `opts.signal` fires first: before the statement is sent (nothing runs), or
+   *   while it runs — then the operation is stopped on the server with Spark Connect's `Interrupt` RPC by its
+   *   operation id (cancelling the gRPC stream alone leaves it running there), and the promise settles once Spark
+   *   confirms (`interrupted` true) or after {@link ABORT_GRACE_MS} at most. A signal that fires before the promise
+   *   settles always rejects it (even when the statement completed meanwhile); after, it changes nothing.
    */
-  executeSql(sessionId: string, sql: string, namedArgs?: NamedArgs, opts?: { timeoutMs?: number }): Promise<SqlResult>;
+  executeSql(
+    sessionId: string,
+    sql: string,
+    namedArgs?: NamedArgs,
+    opts?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<SqlResult>;
   /** Closes the session on the server (its temporary views and conf go); unknown sessions are ignored. */
   releaseSession(sessionId: string): Promise<void>;
   /** Closes the gRPC channel. Calls after this fail with UPSTREAM_UNAVAILABLE. */
@@ -117,6 +127,14 @@ const DEFAULT_SESSION_CONF = {
   // instead (spilling to disk) and takes the page from the sorted rows.
   'spark.sql.execution.topKSortFallbackThreshold': '10000',
 } as const;
+/**
+ * After an abort, how long a statement waits for Spark to confirm the interrupt (its stream ending with
+ * OPERATION_CANCELED) before the stream is cancelled and the promise rejected anyway, in milliseconds. The Interrupt
+ * RPC is repeated every {@link INTERRUPT_RETRY_MS} meanwhile, until Spark lists the operation as interrupted (one
+ * sent before the server registered the operation finds nothing to interrupt).
+ */
+export const ABORT_GRACE_MS = 2_000;
+const INTERRUPT_RETRY_MS = 100;
 const NOOP_REFERENCE = { subquery_alias: { alias: '__dp_noop', input: { range: { start: 0, end: 0, step: 1 } } } };
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CONF_KEY = /^[A-Za-z0-9_.]+$/;
@@ -158,9 +176,16 @@ type Unary = (
 ) => void;
 type ConnectStub = grpc.Client & {
   ExecutePlan(req: object, md: grpc.Metadata, opts: grpc.CallOptions): grpc.ClientReadableStream<ExecuteResponse>;
-  Interrupt: Unary;
+  Interrupt: InterruptCall;
   ReleaseSession: Unary;
 };
+
+type InterruptCall = (
+  req: object,
+  md: grpc.Metadata,
+  opts: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res?: { interrupted_ids?: string[] }) => void,
+) => void;
 
 type ExecuteResponse = {
   server_side_session_id?: string;
@@ -206,8 +231,9 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
     return md;
   };
 
+  /** Interrupts one operation; resolves with the ids Spark reports interrupted ([] when none, or on any error). */
   const interrupt = (sessionId: string, operationId: string) =>
-    new Promise<void>((resolve) => {
+    new Promise<string[]>((resolve) => {
       stub.Interrupt(
         {
           session_id: sessionId,
@@ -218,12 +244,13 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
         },
         metadata(),
         { deadline: Date.now() + 5_000 },
-        () => resolve(),
+        (err, res) => resolve(err ? [] : (res?.interrupted_ids ?? [])),
       );
     });
 
-  function run(sessionId: string, root: unknown, timeoutMs: number): Promise<SqlResult> {
+  function run(sessionId: string, root: unknown, timeoutMs: number, signal?: AbortSignal): Promise<SqlResult> {
     if (closed) return Promise.reject(new SparkError('UPSTREAM_UNAVAILABLE', 'The lake client is closed.'));
+    if (signal?.aborted) return Promise.reject(new StatementAbortedError(signal.reason, null, false));
     const state = sessions.get(sessionId) ?? {};
     sessions.set(sessionId, state);
     const operationId = randomUUID();
@@ -239,8 +266,41 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
       let columns: ColumnInfo[] | undefined;
       const rows: unknown[][] = [];
       let settled = false;
+      /** The caller's signal fired, and whether Spark confirmed the interrupt since. */
+      let aborted = false;
+      let confirmed = false;
+      let graceTimer: NodeJS.Timeout | undefined;
       const deadline = Date.now() + timeoutMs;
       const call = stub.ExecutePlan(request, metadata(), { deadline });
+      const settle = () => {
+        settled = true;
+        clearTimeout(graceTimer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const rejectAborted = () => {
+        settle();
+        reject(new StatementAbortedError(signal?.reason, operationId, confirmed));
+      };
+      function onAbort() {
+        if (settled) return;
+        aborted = true;
+        void (async () => {
+          const until = Date.now() + ABORT_GRACE_MS;
+          while (!settled && Date.now() < until) {
+            if ((await interrupt(sessionId, operationId)).includes(operationId)) {
+              confirmed = true;
+              return;
+            }
+            await new Promise((r) => setTimeout(r, INTERRUPT_RETRY_MS));
+          }
+        })();
+        graceTimer = setTimeout(() => {
+          if (settled) return;
+          call.cancel();
+          rejectAborted();
+        }, ABORT_GRACE_MS);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       call.on('data', (r: ExecuteResponse) => {
         try {
           if (r.server_side_session_id) state.serverSideId = r.server_side_session_id;
@@ -261,12 +321,19 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
             appendRows(table, rows);
           }
         } catch (e) {
-          settled = true;
+          settle();
           call.cancel();
           reject(new SparkError('INTERNAL', `The lake result could not be decoded (${(e as Error).message}).`));
         }
       });
       call.on('error', (e: grpc.ServiceError) => {
+        if (aborted) {
+          if (settled) return;
+          // Spark ends an interrupted operation's stream with OPERATION_CANCELED: its confirmation.
+          if (toSparkError(e, { timeoutMs }).errorClass === 'OPERATION_CANCELED') confirmed = true;
+          rejectAborted();
+          return;
+        }
         // The deadline travels to the server (grpc-timeout), which may reset the stream when it passes before our own
         // timer fires: grpc-js then reports CANCELLED, not DEADLINE_EXCEEDED (seen on Spark 4.1.4). Past the
         // deadline both are our timeout; we cancel a call ourselves only after settling it.
@@ -275,14 +342,16 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
         // Past the deadline the server still runs the operation: stop it there too.
         if (timedOut) void interrupt(sessionId, operationId);
         if (settled) return;
-        settled = true;
+        settle();
         const err = toSparkError(timedOut ? { ...e, code: grpc.status.DEADLINE_EXCEEDED } : e, { timeoutMs });
         if ((err.errorClass ?? '').startsWith('INVALID_HANDLE.SESSION_')) sessions.delete(sessionId);
         reject(err);
       });
       call.on('end', () => {
         if (settled) return;
-        settled = true;
+        // Finished before the interrupt took effect: the caller gave up on it all the same.
+        if (aborted) return rejectAborted();
+        settle();
         resolve({ columns: columns ?? [], rows });
       });
     });
@@ -306,6 +375,7 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
   return {
     async executeSql(sessionId, sql, namedArgs = {}, callOpts = {}) {
       const timeoutMs = callOpts.timeoutMs ?? defaultTimeoutMs;
+      const signal = callOpts.signal;
       const entries = Object.entries(namedArgs);
       const named: Record<string, unknown> = {};
       for (const [name, value] of entries) {
@@ -316,7 +386,7 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
       const sqlRel = { sql: { query: sql, named_arguments: named } };
       const root = entries.length ? { with_relations: { root: sqlRel, references: [NOOP_REFERENCE] } } : sqlRel;
       // A span per statement when tracing is on (tracing.ts): the SQL text, never the bound values.
-      return traceStatement('spark', sql, () => run(sessionId, root, timeoutMs));
+      return traceStatement('spark', sql, () => run(sessionId, root, timeoutMs, signal));
     },
     releaseSession(sessionId) {
       sessions.delete(sessionId);

@@ -24,6 +24,26 @@ export class SparkError extends DataPilotError {
   }
 }
 
+/**
+ * A statement stopped because its caller's `AbortSignal` fired (`executeSql` / `OrgLake.query` with `{ signal }`):
+ * the DOM/Node convention (`name` 'AbortError', `cause` the signal's reason), NOT a DataPilotError — a cancellation
+ * is the caller's own decision, which it reports in its own terms (the chat stores errorCode CANCELLED).
+ * `interrupted` tells whether Spark confirmed that it stopped the operation: it listed `operationId` among the
+ * `interrupted_ids` of its Interrupt response, or ended the statement's stream with `OPERATION_CANCELED`; false when
+ * the signal fired before the statement was sent or the server never confirmed within the grace period.
+ */
+export class StatementAbortedError extends Error {
+  override readonly name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+  readonly operationId: string | null;
+  readonly interrupted: boolean;
+  constructor(reason: unknown, operationId: string | null, interrupted: boolean) {
+    super('The lake statement was cancelled.', { cause: reason });
+    this.operationId = operationId;
+    this.interrupted = interrupted;
+  }
+}
+
 /** Spark's structured error, as the server puts it in `grpc-status-details-bin`. */
 export type SparkErrorInfo = {
   /** Exception class name, e.g. `org.apache.spark.sql.AnalysisException`. */

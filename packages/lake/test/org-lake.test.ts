@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ABORT_GRACE_MS,
+  StatementAbortedError,
   createLake,
   createSparkConnectClient,
   type Lake,
@@ -131,6 +133,39 @@ describe('org A', () => {
       await expect(a.query(sql)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     const withCte = await a.query('-- lead\n/* c */ WITH c AS (SELECT id FROM customers) SELECT count(*) FROM c');
     expect(withCte.rows).toEqual([[5]]);
+  }, 120_000);
+
+  it('a signal stops a running query in Spark; a signal that already fired sends nothing', async () => {
+    const a = lake.forTenant(A);
+    expect(await a.rowCount('orders')).toBe(ORDER_COUNT); // the session and views exist: what follows is the query
+    const controller = new AbortController();
+    // 120 orders x 1e9: far longer than the test.
+    const pending = a
+      .query(
+        'SELECT count(*) FROM orders CROSS JOIN range(1000000000) r WHERE (orders.order_id + r.id) % 1000003 = 0',
+        {},
+        {
+          signal: controller.signal,
+        },
+      )
+      .catch((e) => e);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const abortedAt = Date.now();
+    controller.abort();
+    const err = await pending;
+    expect(err).toBeInstanceOf(StatementAbortedError);
+    expect(err.interrupted).toBe(true);
+    expect(Date.now() - abortedAt).toBeLessThan(ABORT_GRACE_MS);
+    // The org's session and views are intact.
+    expect((await a.query('SELECT count(*) FROM orders')).rows).toEqual([[ORDER_COUNT]]);
+
+    const before = sessionsUsed.length;
+    await expect(a.query('SELECT 1', {}, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+      operationId: null,
+      interrupted: false,
+    });
+    expect(sessionsUsed.length).toBe(before);
   }, 120_000);
 });
 

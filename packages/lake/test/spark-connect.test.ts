@@ -3,8 +3,13 @@
  * Arrow decoding and error mapping against the real server (SPARK_REMOTE, default sc://127.0.0.1:15002).
  */
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ABORT_GRACE_MS,
+  StatementAbortedError,
   createSparkConnectClient,
   parseSparkRemote,
   safeSparkMessage,
@@ -14,6 +19,32 @@ import {
 } from '../src/index.ts';
 
 const SPARK_REMOTE = process.env.SPARK_REMOTE || 'sc://127.0.0.1:15002';
+
+/**
+ * Spark Connect's `Interrupt` with INTERRUPT_TYPE_ALL for `sessionId`, sent here over gRPC without the client under
+ * test: the ids of the operations Spark was still running in that session.
+ */
+async function interruptAll(sessionId: string): Promise<string[]> {
+  const def = protoLoader.loadSync(fileURLToPath(new URL('../src/proto/spark_connect.proto', import.meta.url)), {
+    keepCase: true,
+    enums: String,
+    oneofs: true,
+  });
+  const pkg = grpc.loadPackageDefinition(def) as any;
+  const { host, port } = parseSparkRemote(SPARK_REMOTE);
+  const stub = new pkg.spark.connect.SparkConnectService(`${host}:${port}`, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<string[]>((resolve, reject) =>
+      stub.Interrupt(
+        { session_id: sessionId, user_context: { user_id: 'datapilot' }, interrupt_type: 'INTERRUPT_TYPE_ALL' },
+        (err: Error | null, res: { interrupted_ids?: string[] }) =>
+          err ? reject(err) : resolve(res.interrupted_ids ?? []),
+      ),
+    );
+  } finally {
+    stub.close();
+  }
+}
 
 describe('parseSparkRemote', () => {
   it('reads host, port and parameters', () => {
@@ -192,6 +223,49 @@ describe('against Spark Connect', () => {
     const err = await down.executeSql(randomUUID(), 'SELECT 1').catch((e) => e);
     down.close();
     expect(err.extensions.code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  it('a signal interrupts the running statement on the server (Interrupt by operation id) within the grace time', async () => {
+    const s = randomUUID();
+    await client.executeSql(s, 'SELECT 1'); // the session exists: what follows times the statement alone
+    // Minutes of work on this machine: 4e10 pairs.
+    const long =
+      'SELECT count(*) FROM range(200000) a CROSS JOIN range(200000) b WHERE (a.id * 7 + b.id) % 1000003 = 0';
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = client.executeSql(s, long, {}, { signal: controller.signal }).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const abortedAt = Date.now();
+    controller.abort('the user cancelled');
+    const err = await pending;
+    const settledMs = Date.now() - abortedAt;
+    expect(err).toBeInstanceOf(StatementAbortedError);
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: 'the user cancelled' });
+    expect(err.operationId).toMatch(/^[0-9a-f-]{36}$/);
+    // Spark confirmed it: the operation id was in the Interrupt response, or its stream ended OPERATION_CANCELED.
+    expect(err.interrupted).toBe(true);
+    expect(settledMs).toBeLessThan(ABORT_GRACE_MS);
+    expect(abortedAt - started).toBeLessThan(10_000);
+    // Independently of the client under test: an "interrupt everything" of the session finds nothing running.
+    expect(await interruptAll(s)).toEqual([]);
+    // And the session still answers.
+    expect((await client.executeSql(s, 'SELECT count(*) FROM range(1000)')).rows).toEqual([[1000]]);
+    await client.releaseSession(s);
+  }, 60_000);
+
+  it('a signal that fired before the call sends nothing', async () => {
+    const s = randomUUID();
+    const controller = new AbortController();
+    controller.abort();
+    const err = await client.executeSql(s, 'SELECT 1', {}, { signal: controller.signal }).catch((e) => e);
+    expect(err).toBeInstanceOf(StatementAbortedError);
+    expect(err).toMatchObject({ operationId: null, interrupted: false });
+    // A signal after the result changes nothing.
+    const late = new AbortController();
+    const res = await client.executeSql(s, 'SELECT 2 AS two', {}, { signal: late.signal });
+    late.abort();
+    expect(res.rows).toEqual([[2]]);
+    await client.releaseSession(s);
   });
 
   it('reports a released session as lost (INVALID_HANDLE.SESSION_CLOSED)', async () => {

@@ -43,6 +43,38 @@ export type AuditCredential =
   /** DataPilot itself (background work). */
   | 'SYSTEM';
 
+/** A column of a dataset of the caller's organization, by names. */
+export type ColumnRefInput = {
+  /** The column's name (^[a-z][a-z0-9_]{0,62}$). */
+  column: Scalars['String']['input'];
+  /** The dataset's name (^[a-z][a-z0-9_]{0,62}$). */
+  dataset: Scalars['String']['input'];
+};
+
+/**
+ * What `updateColumn` changes: each field given replaces the stored value (lists replace the whole list); a field left
+ * out stays as it is.
+ */
+export type ColumnUpdateInput = {
+  /** What the column holds, at most 2000 characters after trimming; null or empty removes it. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** What kind of values the column holds; null is not a value (leave it out). */
+  semanticType?: InputMaybe<SemanticType>;
+  /**
+   * Phrases people use for the column: at most 50, each 1..100 characters after trimming; stored lower-case, without
+   * duplicates. Null is not a value (give an empty list to remove them all).
+   */
+  synonyms?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The unit of its values (`mm`, `usd`), 1..50 characters after trimming; null or empty removes it. */
+  unit?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Names people use for stored values: at most 200, names 1..100 characters after trimming and distinct (ignoring
+   * case), values 1..1000 characters; when the column's values are known completely, each value must be one of them.
+   * Null is not a value (give an empty list to remove them all).
+   */
+  valueAliases?: InputMaybe<Array<ValueAliasInput>>;
+};
+
 /** What to upload. */
 export type CreateUploadInput = {
   /** The file's name, as the user knows it (1..255 characters). */
@@ -235,17 +267,31 @@ export type LoadModeEnumScalarFilters = {
   in?: InputMaybe<Array<LoadMode>>;
 };
 
-/** What a message event reports. */
+/**
+ * What a message event reports. An answer's events come in this order: STATUS (to STREAMING), then as the analyst
+ * works STATUS lines, PLAN, SQL, RESULT and CHART (each at most once, the ones that apply), TEXT_DELTA pieces, and
+ * COMPLETE or FAILED.
+ */
 export type MessageEventKind =
+  /** The chart of the result is known: `message.chart` (a Vega-Lite v5 spec). Only for answers that have one. */
+  | 'CHART'
   /** Final: the message is COMPLETE. */
   | 'COMPLETE'
-  /** Final: the message FAILED. */
+  /** Final: the message FAILED (`message.errorCode` says why; CANCELLED after `cancelMessage`). */
   | 'FAILED'
+  /**
+   * The analyst's interpretation of the question is known: `message.plan` (table, measure, filters, grouping in words,
+   * and the JSON plan), before its SQL runs.
+   */
+  | 'PLAN'
   /** The result table is known: `message.result`. */
   | 'RESULT'
   /** The SQL is known: `message.sql`. */
   | 'SQL'
-  /** The status changed (to STREAMING). */
+  /**
+   * The status changed (to STREAMING), or the analyst says what it is doing now: `message.statusText` (e.g. `Reading
+   * your tables`; null on the first STATUS).
+   */
   | 'STATUS'
   /** A piece of the answer text: `textDelta`; the deltas of one message concatenate to its final text. */
   | 'TEXT_DELTA';
@@ -265,8 +311,39 @@ export type MessageStatus =
   | 'FAILED'
   /** Stored; the analyst has not started. */
   | 'PENDING'
-  /** The analyst is working; SQL, result and text arrive as events. */
+  /** The analyst is working; status lines, plan, SQL, result, chart and text arrive as events. */
   | 'STREAMING';
+
+/** The aggregate a Metric computes. */
+export type MetricAggregate =
+  /** Mean of the column (numeric). */
+  | 'AVG'
+  /** Number of rows (no column), or of non-null values of the column. */
+  | 'COUNT'
+  /** Number of distinct non-null values of the column. */
+  | 'COUNT_DISTINCT'
+  /** Largest value of the column. */
+  | 'MAX'
+  /** Median of the column (numeric). */
+  | 'MEDIAN'
+  /** Smallest value of the column. */
+  | 'MIN'
+  /** Sum of the column (numeric). */
+  | 'SUM';
+
+/** A named metric, for `defineMetric`. */
+export type MetricInput = {
+  /** The aggregate it computes. */
+  aggregate: MetricAggregate;
+  /** The column it aggregates (a column of the dataset); required except for COUNT (null: count of rows). */
+  column?: InputMaybe<Scalars['String']['input']>;
+  /** What the metric measures, at most 2000 characters after trimming; null or empty for none. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** The metric's name, unique within the dataset (^[a-z][a-z0-9_]{0,62}$). */
+  name: Scalars['String']['input'];
+  /** Phrases people use for the metric: at most 50, each 1..100 characters after trimming; stored lower-case. */
+  synonyms?: InputMaybe<Array<Scalars['String']['input']>>;
+};
 
 /** Where a pipeline run stands: PENDING → QUEUED → RUNNING → SUCCESS or FAILED (both final). */
 export type PipelineRunState =
@@ -284,6 +361,20 @@ export type PipelineRunState =
   /** Final: every task succeeded; the table holds the version the run wrote (`deltaVersion`). */
   | 'SUCCESS';
 
+/** How many rows of the referenced dataset one value of the referencing column matches. */
+export type ReferenceCardinality =
+  /** Many referencing rows per referenced row (`flights.origin` → `airports.iata`). */
+  | 'MANY_TO_ONE'
+  /** At most one referencing row per referenced row (the referencing column is a key too). */
+  | 'ONE_TO_ONE';
+
+/** Who declared a reference. */
+export type ReferenceOrigin =
+  /** Defined by an ADMIN (`defineRelationship`); the pipeline never removes it. */
+  | 'DEFINED'
+  /** Found by the pipeline's profiling (values covered ≥ 95%); recomputed when a table is loaded. */
+  | 'PROFILED';
+
 /**
  * A user's role inside one organization, strongest first: OWNER > ADMIN > ANALYST > VIEWER; each role may do what the
  * roles after it may. A field that needs a stronger role than the caller's answers FORBIDDEN with
@@ -299,6 +390,21 @@ export type Role =
   | 'OWNER'
   /** Reads tables, datasets and shared answers. */
   | 'VIEWER';
+
+/** What kind of values a column holds (the pipeline's profiling decides; an ADMIN may correct it). */
+export type SemanticType =
+  /** A small set of labels to group and filter by (species, city). */
+  | 'CATEGORY'
+  /** Codes of places (US state codes, ISO country codes), with their full names as `valueAliases`. */
+  | 'GEO_CODE'
+  /** Values that identify a row or an entity (ids, names of many distinct things). */
+  | 'IDENTIFIER'
+  /** Numbers to aggregate (a temperature, a price, a count). */
+  | 'MEASURE'
+  /** Free text (long, mostly distinct values). */
+  | 'TEXT'
+  /** Dates, timestamps, or integer years and months. */
+  | 'TIME';
 
 /**
  * Input of `signup`: either `orgName` (a new organization, the user its OWNER) or `invitationToken` (join the
@@ -359,6 +465,14 @@ export type UploadStatus =
   | 'PENDING'
   /** The object is there (`completeUpload`), waiting for its run. */
   | 'UPLOADED';
+
+/** A name a person may use for a stored value. */
+export type ValueAliasInput = {
+  /** What a person says (`Texas`), 1..100 characters after trimming. */
+  name: Scalars['String']['input'];
+  /** The value stored in the column (`TX`), 1..1000 characters, as stored. */
+  value: Scalars['String']['input'];
+};
 
 export type SessionFragment = {
   accessToken: string;
@@ -470,10 +584,51 @@ export type AnswerFragment = {
   sql?: string | null;
   errorCode?: string | null;
   createdAt: string;
+  statusText?: string | null;
+  chart?: import('../json.ts').JsonObject | null;
+  plan?: {
+    summary: string;
+    table: string;
+    measure: string;
+    filters: Array<string>;
+    grouping?: string | null;
+    json: import('../json.ts').JsonObject;
+  } | null;
   result?: {
     rows: Array<Array<import('../json.ts').JsonValue | null>>;
     columns: Array<{ name: string; type: string }>;
   } | null;
+};
+
+export type CancelMessageMutationVariables = Exact<{
+  id: Scalars['ID']['input'];
+}>;
+
+export type CancelMessageMutation = {
+  cancelMessage: {
+    id: string;
+    conversationId: string;
+    role: MessageRole;
+    status: MessageStatus;
+    text: string;
+    sql?: string | null;
+    errorCode?: string | null;
+    createdAt: string;
+    statusText?: string | null;
+    chart?: import('../json.ts').JsonObject | null;
+    plan?: {
+      summary: string;
+      table: string;
+      measure: string;
+      filters: Array<string>;
+      grouping?: string | null;
+      json: import('../json.ts').JsonObject;
+    } | null;
+    result?: {
+      rows: Array<Array<import('../json.ts').JsonValue | null>>;
+      columns: Array<{ name: string; type: string }>;
+    } | null;
+  };
 };
 
 export type MessageQueryVariables = Exact<{
@@ -490,6 +645,16 @@ export type MessageQuery = {
     sql?: string | null;
     errorCode?: string | null;
     createdAt: string;
+    statusText?: string | null;
+    chart?: import('../json.ts').JsonObject | null;
+    plan?: {
+      summary: string;
+      table: string;
+      measure: string;
+      filters: Array<string>;
+      grouping?: string | null;
+      json: import('../json.ts').JsonObject;
+    } | null;
     result?: {
       rows: Array<Array<import('../json.ts').JsonValue | null>>;
       columns: Array<{ name: string; type: string }>;
@@ -517,6 +682,16 @@ export type MessageEventsSubscription = {
       sql?: string | null;
       errorCode?: string | null;
       createdAt: string;
+      statusText?: string | null;
+      chart?: import('../json.ts').JsonObject | null;
+      plan?: {
+        summary: string;
+        table: string;
+        measure: string;
+        filters: Array<string>;
+        grouping?: string | null;
+        json: import('../json.ts').JsonObject;
+      } | null;
       result?: {
         rows: Array<Array<import('../json.ts').JsonValue | null>>;
         columns: Array<{ name: string; type: string }>;
@@ -712,6 +887,22 @@ export const AnswerFragmentDoc = {
           { kind: 'Field', name: { kind: 'Name', value: 'sql' } },
           { kind: 'Field', name: { kind: 'Name', value: 'errorCode' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusText' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'plan' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'table' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'measure' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'filters' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'grouping' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'json' } },
+              ],
+            },
+          },
           {
             kind: 'Field',
             name: { kind: 'Name', value: 'result' },
@@ -733,6 +924,7 @@ export const AnswerFragmentDoc = {
               ],
             },
           },
+          { kind: 'Field', name: { kind: 'Name', value: 'chart' } },
         ],
       },
     },
@@ -1313,8 +1505,102 @@ export const SendMessageDocument = {
     },
   ],
 } as unknown as DocumentNode<SendMessageMutation, SendMessageMutationVariables>;
+export const CancelMessageDocument = {
+  __meta__: { hash: '4d724bc1ff0a8ebe693d80bd2dc1c2879a5200710b66b06d4c06269ab9fea44c' },
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'mutation',
+      name: { kind: 'Name', value: 'CancelMessage' },
+      variableDefinitions: [
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+          type: { kind: 'NonNullType', type: { kind: 'NamedType', name: { kind: 'Name', value: 'ID' } } },
+        },
+      ],
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'cancelMessage' },
+            arguments: [
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'id' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'id' } },
+              },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'Answer' } }],
+            },
+          },
+        ],
+      },
+    },
+    {
+      kind: 'FragmentDefinition',
+      name: { kind: 'Name', value: 'Answer' },
+      typeCondition: { kind: 'NamedType', name: { kind: 'Name', value: 'Message' } },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'conversationId' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'role' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'status' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'text' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'sql' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'errorCode' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusText' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'plan' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'table' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'measure' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'filters' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'grouping' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'json' } },
+              ],
+            },
+          },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'result' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'columns' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'name' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'type' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'rows' } },
+              ],
+            },
+          },
+          { kind: 'Field', name: { kind: 'Name', value: 'chart' } },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<CancelMessageMutation, CancelMessageMutationVariables>;
 export const MessageDocument = {
-  __meta__: { hash: 'a28927413d290cbcb7847af1863d19038f3cb5b0607da30835c7f426fe970063' },
+  __meta__: { hash: 'df5a73e0455386218144fca17d1ef421a4e982d032cab26860e75af9d53ec664' },
   kind: 'Document',
   definitions: [
     {
@@ -1364,6 +1650,22 @@ export const MessageDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'sql' } },
           { kind: 'Field', name: { kind: 'Name', value: 'errorCode' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusText' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'plan' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'table' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'measure' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'filters' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'grouping' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'json' } },
+              ],
+            },
+          },
           {
             kind: 'Field',
             name: { kind: 'Name', value: 'result' },
@@ -1385,13 +1687,14 @@ export const MessageDocument = {
               ],
             },
           },
+          { kind: 'Field', name: { kind: 'Name', value: 'chart' } },
         ],
       },
     },
   ],
 } as unknown as DocumentNode<MessageQuery, MessageQueryVariables>;
 export const MessageEventsDocument = {
-  __meta__: { hash: '3ff57c3b001e95f31588bf6e3d4c5ad2d239cd2f3e769180793193acfc1c9c4d' },
+  __meta__: { hash: '8761a9af5a230ea1776d1867107038ca37d875a48e6d6126384d028ed46052b5' },
   kind: 'Document',
   definitions: [
     {
@@ -1464,6 +1767,22 @@ export const MessageEventsDocument = {
           { kind: 'Field', name: { kind: 'Name', value: 'sql' } },
           { kind: 'Field', name: { kind: 'Name', value: 'errorCode' } },
           { kind: 'Field', name: { kind: 'Name', value: 'createdAt' } },
+          { kind: 'Field', name: { kind: 'Name', value: 'statusText' } },
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'plan' },
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'summary' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'table' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'measure' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'filters' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'grouping' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'json' } },
+              ],
+            },
+          },
           {
             kind: 'Field',
             name: { kind: 'Name', value: 'result' },
@@ -1485,6 +1804,7 @@ export const MessageEventsDocument = {
               ],
             },
           },
+          { kind: 'Field', name: { kind: 'Name', value: 'chart' } },
         ],
       },
     },

@@ -2,7 +2,7 @@ import type { Message } from './data/chat-store.ts';
 import { publishedEvents } from './responder.ts';
 
 /** What happened to an assistant message (see `MessageEventKind` in schema.graphql). */
-export type MessageEventKind = 'STATUS' | 'TEXT_DELTA' | 'SQL' | 'RESULT' | 'COMPLETE' | 'FAILED';
+export type MessageEventKind = 'STATUS' | 'PLAN' | 'SQL' | 'RESULT' | 'CHART' | 'TEXT_DELTA' | 'COMPLETE' | 'FAILED';
 
 /** One event of one message; `sequence` counts 1, 2, 3, ... per message (0: a snapshot for a late subscriber). */
 export type MessageEvent = {
@@ -168,6 +168,9 @@ type MessageReader = { getMessage(id: string): Promise<Message | null> };
  *   ending with the final event; nothing at all when n is at or past the final event (the stream just ends);
  * - in progress but not here → the STATUS snapshot (sequence 0: not a numbered event), then this hub's events
  *   after n.
+ * A final event published here whose sequence is not above the last one delivered (a cancel stored FAILED for an
+ * answer that another process was publishing, numbered from the stored outline) is delivered once, numbered right
+ * after it, as {@link publishedEvents} numbers FAILED.
  */
 export async function openMessageEventStream(
   hub: MessageEventHub,
@@ -203,7 +206,12 @@ export async function openMessageEventStream(
   }
   let last = afterSequence ?? 0;
   deliver = (e) => {
-    if (e.sequence <= last) return;
+    if (e.sequence <= last) {
+      // Already seen, except a final event numbered from what this process stored of an answer another process was
+      // publishing (a cancel of an answer whose process stopped): it comes right after what the subscriber saw.
+      if (!isFinalEvent(e) || e.sequence === 0) return;
+      e = { ...e, sequence: last + 1 };
+    }
     last = e.sequence;
     stream.push(e);
   };

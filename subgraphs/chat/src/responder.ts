@@ -1,11 +1,12 @@
 import type { Pool } from 'pg';
 import { createOrgLimiter, hasErrorCode, type Logger, type OrgSlot, type TenantContext } from '@datapilot/common';
-import type { Analyst, AnalystLake } from './analyst/index.ts';
-import { createChatStore, type Message, type MessagePatch } from './data/chat-store.ts';
+import type { Analyst, AnalystHooks, AnalystLake } from './analyst/index.ts';
+import { createChatStore, type EventLogEntry, type Message, type MessagePatch } from './data/chat-store.ts';
 import type { MessageEvent, MessageEventHub, MessageEventKind } from './events.ts';
 
 /** Gives the analyst the lake of one tenant; `@datapilot/lake-core`'s `createLake(...)` fits. */
 export interface TenantLakes {
+  /** The tenant's lake; its `query` takes `{ signal }`, which interrupts the running Spark statement. */
   forTenant(tenant: TenantContext): AnalystLake;
   /** Resolves when the engine behind the lakes answers (readiness); lake-core's `Lake.ping`. */
   ping?(): Promise<unknown>;
@@ -15,6 +16,16 @@ export interface TenantLakes {
 export const DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG = 2;
 /** How long an answer is assumed to take before one was seen, in milliseconds (for `retryAfterSeconds`). */
 const TYPICAL_ANSWER_MS = 5_000;
+/** Most earlier questions of the conversation handed to the analyst (`history`, for follow-ups). */
+export const MAX_HISTORY = 10;
+/** Longest status line stored (`Message.statusText`); longer ones are cut. */
+const MAX_STATUS_CHARS = 200;
+
+/**
+ * `Message.errorCode` of an answer stopped by `cancelMessage`. A message error code, not a GraphQL error code (no
+ * request fails with it): the other codes a FAILED message carries are DataPilot's (UPSTREAM_TIMEOUT, INTERNAL, ...).
+ */
+export const CANCELLED = 'CANCELLED';
 
 /** Answers assistant messages in the background; see {@link createResponder}. */
 export interface Responder {
@@ -30,10 +41,22 @@ export interface Responder {
   /**
    * Starts answering `question` into the PENDING assistant `message` of `tenant` and returns at once; `slot` (from
    * {@link admit}) is released when the answer ends — stored COMPLETE or FAILED, whatever failed (a Spark error,
-   * a timeout, the store). The hub knows the message as being answered when this returns, so a subscriber that
-   * attaches afterwards misses nothing.
+   * a timeout, the store, a cancel). The hub knows the message as being answered when this returns, so a subscriber
+   * that attaches afterwards misses nothing.
    */
   start(tenant: TenantContext, message: Message, question: string, slot: OrgSlot): void;
+  /**
+   * Cancels the answer `message` (an ASSISTANT message the caller `tenant` may cancel: the resolver checked who) and
+   * returns it as stored afterwards:
+   * - being answered in this process: its AbortController fires — the analyst's running Spark statement is
+   *   interrupted (lake-core `query(..., { signal })`), nothing more is published but FAILED — and the message is
+   *   stored FAILED with errorCode {@link CANCELLED} (event FAILED), as soon as the store write in flight, if any, is
+   *   done: without waiting for Spark. If the answer was already storing COMPLETE, it ends COMPLETE.
+   * - not answered here (the process that answered it stopped mid-answer): stored FAILED/CANCELLED directly when it
+   *   is not final (`anyAuthor`: an ADMIN+ may cancel another member's answer), event FAILED on this hub.
+   * - already final: returned unchanged.
+   */
+  cancel(tenant: TenantContext, message: Message, anyAuthor: boolean): Promise<Message>;
   /** Stops taking new work and waits for running answers, at most `drainTimeoutMs`. */
   close(): Promise<void>;
 }
@@ -45,14 +68,22 @@ const FAILURE_TEXT: Record<string, string> = {
   BAD_USER_INPUT: 'the lake refused the query',
   RATE_LIMITED: "the data lake is busy with your organization's other work",
 };
-const failureText = (code: string) =>
-  `Sorry, I could not answer that: ${FAILURE_TEXT[code] ?? 'something went wrong on our side'}. Please try again.`;
+/** The text a FAILED message is stored with: an apology naming the cause, or that the answer was cancelled. */
+export const failureText = (code: string) =>
+  code === CANCELLED
+    ? 'This answer was cancelled before it was finished.'
+    : `Sorry, I could not answer that: ${FAILURE_TEXT[code] ?? 'something went wrong on our side'}. Please try again.`;
+
+/** Size of a text piece ({@link textPieces}): a piece is cut at the first space at or after this many characters. */
+const PIECE_SIZE = 16;
 
 /**
  * Splits `text` into the pieces streamed as TEXT_DELTA events: runs of about `size` characters ending at a space,
- * so words are not cut. Their concatenation is `text`.
+ * so words are not cut. Their concatenation is `text`. Greedy from the start, so the pieces of a text are the pieces
+ * of any prefix that ends at a cut followed by those of the rest: the responder cuts streamed text as it arrives and
+ * gets exactly the pieces of the whole ({@link publishedEvents} rebuilds them from the stored text).
  */
-export function textPieces(text: string, size = 16): string[] {
+export function textPieces(text: string, size = PIECE_SIZE): string[] {
   const pieces: string[] = [];
   let rest = text;
   while (rest.length > size) {
@@ -65,48 +96,125 @@ export function textPieces(text: string, size = 16): string[] {
   return pieces;
 }
 
+/** The outline of a message stored before issue 8 (no `eventLog`): what the responder published then. */
+const legacyLog = (m: Message): EventLogEntry[] => [
+  { kind: 'STATUS' },
+  ...(m.sql !== null ? [{ kind: 'SQL' } as const] : []),
+  ...(m.result !== null ? [{ kind: 'RESULT' } as const] : []),
+];
+
 /**
  * The events {@link createResponder} published for `message`, which is now COMPLETE or FAILED, rebuilt from what is
  * stored, for a subscriber that resumes after the hub dropped them (events.ts `openMessageEventStream`). The order
- * is the one `answer` below publishes (keep the two together): STATUS, SQL when `sql` is stored, RESULT when
- * `result` is stored (the analyst calls each hook at most once, SQL first), then
- * - COMPLETE: one TEXT_DELTA per {@link textPieces} of the stored text (the text that was streamed), then COMPLETE:
- *   exactly the published kinds, sequences 1, 2, 3, ... and text pieces;
- * - FAILED: the FAILED event. Its text is the apology, which was never streamed; pieces streamed before a store
- *   failure ended the answer are not stored, so FAILED gets the sequence after the stored events but at least
- *   `afterSequence + 1`: it always follows what the subscriber saw.
- * Each event's `message` is the message as of that event (status STREAMING, the SQL, result and text known then;
- * `updatedAt` is the stored one); the final event carries the stored message.
+ * is the message's stored outline (`eventLog`, written by `answer` below with every event it publishes: keep the
+ * two together), sequences 1, 2, 3, ...:
+ * - STATUS (the move to STREAMING; then each status line, `message.statusText` set to it), PLAN (`message.plan`),
+ *   SQL, RESULT, CHART (`message.chart`) where they were published;
+ * - TEXT_DELTA: the stored text's {@link textPieces}, as many at each place as were published there;
+ * - COMPLETE: then the COMPLETE event. Exactly the published kinds, sequences, pieces and snapshot fields.
+ * - FAILED: the text pieces streamed before the failure are not stored (the stored text is the apology): their
+ *   sequences are skipped, the other events keep theirs, and FAILED gets the sequence after the last published
+ *   event but at least `afterSequence + 1`, so it always follows what the subscriber saw.
+ * A message stored before issue 8 has no outline: STATUS, SQL when `sql` is stored, RESULT when `result` is, then
+ * the text pieces and COMPLETE, or FAILED (what the responder published then).
+ * Each event's `message` is the message as of that event (status STREAMING; the status line, plan, SQL, result,
+ * chart and text known then; `updatedAt` is the stored one); the final event carries the stored message.
  * @param afterSequence the last sequence the subscriber saw (default 0); events up to it are still returned.
  * @throws Error when `message` is not final (its events are the hub's business).
  */
 export function publishedEvents(message: Message, afterSequence = 0): MessageEvent[] {
   if (message.status !== 'COMPLETE' && message.status !== 'FAILED')
     throw new Error(`message ${message.id} is ${message.status}: only a final message's events can be rebuilt`);
+  const failed = message.status === 'FAILED';
   const events: MessageEvent[] = [];
-  let snapshot: Message = { ...message, status: 'STREAMING', text: '', sql: null, result: null, errorCode: null };
-  const add = (kind: MessageEventKind, msg: Message, textDelta: string | null = null, sequence = events.length + 1) =>
-    events.push({ messageId: message.id, sequence, kind, textDelta, message: msg });
-  add('STATUS', snapshot);
-  if (message.sql !== null) add('SQL', (snapshot = { ...snapshot, sql: message.sql }));
-  if (message.result !== null) add('RESULT', (snapshot = { ...snapshot, result: message.result }));
-  if (message.status === 'FAILED') {
-    add('FAILED', message, null, Math.max(events.length + 1, afterSequence + 1));
+  let sequence = 0;
+  const add = (kind: MessageEventKind, msg: Message, textDelta: string | null = null) =>
+    events.push({ messageId: message.id, sequence: ++sequence, kind, textDelta, message: msg });
+  let snapshot: Message = {
+    ...message,
+    status: 'STREAMING',
+    text: '',
+    sql: null,
+    result: null,
+    errorCode: null,
+    plan: null,
+    chart: null,
+    statusText: null,
+  };
+  const pieces = failed ? [] : textPieces(message.text);
+  let used = 0;
+  let text = '';
+  const piece = () => {
+    const p = pieces[used++]!;
+    add('TEXT_DELTA', { ...snapshot, text: (text += p) }, p);
+  };
+  for (const entry of message.eventLog ?? legacyLog(message)) {
+    switch (entry.kind) {
+      case 'TEXT_DELTA':
+        if (failed) sequence += entry.count;
+        else for (let i = 0; i < entry.count && used < pieces.length; i++) piece();
+        break;
+      case 'STATUS':
+        add('STATUS', (snapshot = { ...snapshot, statusText: entry.statusText ?? snapshot.statusText }));
+        break;
+      case 'PLAN':
+        add('PLAN', (snapshot = { ...snapshot, plan: message.plan }));
+        break;
+      case 'SQL':
+        add('SQL', (snapshot = { ...snapshot, sql: message.sql }));
+        break;
+      case 'RESULT':
+        add('RESULT', (snapshot = { ...snapshot, result: message.result }));
+        break;
+      case 'CHART':
+        add('CHART', (snapshot = { ...snapshot, chart: message.chart }));
+        break;
+    }
+  }
+  if (failed) {
+    events.push({
+      messageId: message.id,
+      sequence: Math.max(sequence + 1, afterSequence + 1),
+      kind: 'FAILED',
+      textDelta: null,
+      message,
+    });
     return events;
   }
-  let text = '';
-  for (const piece of textPieces(message.text)) add('TEXT_DELTA', { ...snapshot, text: (text += piece) }, piece);
+  while (used < pieces.length) piece(); // a legacy outline: the pieces follow the other events
   add('COMPLETE', message);
   return events;
 }
 
 /**
- * Creates the responder: for each started message, in this order — status STREAMING (event STATUS), the analyst's
- * SQL (event SQL) and result (event RESULT) stored as soon as known, the answer text as TEXT_DELTA events, then the
- * message stored COMPLETE with the full text (event COMPLETE). Any error stores the message FAILED with the error's
- * DataPilot code (INTERNAL for anything else, logged) and a short apology (event FAILED); what was stored before
- * (question, SQL) stays. Every write goes through the tenant's {@link createChatStore}.
- * @param opts.streamDelayMs pause between two TEXT_DELTA events, in milliseconds (default 20).
+ * `lake` whose every `query` carries `signal` (unless the caller passes its own): a cancelled answer's statements
+ * are interrupted in Spark whether or not the analyst hands the signal on.
+ */
+const withSignal = (lake: AnalystLake, signal: AbortSignal): AnalystLake => ({
+  listTables: () => lake.listTables(),
+  query: (sql, args, opts) => lake.query(sql, args, { ...opts, signal: opts?.signal ?? signal }),
+});
+
+/** What {@link createResponder} keeps of an answer being computed: its abort switch and its end. */
+type Job = { controller: AbortController; done: Promise<Message> };
+
+/**
+ * Creates the responder: for each started message, in this order — status STREAMING (event STATUS); then, as the
+ * analyst reports them through its hooks, each status line (STATUS, `statusText`), the plan and its summary (PLAN),
+ * the SQL (SQL), the result (RESULT), the chart (CHART), each stored before its event; the answer text as
+ * TEXT_DELTA events (the model's words as they arrive, or the finished text), cut into {@link textPieces}; then the
+ * message stored COMPLETE with the full text (event COMPLETE). Every stored step also stores the outline of the
+ * events so far (`eventLog`), from which {@link publishedEvents} rebuilds them.
+ *
+ * The analyst gets the conversation's earlier questions with the plans of their answers (`history`, newest last, at
+ * most {@link MAX_HISTORY}) and the answer's abort signal, which also goes to every lake `query` it runs (the lake
+ * it gets adds the signal to a query that has none).
+ *
+ * Any error stores the message FAILED with the error's DataPilot code (INTERNAL for anything else, logged) and a short
+ * apology (event FAILED); a cancel ({@link Responder.cancel}) stores FAILED with {@link CANCELLED}. What was stored
+ * before (plan, SQL, result) stays. Every write goes through the tenant's {@link createChatStore}.
+ * @param opts.streamDelayMs pause after each TEXT_DELTA event, in milliseconds (default 20): a finished text streams
+ *   at that pace; a model's words are published as they arrive, at most one piece per pause.
  * @param opts.drainTimeoutMs how long {@link Responder.close} waits for running answers (default 10 000 ms).
  * @param opts.maxConcurrentPerOrg answers one organization may have computed at once in this process, from
  *   {@link Responder.admit} to the end of the answer (default {@link DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG});
@@ -129,50 +237,157 @@ export function createResponder(opts: {
     limit: opts.maxConcurrentPerOrg ?? DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG,
     typicalHoldMs: TYPICAL_ANSWER_MS,
   });
-  const running = new Set<Promise<void>>();
+  const running = new Set<Promise<unknown>>();
+  const jobs = new Map<string, Job>();
   let closed = false;
 
-  async function answer(tenant: TenantContext, message: Message, question: string) {
+  async function answer(tenant: TenantContext, message: Message, question: string, signal: AbortSignal) {
     const store = createChatStore(pool, tenant);
     const log = logger.child({ orgId: tenant.orgId, messageId: message.id });
     let current = message;
     let sequence = 0;
-    // The order of the events below is rebuilt by publishedEvents (resume after the answer ended): keep the two alike.
+    /** The published events in outline, stored with every write (publishedEvents reads it). */
+    const outline: EventLogEntry[] = [];
     const emit = (kind: MessageEventKind, msg: Message, textDelta: string | null = null) =>
       hub.publish({ messageId: message.id, sequence: ++sequence, kind, textDelta, message: msg });
     const update = async (patch: MessagePatch) => {
       current = (await store.updateAssistantMessage(message.id, patch)) ?? { ...current, ...patch };
       return current;
     };
-    try {
-      emit('STATUS', await update({ status: 'STREAMING' }));
-      const reply = await analyst.answer(
-        question,
-        { lake: lakes.forTenant(tenant), orgId: tenant.orgId },
-        {
-          onSql: async (sql) => emit('SQL', await update({ sql })),
-          onResult: async (result) => emit('RESULT', await update({ result })),
-        },
-      );
-      let text = '';
-      for (const piece of textPieces(reply.text)) {
+    /** Records `entry` in the outline, stores `patch` with it, then publishes the event. */
+    const step = async (entry: EventLogEntry, patch: MessagePatch) => {
+      outline.push(entry);
+      emit(entry.kind, await update({ ...patch, eventLog: [...outline] }));
+    };
+
+    // The hooks' work runs in call order on one chain, whether or not the analyst awaits a hook; once the answer
+    // stops (cancelled, failed), queued work is skipped: nothing is published after the final event.
+    let stopping = false;
+    let work: Promise<void> = Promise.resolve();
+    let hookError: unknown = null;
+    const queue = (fn: () => Promise<void>): Promise<void> => {
+      const next = work.then(() => (stopping || signal.aborted ? undefined : fn()));
+      work = next.catch((e) => void (hookError ??= e));
+      return next;
+    };
+    const done = { plan: false, sql: false, result: false, chart: false };
+
+    // Text: cut into textPieces as it arrives (what is not yet a whole piece waits for more), one TEXT_DELTA each.
+    let streamed = '';
+    let pendingText = '';
+    let text = '';
+    const publishPiece = (piece: string) =>
+      queue(async () => {
         text += piece;
+        const last = outline.at(-1);
+        if (last?.kind === 'TEXT_DELTA') last.count++;
+        else outline.push({ kind: 'TEXT_DELTA', count: 1 });
         emit('TEXT_DELTA', { ...current, text }, piece);
         if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+      });
+    const addText = (delta: string) => {
+      streamed += delta;
+      pendingText += delta;
+      const pieces: Promise<void>[] = [];
+      for (let space; pendingText.length > PIECE_SIZE && (space = pendingText.indexOf(' ', PIECE_SIZE)) !== -1;) {
+        pieces.push(publishPiece(pendingText.slice(0, space + 1)));
+        pendingText = pendingText.slice(space + 1);
       }
-      emit('COMPLETE', await update({ status: 'COMPLETE', text: reply.text }));
+      return Promise.all(pieces).then(() => undefined);
+    };
+
+    const cancelled = new Promise<never>((_, reject) => {
+      const stop = () => reject(signal.reason);
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+    cancelled.catch(() => undefined);
+    /** `p`, or the cancel's rejection as soon as the signal fires (the work behind `p` is left to stop itself). */
+    const untilCancelled = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined);
+      return Promise.race([p, cancelled]);
+    };
+
+    const hooks: Required<AnalystHooks> = {
+      onStatus: (line) =>
+        queue(() => {
+          const statusText = line.slice(0, MAX_STATUS_CHARS);
+          return step({ kind: 'STATUS', statusText }, { statusText });
+        }),
+      onPlan(plan, summary) {
+        done.plan = true;
+        return queue(() => step({ kind: 'PLAN' }, { plan: { summary, plan } }));
+      },
+      onSql(sql) {
+        done.sql = true;
+        return queue(() => step({ kind: 'SQL' }, { sql }));
+      },
+      onResult(result) {
+        done.result = true;
+        return queue(() => step({ kind: 'RESULT' }, { result }));
+      },
+      onChart(chart) {
+        done.chart = true;
+        return queue(() => step({ kind: 'CHART' }, { chart }));
+      },
+      onTextDelta: (delta) => addText(delta),
+    };
+
+    try {
+      outline.push({ kind: 'STATUS' });
+      emit('STATUS', await update({ status: 'STREAMING', eventLog: [...outline] }));
+      const history = await untilCancelled(store.priorQuestions(message.id, MAX_HISTORY));
+      const reply = await untilCancelled(
+        analyst.answer(
+          question,
+          { lake: withSignal(lakes.forTenant(tenant), signal), orgId: tenant.orgId, history, signal },
+          hooks,
+        ),
+      );
+      await untilCancelled(work);
+      if (hookError) throw hookError;
+      // What the analyst answered but did not report through a hook is stored and published now.
+      if (reply.plan && !done.plan && reply.planSummary !== null) hooks.onPlan(reply.plan, reply.planSummary);
+      if (reply.sql !== null && !done.sql) hooks.onSql(reply.sql, reply.params ?? {});
+      if (reply.result !== null && !done.result) hooks.onResult(reply.result);
+      if (reply.chart !== null && !done.chart) hooks.onChart(reply.chart);
+      // The rest of the text: what the analyst did not stream. When it wrote something else than it streamed (a
+      // model that failed mid-sentence), its text follows what was streamed: the pieces always add up to the text.
+      let rest = reply.text.slice(streamed.length);
+      if (!reply.text.startsWith(streamed)) {
+        log.warn('the answer text does not continue the streamed text', { streamed: streamed.length });
+        rest = `\n\n${reply.text}`;
+      }
+      const finalText = streamed + rest;
+      for (const piece of textPieces(pendingText + rest)) void publishPiece(piece);
+      pendingText = '';
+      await untilCancelled(work);
+      if (hookError) throw hookError;
+      stopping = true;
+      emit('COMPLETE', await update({ status: 'COMPLETE', text: finalText, eventLog: [...outline] }));
+      return current;
     } catch (e) {
+      stopping = true;
+      const wasCancelled = signal.aborted;
+      // The write in flight, if any, finishes (and is published) first: the outline stays that of what was published.
+      await work;
       const known = hasErrorCode(e);
-      const code = known ? String((e as { extensions: { code: string } }).extensions.code) : 'INTERNAL';
-      // A DataPilot code (lake down, timeout) is an expected condition; anything else is a bug.
-      if (known) log.warn('answer failed', { code, message: (e as Error).message });
+      const code = wasCancelled
+        ? CANCELLED
+        : known
+          ? String((e as { extensions: { code: string } }).extensions.code)
+          : 'INTERNAL';
+      // A cancel is the member's decision; a DataPilot code (lake down, timeout) an expected condition; else a bug.
+      if (wasCancelled) log.info('answer cancelled');
+      else if (known) log.warn('answer failed', { code, message: (e as Error).message });
       else log.error('answer failed', { code, err: e });
-      const failed: MessagePatch = { status: 'FAILED', errorCode: code, text: failureText(code) };
+      const failed: MessagePatch = { status: 'FAILED', errorCode: code, text: failureText(code), eventLog: outline };
       const stored = await update(failed).catch((err) => {
         log.error('could not store the failed answer', { err });
         return { ...current, ...failed };
       });
       emit('FAILED', stored);
+      return stored;
     }
   }
 
@@ -181,11 +396,32 @@ export function createResponder(opts: {
     start(tenant, message, question, slot) {
       if (closed) throw new Error('the responder is closed');
       hub.begin(message.id);
-      const job = answer(tenant, message, question).finally(() => {
+      const controller = new AbortController();
+      const done = answer(tenant, message, question, controller.signal).finally(() => {
         slot.release();
-        running.delete(job);
+        running.delete(done);
+        jobs.delete(message.id);
       });
-      running.add(job);
+      jobs.set(message.id, { controller, done });
+      running.add(done);
+    },
+    async cancel(tenant, message, anyAuthor) {
+      const job = jobs.get(message.id);
+      if (job) {
+        job.controller.abort(new Error('The answer was cancelled.'));
+        return job.done;
+      }
+      const store = createChatStore(pool, tenant);
+      const stored = await store.cancelAssistantMessage(
+        message.id,
+        { status: 'FAILED', errorCode: CANCELLED, text: failureText(CANCELLED) },
+        anyAuthor,
+      );
+      if (!stored) return (await store.getMessage(message.id)) ?? message;
+      // Nobody here was publishing its events: FAILED follows what was stored (a subscriber that saw more from the
+      // process that stopped gets it after what it saw: events.ts).
+      hub.publish(publishedEvents(stored).at(-1)!);
+      return stored;
     },
     async close() {
       closed = true;

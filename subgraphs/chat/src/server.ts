@@ -101,9 +101,7 @@ export type ChatServer = {
 export async function createChatServer(opts: ChatServerOptions): Promise<ChatServer> {
   const { pool, authenticator, logger } = opts;
   const hub = createMessageEventHub();
-  const analyst =
-    opts.analyst ??
-    createAnalyst({ onSampleError: (table, err) => logger.warn('value sample failed', { table, err }) });
+  const analyst = opts.analyst ?? createAnalyst({ onWarning: (what, err) => logger.warn(what, { err }) });
   const responder = createResponder({
     pool,
     lakes: opts.lake,

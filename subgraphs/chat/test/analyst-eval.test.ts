@@ -11,14 +11,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLake, type Lake } from '@datapilot/lake-core';
 import { createAnalyst, type AnalystAnswer } from '../src/analyst/index.ts';
 import { createDemoLake, type DemoLake } from './support/demo-lake.ts';
+import { demoSemanticLayer } from './support/demo-catalog.ts';
 
 type Expect =
   | { kind: 'number'; value: number; tol: number }
   | { kind: 'pairs'; pairs: [string, number][]; tol: number }
-  | { kind: 'top'; label: string; value?: number; tol: number };
-type Question = { id: string; question: string; expect: Expect };
+  | { kind: 'top'; label: string; value?: number; tol: number }
+  | { kind: 'topnum'; value: number; tol: number }
+  | { kind: 'abstain' };
+type Question = { id: string; question: string; expect: Expect; followup_of?: string };
 
-const DEV_SET_PATH = process.env.DATAPILOT_EVAL_DEV_SET ?? '/work/shared/eval/questions.dev.jsonl';
+const EVAL_DIR = process.env.DATAPILOT_EVAL_DIR ?? '/work/shared/eval';
+const DEV_SET_PATH = `${EVAL_DIR}/questions.dev.jsonl`;
+const DEV_SETS = ['questions.dev.jsonl', 'questions.dev2.jsonl'].map((f) => `${EVAL_DIR}/${f}`).filter(existsSync);
 
 const near = (cell: unknown, value: number, tol: number) => typeof cell === 'number' && Math.abs(cell - value) <= tol;
 const same = (cell: unknown, label: string) => typeof cell === 'string' && cell.toLowerCase() === label.toLowerCase();
@@ -31,18 +36,21 @@ export function isCorrect(answer: AnalystAnswer, e: Expect): boolean {
     return e.pairs.every(([label, value]) =>
       rows.some((r) => r.some((c) => same(c, label)) && r.some((c) => near(c, value, e.tol))),
     );
+  if (e.kind === 'abstain') return !rows.some((r) => r.some((c) => typeof c === 'number'));
   const first = rows[0] ?? [];
+  if (e.kind === 'topnum') return first.some((c) => near(c, e.value, e.tol));
   return first.some((c) => same(c, e.label)) && (e.value === undefined || first.some((c) => near(c, e.value!, e.tol)));
 }
 
 describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real Delta tables', () => {
   const orgId = randomUUID();
-  const questions: Question[] = existsSync(DEV_SET_PATH)
-    ? readFileSync(DEV_SET_PATH, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-    : [];
+  const questions: Question[] = DEV_SETS.flatMap((f) =>
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  );
+  const semantic = { load: async () => demoSemanticLayer() };
   let demo: DemoLake;
   let lake: Lake;
   const outcomes: { id: string; outcome: 'correct' | 'abstained' | 'wrong'; sql: string | null }[] = [];
@@ -64,11 +72,24 @@ describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real
   });
 
   it('answers every development question correctly', async () => {
-    const analyst = createAnalyst();
+    const analyst = createAnalyst({ semantic });
     const orgLake = lake.forTenant({ orgId });
+    const plans = new Map<string, AnalystAnswer>();
     for (const q of questions) {
-      const answer = await analyst.answer(q.question, { lake: orgLake, orgId });
-      const outcome = answer.result === null ? 'abstained' : isCorrect(answer, q.expect) ? 'correct' : 'wrong';
+      const prior = q.followup_of ? plans.get(q.followup_of) : undefined;
+      const history = prior ? [{ question: '', plan: prior.plan }] : [];
+      const answer = await analyst.answer(q.question, { lake: orgLake, orgId, history });
+      plans.set(q.id, answer);
+      const outcome =
+        q.expect.kind === 'abstain'
+          ? isCorrect(answer, q.expect)
+            ? 'correct'
+            : 'wrong'
+          : answer.result === null
+            ? 'abstained'
+            : isCorrect(answer, q.expect)
+              ? 'correct'
+              : 'wrong';
       outcomes.push({ id: q.id, outcome, sql: answer.sql });
       if (outcome !== 'correct') process.stderr.write(`${q.id} ${outcome}: ${answer.text}\n  ${answer.sql}\n`);
     }
@@ -76,7 +97,7 @@ describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real
   }, 280_000);
 
   it('states the numbers of its result in its text', async () => {
-    const analyst = createAnalyst();
+    const analyst = createAnalyst({ semantic });
     const answer = await analyst.answer('What was the total precipitation in 2013?', {
       lake: lake.forTenant({ orgId }),
       orgId,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLake, type Lake, type OrgLake } from '@datapilot/lake-core';
 import { createAnalyst, type Analyst } from '../src/analyst/index.ts';
 import { createDemoLake, type DemoLake } from './support/demo-lake.ts';
-import { VEGA_DATA_DIR } from './support/demo-catalog.ts';
+import { demoSemanticLayer, VEGA_DATA_DIR } from './support/demo-catalog.ts';
 
 type Flight = { origin: unknown; destination: unknown };
 const FLIGHTS: Flight[] = JSON.parse(readFileSync(path.join(VEGA_DATA_DIR, 'flights-20k.json'), 'utf8'));
@@ -50,7 +50,8 @@ describe('analyst: top-N keeps ties, against real Delta tables', () => {
     await demo.write(orgId, ['flights']);
     lake = createLake({ spark: demo.spark, store: demo.store });
     orgLake = lake.forTenant({ orgId });
-    analyst = createAnalyst();
+    // The semantic layer as profiled from the source files (values of origin/destination), for flights only.
+    analyst = createAnalyst({ semantic: { load: async () => demoSemanticLayer() } });
   });
 
   afterAll(async () => {

@@ -117,16 +117,41 @@ describe('a question answered over HTTP and graphql-ws', () => {
     expect(results.every((r) => r.errors === undefined)).toBe(true);
     const events = results.map((r) => r.data.messageEvents);
 
-    // In order, each once, from the first: STATUS, SQL, RESULT, TEXT_DELTA..., COMPLETE.
+    // In order, each once, from the first: STATUS, STATUS (a status line), PLAN, SQL, RESULT, CHART,
+    // TEXT_DELTA..., COMPLETE.
     expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
     expect(events.every((e) => e.messageId === assistantMessage.id)).toBe(true);
     const kinds = events.map((e) => e.kind);
-    expect(kinds.slice(0, 3)).toEqual(['STATUS', 'SQL', 'RESULT']);
+    expect(kinds.slice(0, 6)).toEqual(['STATUS', 'STATUS', 'PLAN', 'SQL', 'RESULT', 'CHART']);
     expect(kinds.at(-1)).toBe('COMPLETE');
     const deltas = events.filter((e) => e.kind === 'TEXT_DELTA');
     expect(deltas.length).toBeGreaterThan(2);
-    expect(kinds.slice(3, -1).every((k) => k === 'TEXT_DELTA')).toBe(true);
-    expect(events[0].message.status).toBe('STREAMING');
+    expect(kinds.slice(6, -1).every((k) => k === 'TEXT_DELTA')).toBe(true);
+    expect(events[0].message).toMatchObject({ status: 'STREAMING', statusText: null, plan: null, chart: null });
+    expect(events[1].message.statusText).toBe('Reading your tables');
+    // PLAN: what the analyst understood, in words and as JSON, before the SQL exists.
+    expect(events[2].message.sql).toBeNull();
+    expect(events[2].message.plan).toMatchObject({
+      table: 'penguins',
+      measure: 'Number of rows',
+      filters: [],
+      grouping: 'species',
+      json: {
+        table: 'penguins',
+        aggregate: 'COUNT',
+        measure: null,
+        group: { column: { table: 'penguins', column: 'species' } },
+      },
+    });
+    expect(events[2].message.plan.summary).toContain('penguins');
+    // CHART: bars of the counts, in the result's order.
+    expect(events[4].message.chart).toBeNull();
+    expect(events[5].message.chart).toMatchObject({
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      mark: { type: 'bar' },
+      encoding: { y: { field: 'species', title: 'Species' }, x: { field: 'row_count', title: 'Number of rows' } },
+      data: { values: SPECIES_COUNTS.map(([species, row_count]) => ({ species, row_count })) },
+    });
 
     const final = events.at(-1)!.message;
     expect(deltas.map((e) => e.textDelta).join('')).toBe(final.text);
@@ -177,8 +202,10 @@ describe('a question answered over HTTP and graphql-ws', () => {
     );
     const m = await waitForFinal(server.url, sent.data!.sendMessage.assistantMessage.id, token.A1!);
     expect(m).toMatchObject({ status: 'COMPLETE', sql: null, result: null, errorCode: null });
+    expect(m).toMatchObject({ plan: null, chart: null });
     expect(m.text).toBe(
-      'I can\'t answer that from your tables yet. Your tables are: penguins. (I don\'t know what "Paris" refers to.)',
+      'I can\'t answer that from your tables: I don\'t know what "Paris" refers to. Your tables are: penguins ' +
+        '(species, island, beak_length_mm, beak_depth_mm, flipper_length_mm, body_mass_g, sex).',
     );
   }, 120_000);
 });
@@ -237,7 +264,10 @@ describe('tenant isolation', () => {
       const final = events.at(-1)!;
       expect(final.kind).toBe('COMPLETE');
       expect(final.message).toMatchObject({ sql: null, result: null });
-      expect(final.message.text).toMatch(/^I can't answer that from your tables yet\. Your tables are: stocks\. /);
+      expect(final.message).toMatchObject({ plan: null, chart: null });
+      expect(final.message.text).toMatch(
+        /^I can't answer that from your tables: .*\. Your tables are: stocks \(symbol, date, price\)\.$/,
+      );
     } finally {
       await client.dispose();
     }

@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TenantContext } from '@datapilot/common';
+import { DataPilotError, createLogger, type TenantContext } from '@datapilot/common';
+import type { Analyst, AnalystHooks } from '../src/analyst/index.ts';
+import type { QueryPlan } from '../src/analyst/query-plan.ts';
 import { createChatStore, type ChatStore, type Message } from '../src/data/chat-store.ts';
 import {
   createMessageEventHub,
@@ -16,7 +18,7 @@ import {
   type MessageEvent,
   type MessageEventKind,
 } from '../src/events.ts';
-import { publishedEvents, textPieces } from '../src/responder.ts';
+import { createResponder, publishedEvents, textPieces } from '../src/responder.ts';
 import { startChatFixture, type ChatFixture } from './support/chat-fixture.ts';
 
 const tenant = (orgId: string, userId: string): TenantContext =>
@@ -277,5 +279,226 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     const rest = await drain((await openMessageEventStream(hub, store, m.id, 7))!);
     expect(rest.map((e) => [e.sequence, e.kind, e.message.errorCode])).toEqual([[8, 'FAILED', 'UPSTREAM_TIMEOUT']]);
     expect(() => publishedEvents({ ...failed, status: 'STREAMING' })).toThrow(/only a final message/);
+  });
+
+  it('an outline with status lines, PLAN and CHART, then FAILED after streamed text: exact sequences, pieces skipped', async () => {
+    const m = await pendingMessage();
+    const plan = { table: 'penguins' } as unknown as QueryPlan;
+    const failed = (await store.updateAssistantMessage(m.id, {
+      status: 'FAILED',
+      errorCode: 'INTERNAL',
+      text: 'Sorry',
+      statusText: 'Writing',
+      plan: { summary: 'rows of penguins', plan },
+      sql: 'SELECT 1',
+      eventLog: [
+        { kind: 'STATUS' },
+        { kind: 'STATUS', statusText: 'Reading' },
+        { kind: 'PLAN' },
+        { kind: 'SQL' },
+        { kind: 'STATUS', statusText: 'Writing' },
+        { kind: 'TEXT_DELTA', count: 3 },
+      ],
+    }))!;
+    const events = publishedEvents(failed);
+    expect(events.map((e) => [e.sequence, e.kind, e.message.statusText, e.message.plan?.summary ?? null])).toEqual([
+      [1, 'STATUS', null, null],
+      [2, 'STATUS', 'Reading', null],
+      [3, 'PLAN', 'Reading', 'rows of penguins'],
+      [4, 'SQL', 'Reading', 'rows of penguins'],
+      [5, 'STATUS', 'Writing', 'rows of penguins'],
+      // 6, 7, 8: the three text pieces, not stored
+      [9, 'FAILED', 'Writing', 'rows of penguins'],
+    ]);
+    expect(events.at(-1)!.message).toEqual(failed);
+  });
+
+  it('a final event published here at or below what the subscriber saw is delivered once, right after it', async () => {
+    const hub = createMessageEventHub();
+    const m = await pendingMessage();
+    const stream = (await openMessageEventStream(hub, store, m.id, 5))!;
+    hub.publish(event(m, 3, 'TEXT_DELTA', 'old')); // seen: dropped
+    hub.publish(event(m, 2, 'FAILED'));
+    hub.publish(event(m, 9, 'FAILED')); // after the end: never delivered
+    expect((await drain(stream)).map((e) => [e.sequence, e.kind])).toEqual([
+      [0, 'STATUS'],
+      [6, 'FAILED'],
+    ]);
+  });
+});
+
+describe('createResponder on real PostgreSQL: what it publishes is what publishedEvents rebuilds', () => {
+  let fx: ChatFixture;
+  let store: ChatStore;
+  const me = tenant(randomUUID(), randomUUID());
+  const plan = { table: 'penguins', aggregate: 'COUNT' } as unknown as QueryPlan;
+  const result = { columns: [{ name: 'n', type: 'bigint' }], rows: [[344]] };
+  const chart = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', mark: 'bar' };
+  // Tokens as a language model streams them: cut anywhere, spaces inside or around.
+  const tokens = [
+    'There',
+    ' are',
+    ' 344 pen',
+    'guins in the pen',
+    'guins table: Adelie',
+    ' 152, Gentoo 124',
+    ', Chinstrap 68.',
+  ];
+
+  beforeAll(async () => {
+    fx = await startChatFixture();
+    store = createChatStore(fx.pool, me);
+  }, 120_000);
+  afterAll(async () => fx?.stop());
+
+  /** Answers one question with `analyst`; returns the events published live and the stored message. */
+  async function run(analyst: Analyst['answer']) {
+    const hub = createMessageEventHub();
+    const responder = createResponder({
+      pool: fx.pool,
+      lakes: { forTenant: () => ({ listTables: async () => [], query: async () => result }) },
+      analyst: { answer: analyst },
+      hub,
+      logger: createLogger('responder-test', 'error'),
+      streamDelayMs: 0,
+    });
+    const c = await store.createConversation('responder');
+    const m = (await store.addExchange(c.id, 'How many penguins?'))!.assistantMessage;
+    const live: MessageEvent[] = [];
+    const ended = new Promise<void>((resolve) =>
+      hub.listen(m.id, (e) => {
+        live.push(e);
+        if (isFinalEvent(e)) resolve();
+      }),
+    );
+    responder.start(me, m, 'How many penguins?', await responder.admit(me));
+    await ended;
+    await responder.close();
+    return { live, stored: (await store.getMessage(m.id))! };
+  }
+  const shape = (e: MessageEvent) => [
+    e.sequence,
+    e.kind,
+    e.textDelta,
+    e.message.status,
+    e.message.text,
+    e.message.statusText,
+    e.message.plan,
+    e.message.sql,
+    e.message.result,
+    e.message.chart,
+    e.message.errorCode,
+  ];
+  const streaming = async (hooks: AnalystHooks | undefined) => {
+    await hooks!.onStatus!('Reading your tables');
+    await hooks!.onPlan!(plan, 'the number of rows of penguins');
+    await hooks!.onSql!('SELECT count(*) AS n FROM penguins', {});
+    await hooks!.onResult!(result);
+    await hooks!.onChart!(chart);
+    await hooks!.onStatus!('Writing the answer');
+  };
+
+  it('a streamed text: every hook in order, the tokens re-cut into textPieces, rebuilt event for event', async () => {
+    const { live, stored } = await run(async (_q, _scope, hooks) => {
+      await streaming(hooks);
+      for (const t of tokens) await hooks!.onTextDelta!(t);
+      const text = tokens.join('');
+      return { text, plan, planSummary: 'x', sql: 'x', params: {}, result, chart, streamed: true };
+    });
+    const text = tokens.join('');
+    expect(stored).toMatchObject({ status: 'COMPLETE', text, statusText: 'Writing the answer', chart });
+    expect(stored.plan).toEqual({ summary: 'the number of rows of penguins', plan });
+    const pieces = textPieces(text);
+    expect(live.map((e) => e.kind)).toEqual([
+      'STATUS',
+      'STATUS',
+      'PLAN',
+      'SQL',
+      'RESULT',
+      'CHART',
+      'STATUS',
+      ...pieces.map(() => 'TEXT_DELTA'),
+      'COMPLETE',
+    ]);
+    expect(live.filter((e) => e.kind === 'TEXT_DELTA').map((e) => e.textDelta)).toEqual(pieces);
+    expect(publishedEvents(stored).map(shape)).toEqual(live.map(shape));
+    for (let n = 0; n <= live.length; n++)
+      expect(
+        publishedEvents(stored, n)
+          .filter((e) => e.sequence > n)
+          .map(shape),
+      ).toEqual(live.slice(n).map(shape));
+  });
+
+  it('hooks not awaited and a text given only at the end: the same order, rebuilt identically', async () => {
+    const { live, stored } = await run(async (_q, _scope, hooks) => {
+      void hooks!.onStatus!('Reading your tables');
+      void hooks!.onPlan!(plan, 'p');
+      void hooks!.onSql!('SELECT 1', {});
+      void hooks!.onTextDelta!('Part of it ');
+      return {
+        text: 'Part of it and the rest of the answer.',
+        plan,
+        planSummary: 'p',
+        sql: 'SELECT 1',
+        params: {},
+        result,
+        chart: null,
+        streamed: true,
+      };
+    });
+    // The result the analyst did not report through its hook is published before the rest of the text.
+    expect(live.map((e) => e.kind).slice(0, 5)).toEqual(['STATUS', 'STATUS', 'PLAN', 'SQL', 'RESULT']);
+    expect(stored.text).toBe('Part of it and the rest of the answer.');
+    expect(
+      live
+        .filter((e) => e.kind === 'TEXT_DELTA')
+        .map((e) => e.textDelta)
+        .join(''),
+    ).toBe(stored.text);
+    expect(publishedEvents(stored).map(shape)).toEqual(live.map(shape));
+  });
+
+  it('a model that failed mid-sentence: the written text follows what was streamed, so the pieces add up', async () => {
+    const { live, stored } = await run(async (_q, _scope, hooks) => {
+      await hooks!.onTextDelta!('There are 344 pengu');
+      return {
+        text: 'The number of rows in penguins is 344.',
+        plan: null,
+        planSummary: null,
+        sql: null,
+        params: null,
+        result: null,
+        chart: null,
+        streamed: false,
+      };
+    });
+    expect(stored.text).toBe('There are 344 pengu\n\nThe number of rows in penguins is 344.');
+    expect(
+      live
+        .filter((e) => e.kind === 'TEXT_DELTA')
+        .map((e) => e.textDelta)
+        .join(''),
+    ).toBe(stored.text);
+    expect(publishedEvents(stored).map(shape)).toEqual(live.map(shape));
+  });
+
+  it('a failure after text was streamed: FAILED with the next sequence, live and rebuilt alike', async () => {
+    const { live, stored } = await run(async (_q, _scope, hooks) => {
+      await streaming(hooks);
+      for (const t of tokens.slice(0, 4)) await hooks!.onTextDelta!(t);
+      throw new DataPilotError('UPSTREAM_TIMEOUT', 'too slow');
+    });
+    expect(stored).toMatchObject({
+      status: 'FAILED',
+      errorCode: 'UPSTREAM_TIMEOUT',
+      sql: 'SELECT count(*) AS n FROM penguins',
+    });
+    const final = live.at(-1)!;
+    expect(final.kind).toBe('FAILED');
+    const rebuilt = publishedEvents(stored);
+    expect(rebuilt.at(-1)!.sequence).toBe(final.sequence);
+    // The rebuilt events are the live ones without the text pieces (not stored).
+    expect(rebuilt.map(shape)).toEqual(live.filter((e) => e.kind !== 'TEXT_DELTA').map(shape));
   });
 });

@@ -29,7 +29,8 @@ const SPECIES = (() => {
 })();
 
 const RESUME = `subscription($id: ID!, $after: Int) { messageEvents(messageId: $id, afterSequence: $after) {
-  messageId sequence kind textDelta message { status text sql } } }`;
+  messageId sequence kind textDelta message { status text sql statusText chart errorCode
+    result { columns { name type } rows } plan { summary table measure filters grouping json } } } }`;
 
 type Ev = { messageId: string; sequence: number; kind: string; textDelta: string | null; message: any };
 
@@ -68,8 +69,8 @@ async function ask(question: string): Promise<string> {
   return sent.data!.sendMessage.assistantMessage.id;
 }
 
-/** Subscribes on a fresh socket and tears the socket down (no complete message) right after `count` events. */
-async function receiveThenDrop(id: string, count: number): Promise<Ev[]> {
+/** Subscribes on a fresh socket and tears the socket down (no complete message) right after the first `kind` event. */
+async function receiveThenDrop(id: string, kind: string): Promise<Ev[]> {
   // Lazy (connects on subscribe), so that the terminated socket is reported to the sink below, not logged.
   const client = createClient({
     url: server.wsUrl,
@@ -84,14 +85,14 @@ async function receiveThenDrop(id: string, count: number): Promise<Ev[]> {
       {
         next: (r) => {
           got.push((r.data as { messageEvents: Ev }).messageEvents);
-          if (got.length === count) {
+          if (got.at(-1)!.kind === kind) {
             client.terminate(); // the socket is gone, as when a network drops: no `complete` is sent
             resolve();
           }
         },
         // After the drop, the sink hears of the terminated socket: expected then, a failure before.
-        error: (e) => got.length < count && reject(e),
-        complete: () => reject(new Error(`the stream ended after ${got.length} events, before ${count}`)),
+        error: (e) => got.at(-1)?.kind !== kind && reject(e),
+        complete: () => reject(new Error(`the stream ended after ${got.length} events, before a ${kind}`)),
       },
     );
   });
@@ -117,9 +118,29 @@ describe('messageEvents(afterSequence) on the real chat server', () => {
 
   it('a reconnect in the middle of the answer loses and repeats nothing', async () => {
     messageId = await ask('How many penguins are there of each species?');
-    // STATUS, SQL, RESULT, then the first TEXT_DELTA: the socket drops while the text streams.
-    const before = await receiveThenDrop(messageId, 4);
-    expect(before.map((e) => e.kind)).toEqual(['STATUS', 'SQL', 'RESULT', 'TEXT_DELTA']);
+    // STATUS (STREAMING), a status line, PLAN, SQL, RESULT, CHART, then the first TEXT_DELTA: the socket drops while
+    // the text streams.
+    const before = await receiveThenDrop(messageId, 'TEXT_DELTA');
+    expect(before.map((e) => e.kind)).toEqual(['STATUS', 'STATUS', 'PLAN', 'SQL', 'RESULT', 'CHART', 'TEXT_DELTA']);
+    // Each event's message holds what was known then: the status line from the second event on, the plan from
+    // PLAN, the chart from CHART.
+    expect(
+      before.map((e) => [e.message.statusText !== null, e.message.plan !== null, e.message.chart !== null]),
+    ).toEqual([
+      [false, false, false],
+      [true, false, false],
+      [true, true, false],
+      [true, true, false],
+      [true, true, false],
+      [true, true, true],
+      [true, true, true],
+    ]);
+    expect(before[2]!.message.plan).toMatchObject({
+      table: 'penguins',
+      measure: 'Number of rows',
+      grouping: 'species',
+    });
+    expect(before[5]!.message.chart.data.values).toHaveLength(SPECIES.length);
     // Offline for more than one piece: the pieces published meanwhile must come with the resumed stream.
     await new Promise((r) => setTimeout(r, STREAM_DELAY_MS * 2.5));
     const stillStreaming = (await storedMessage(messageId)).status === 'STREAMING';

@@ -13,6 +13,7 @@ import {
   type ValueNode,
 } from 'graphql';
 import { badUserInput } from '@datapilot/common';
+import { MAX_SAMPLE_VALUES } from './semantic-input.ts';
 
 /**
  * Checks of the arguments of @neo4j/graphql's generated fields (root fields and the relationship fields nested in
@@ -36,6 +37,12 @@ export const MAX_PAGE_SIZE = 1000;
  * dataset gains a run with every load.
  */
 export const MAX_NESTED_PAGE_SIZE = 100;
+
+/**
+ * Nested list fields whose `first` has another bound than {@link MAX_NESTED_PAGE_SIZE}, by field name:
+ * `DatasetColumn.sampleValues(first:)` returns values of one column (the pipeline samples up to 10,000), 1..1000.
+ */
+const NESTED_PAGE_BOUNDS: Readonly<Record<string, number>> = { sampleValues: MAX_SAMPLE_VALUES };
 
 /**
  * Largest offset a cursor may carry: the next page starts at offset + 1, which must fit a GraphQL Int
@@ -74,7 +81,7 @@ export function validateRootArgs(args: Record<string, unknown>): void {
 /**
  * Validates the arguments of every field selected inside a root field's result (through fragments too), with
  * the rules of {@link validateRootArgs} except that `limit` and `first` are integers in
- * 1..{@link MAX_NESTED_PAGE_SIZE}, and that null is refused for them and for `sort` (null would lift the
+ * 1..{@link MAX_NESTED_PAGE_SIZE} (or the bound of {@link NESTED_PAGE_BOUNDS}), and that null is refused for them and for `sort` (null would lift the
  * defaults {@link describeFields} gives them: the bound and the order). Values are
  * read from the operation: literals as written, variables from `info.variableValues` (already coerced); an
  * argument left out, or given a variable the request did not set, is not checked (its default applies). Each
@@ -101,7 +108,7 @@ export function validateNestedArgs(
           const value = valueOf(arg.value, info.variableValues);
           if (value !== undefined) args[arg.name.value] = value;
         }
-        checkArgs(args, `${path}.`, MAX_NESTED_PAGE_SIZE, false);
+        checkArgs(args, `${path}.`, NESTED_PAGE_BOUNDS[sel.name.value] ?? MAX_NESTED_PAGE_SIZE, false);
         walk(sel.selectionSet, `${path}.`);
       }
     }

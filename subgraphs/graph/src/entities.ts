@@ -50,14 +50,14 @@ export function addEntities(generated: GraphQLSchema): GraphQLSchema {
   const org = schema.getType('Organization') as GraphQLObjectType;
   setResolveReference(org, ownOrganizationReference);
   org.getFields()['datasets']!.resolve = wrapPresolved(async (_source, _args, ctx, info) =>
-    runDatasets(schema, ctx, info, null),
+    runDatasets(schema, ctx, info, null, datasetSelections(info)),
   );
 
   const dataset = schema.getType('Dataset') as GraphQLObjectType;
   setResolveReference(dataset, (ref, ctx, info) =>
     typeof ref.name === 'string'
       ? requestLoader<string, Record<string, unknown>>(ctx, 'Dataset', async (names) => {
-          const rows = await runDatasets(schema, ctx, info, names);
+          const rows = await runDatasets(schema, ctx, info, names, datasetSelections(info));
           const byName = new Map(rows.map((r) => [r['__name'] as string, r]));
           return names.map((n) => byName.get(n) ?? null);
         }).load(ref.name)
@@ -79,18 +79,20 @@ function setResolveReference(type: GraphQLObjectType, fn: ResolveReference): voi
 }
 
 /**
- * Runs the generated `datasets` field over `names` (or every dataset of the org when null), selecting what the
- * current field selects on Dataset, and returns complete objects (marked {@link PRESOLVED}), each with its name under
- * `__name`. One Cypher query, the org bound by @neo4j/graphql's filter rule from `ctx.jwt`.
+ * Runs the generated `datasets` field over `names` (or every dataset of the org when null) with `selections` on
+ * Dataset (they may use the operation's variables and fragments, as `info` has them), and returns complete objects
+ * (marked {@link PRESOLVED}), each with its name under `__name`. One Cypher query, the org bound by @neo4j/graphql's
+ * filter rule from `ctx.jwt`. Used for entity references, `Organization.datasets` and the results of the semantic
+ * layer's mutations (src/resolvers/semantic.ts), which read back what they wrote under the same rules.
  * @throws the inner run's first error (as a DataPilotError when it has a code).
  */
-async function runDatasets(
+export async function runDatasets(
   schema: GraphQLSchema,
   ctx: RequestContext,
   info: GraphQLResolveInfo,
   names: readonly string[] | null,
+  selections: readonly SelectionNode[],
 ): Promise<Record<string, unknown>[]> {
-  const selections = datasetSelections(info);
   const document: DocumentNode = {
     kind: gql.Kind.DOCUMENT,
     definitions: [
@@ -148,7 +150,7 @@ async function runDatasets(
 }
 
 /** A field node selecting `name` as `__name` plus `selections`. */
-function field(name: string, selections: readonly SelectionNode[]): FieldNode {
+export function field(name: string, selections: readonly SelectionNode[]): FieldNode {
   return {
     kind: gql.Kind.FIELD,
     name: { kind: gql.Kind.NAME, value: name },

@@ -11,6 +11,7 @@ import { Neo4jGraphQL } from '@neo4j/graphql';
 import type { Driver } from 'neo4j-driver';
 import { DataPilotError, guardSchema, hasErrorCode, notFound, unauthenticated } from '@datapilot/common';
 import { datasetResolvers } from './resolvers/dataset.ts';
+import { semanticResolvers } from './resolvers/semantic.ts';
 import { addEntities } from './entities.ts';
 import { describeFields, strictDateTime, validateNestedArgs, validateRootArgs } from './arguments.ts';
 
@@ -31,9 +32,14 @@ const ORG_PROPERTY = 'orgId';
  *   of another organization were an edge ever to cross organizations. Reads through a relationship field do apply
  *   it; nested `where` arguments keep the filters on the related node's own fields and on the edge.
  * - `LineageRun.uploadConnection`: a connection over the one upload of a run tells nothing `upload` does not.
+ * - the filters on `Dataset.columns` and `Dataset.metrics` (@cypher fields): they would run the field's statement
+ *   inside the filter; which datasets have a column or metric is not a question the API answers. With them go the
+ *   `DatasetColumnWhere`, `MetricWhere` and `ColumnReferenceWhere` inputs (nothing else uses them; pruned). They cannot
+ *   be turned off with @filterable on those fields: @neo4j/graphql 7.6.3 then generates no `...Where` for the target
+ *   type, which its @authorization rules need.
  */
 const HIDDEN_FIELDS: Record<string, readonly string[]> = {
-  DatasetWhere: [ORG_PROPERTY, 'runs', 'runsConnection'],
+  DatasetWhere: [ORG_PROPERTY, 'runs', 'runsConnection', 'columns', 'metrics'],
   LineageRunWhere: [ORG_PROPERTY, 'upload', 'uploadConnection'],
   LineageUploadWhere: [ORG_PROPERTY],
   LineageRun: ['uploadConnection'],
@@ -56,7 +62,7 @@ const HIDDEN_FIELDS: Record<string, readonly string[]> = {
 export async function buildGraphSchema(opts: { driver?: Driver } = {}): Promise<GraphQLSchema> {
   const lib = new Neo4jGraphQL({
     typeDefs: GRAPH_TYPE_DEFS,
-    resolvers: datasetResolvers,
+    resolvers: { ...datasetResolvers, ...semanticResolvers(opts.driver) },
     ...(opts.driver ? { driver: opts.driver } : {}),
     features: {
       // The decoded JWT is passed in context.jwt after our own verification (src/context.ts); with no

@@ -40,20 +40,21 @@ export async function connectNeo4j(): Promise<{ driver: Driver; close(): Promise
   };
 }
 
-/** Claims of a test token: `org` (UUID) and an optional expiry (seconds since the epoch). */
-export type Claims = { org: string; expSec?: number };
+/** Claims of a test token: `org` (UUID), the role (default ANALYST) and an optional expiry (seconds since the epoch). */
+export type Claims = { org: string; role?: 'OWNER' | 'ADMIN' | 'ANALYST' | 'VIEWER'; expSec?: number };
 
 /**
- * A fresh Ed25519 key pair and a function that signs MEMBER access tokens with it (issuer and audience as the
- * auth subgraph sets them, issued an hour ago, valid 10 minutes unless `expSec` says otherwise).
+ * A fresh Ed25519 key pair and a function that signs access tokens with it (issuer and audience as the auth subgraph
+ * sets them, issued an hour ago, valid 10 minutes unless `expSec` says otherwise; role ANALYST unless `role` says
+ * otherwise, which `tokenRoleOnly` takes as the member's current role).
  */
 export async function createTokenSigner(): Promise<{ publicKey: CryptoKey; token(c: Claims): Promise<string> }> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA');
   return {
     publicKey,
-    token({ org, expSec }) {
+    token({ org, role, expSec }) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ org, role: 'ANALYST', sid: randomUUID() })
+      return new SignJWT({ org, role: role ?? 'ANALYST', sid: randomUUID() })
         .setProtectedHeader({ alg: 'EdDSA' })
         .setSubject(randomUUID())
         .setIssuer(TOKEN_ISSUER)
@@ -214,6 +215,105 @@ export async function publishLineage(driver: Driver, orgId: string, l: LineageIn
   );
   if ((records[0]?.get('written') as { toNumber(): number }).toNumber() !== 1)
     throw new Error(`publishLineage: no dataset ${l.dataset} in org ${orgId}`);
+}
+
+/**
+ * What the pipeline's profiling step records of one column (orchestration/dags/datapilot_pipeline/profile.py); properties left out are not
+ * written (the column reads as not profiled in them).
+ */
+export type ColumnProfileInput = {
+  name: string;
+  description?: string;
+  semanticType?: 'TIME' | 'CATEGORY' | 'MEASURE' | 'IDENTIFIER' | 'GEO_CODE' | 'TEXT';
+  unit?: string;
+  synonyms?: string[];
+  sampleValues?: string[];
+  valuesComplete?: boolean;
+  aliasNames?: string[];
+  aliasValues?: string[];
+  geoKind?: string;
+  distinctCount?: number;
+  nullCount?: number;
+  minValue?: string;
+  maxValue?: string;
+  isKey?: boolean;
+  edited?: string[];
+};
+
+/**
+ * Writes the `(:Column)` nodes of `dataset` (which must exist, see {@link upsertDatasets}) as the pipeline's profiling
+ * step does: MERGEd on `(orgId, dataset, name)`, `position`, `type` and `nullable` from the dataset's columns, counts
+ * as Neo4j INTEGER, the version profiled in `deltaVersion`, with the `(:Dataset)-[:HAS_COLUMN]->` edge.
+ * @throws Error when a profile names a column the dataset does not have.
+ */
+export async function writeColumnProfiles(
+  driver: Driver,
+  orgId: string,
+  dataset: DatasetInput,
+  profiles: readonly ColumnProfileInput[],
+): Promise<void> {
+  const rows = profiles.map((p) => {
+    const position = dataset.columns.findIndex((c) => c.name === p.name);
+    if (position < 0) throw new Error(`writeColumnProfiles: ${dataset.name} has no column ${p.name}`);
+    const { name, distinctCount, nullCount, ...rest } = p;
+    const col = dataset.columns[position]!;
+    return {
+      name,
+      props: {
+        ...rest,
+        position: neo4j.int(position),
+        type: col.type,
+        nullable: col.nullable,
+        deltaVersion: neo4j.int(dataset.deltaVersion),
+        ...(distinctCount === undefined ? {} : { distinctCount: neo4j.int(distinctCount) }),
+        ...(nullCount === undefined ? {} : { nullCount: neo4j.int(nullCount) }),
+      },
+    };
+  });
+  await driver.executeQuery(
+    `MATCH (d:Dataset {orgId: $orgId, name: $dataset})
+     UNWIND $rows AS row
+     MERGE (c:Column {orgId: $orgId, dataset: $dataset, name: row.name})
+     SET c += row.props
+     MERGE (d)-[:HAS_COLUMN]->(c)`,
+    { orgId, dataset: dataset.name, rows },
+  );
+}
+
+/** A `(:Column)-[:REFERENCES]->(:Column)` edge as the pipeline (PROFILED) or an edit (DEFINED) writes it. */
+export type ReferenceInput = {
+  from: { dataset: string; column: string };
+  to: { dataset: string; column: string };
+  cardinality: 'MANY_TO_ONE' | 'ONE_TO_ONE';
+  origin: 'PROFILED' | 'DEFINED';
+  coverage: number | null;
+};
+
+/**
+ * Writes REFERENCES edges between Column nodes of `fromOrg` and `toOrg` (the same organization, except in tests of
+ * what a wrong edge across organizations would show).
+ * @throws Error when an end does not exist.
+ */
+export async function writeReferences(
+  driver: Driver,
+  fromOrg: string,
+  refs: readonly ReferenceInput[],
+  toOrg = fromOrg,
+): Promise<void> {
+  for (const r of refs) {
+    const { records } = await driver.executeQuery(
+      `MATCH (a:Column {orgId: $fromOrg, dataset: $from.dataset, name: $from.column}),
+             (k:Column {orgId: $toOrg, dataset: $to.dataset, name: $to.column})
+       MERGE (a)-[e:REFERENCES]->(k)
+       SET e.cardinality = $cardinality, e.origin = $origin, e.coverage = $coverage
+       RETURN count(e) AS n`,
+      { fromOrg, toOrg, ...r },
+    );
+    if ((records[0]?.get('n') as { toNumber(): number }).toNumber() !== 1)
+      throw new Error(
+        `writeReferences: no column ${r.from.dataset}.${r.from.column} or ${r.to.dataset}.${r.to.column}`,
+      );
+  }
 }
 
 /** Deletes every node (and its relationships) of these organizations. */

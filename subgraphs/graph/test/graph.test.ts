@@ -159,9 +159,16 @@ describe('datasets of the caller’s organization', () => {
     expect(codes(filter)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
   });
 
-  it('offers no mutations', async () => {
-    const r = await gql(`{ __schema { mutationType { name } } }`, await token({ org: ORG_A }));
-    expect(r.body.data?.__schema).toEqual({ mutationType: null });
+  it('offers no generated mutations: only the semantic layer’s edits', async () => {
+    const r = await gql(`{ __schema { mutationType { fields { name } } } }`, await token({ org: ORG_A }));
+    expect(r.body.data?.__schema.mutationType.fields.map((f: { name: string }) => f.name).sort()).toEqual([
+      'defineMetric',
+      'defineRelationship',
+      'deleteMetric',
+      'deleteRelationship',
+      'updateColumn',
+      'updateDataset',
+    ]);
   });
 });
 
@@ -569,7 +576,9 @@ describe('SDL for composition', () => {
     const sdl = await graphSubgraphSdl();
     const result = composeServices([{ name: 'graph', url: 'http://127.0.0.1:4004/graphql', typeDefs: parse(sdl) }]);
     expect(result.errors).toBeUndefined();
-    expect(sdl).not.toMatch(/orgId|columnNames|columnTypes|columnNullable|Mutation/);
+    expect(sdl).not.toMatch(/orgId|columnNames|columnTypes|columnNullable|aliasNames|aliasValues/);
+    // Stored only (the pipeline's and the mutations' bookkeeping), never fields.
+    expect(sdl).not.toMatch(/^\s+(edited|outgoing|position)\b/m);
     expect(sdl).toMatch(/type PageInfo\s+@shareable/);
     // The paging limits are part of the contract clients read.
     expect(MAX_PAGE_SIZE).toBe(1000);
@@ -580,9 +589,14 @@ describe('SDL for composition', () => {
     // (LineageRunRelationshipFilters, DatasetRunsConnectionFilters, aggregation inputs), no LineageUploadWhere and
     // no upload connection types (see HIDDEN_FIELDS in src/schema.ts).
     expect(names).toEqual([
+      'ColumnRef',
+      'ColumnRefInput',
+      'ColumnReference',
+      'ColumnUpdateInput',
       'Dataset',
       'DatasetColumn',
       'DatasetEdge',
+      'DatasetRelationship',
       'DatasetRunsConnection',
       'DatasetRunsConnectionSort',
       'DatasetRunsConnectionWhere',
@@ -604,12 +618,21 @@ describe('SDL for composition', () => {
       'LineageUpload',
       'LoadMode',
       'LoadModeEnumScalarFilters',
+      'Metric',
+      'MetricAggregate',
+      'MetricInput',
+      'Mutation',
       'Organization',
       'PageInfo',
       'Query',
+      'ReferenceCardinality',
+      'ReferenceOrigin',
+      'SemanticType',
       'SortDirection',
       'StringScalarFilters',
       'UploadFormat',
+      'ValueAlias',
+      'ValueAliasInput',
     ]);
   });
 });

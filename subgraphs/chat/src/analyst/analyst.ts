@@ -1,25 +1,53 @@
-import { buildCatalog, type TableSamples } from './catalog.ts';
-import { abstainText, describe } from './describe.ts';
+import { buildCatalog } from './catalog.ts';
+import { chartSpec } from './chart.ts';
+import { abstainText, describe, planSummary } from './describe.ts';
+import { catalogPromptOf, type LlmClient } from './llm.ts';
 import { planQuestion } from './plan.ts';
-import { quoteIdent, toSql } from './sql.ts';
-import type { AnalystAnswer, AnalystLake, LakeResult, LakeTable, SqlParam } from './types.ts';
+import type { QueryPlan } from './query-plan.ts';
+import { EMPTY_SEMANTIC_SOURCE, type SemanticLayer, type SemanticSource } from './semantic.ts';
+import { PlanError, toSql, validatePlan } from './sql.ts';
+import type { AnalystAnswer, AnalystLake, Catalog, LakeResult, PriorTurn, SqlParam } from './types.ts';
 
 /** Hooks called while answering, in this order, each awaited: to store and stream progress. */
 export type AnalystHooks = {
+  /** A short line on what the analyst is doing ("Reading your tables"). */
+  onStatus?(text: string): Promise<void> | void;
+  /** The plan is known and valid (before its SQL exists): the plan and the plan in words. */
+  onPlan?(plan: QueryPlan, summary: string): Promise<void> | void;
   /** The SQL is known (before it runs). */
   onSql?(sql: string, params: Record<string, SqlParam>): Promise<void> | void;
   /** The result is known (normalized to JSON values). */
   onResult?(result: LakeResult): Promise<void> | void;
+  /** The chart of the result (a Vega-Lite v5 spec), when the answer has a category or time dimension. */
+  onChart?(chart: Record<string, unknown>): Promise<void> | void;
+  /**
+   * A piece of the answer text as a language model writes it. Called only when an LLM writes the text; the answer
+   * then has `streamed: true` and its text is the concatenation of the pieces.
+   */
+  onTextDelta?(delta: string): Promise<void> | void;
+};
+
+/** What one question is answered against. */
+export type AnalystScope = {
+  /** The lake of the organization (its tables only). */
+  lake: AnalystLake;
+  /** The organization's id, from the verified token: the scope of the semantic layer read. */
+  orgId: string;
+  /** The conversation's earlier questions and their plans, newest last (follow-ups change the newest plan). */
+  history?: PriorTurn[];
+  /** Aborts the answer: the running statement is interrupted, the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
 };
 
 /** Answers questions over one org's lake; see {@link createAnalyst}. */
 export interface Analyst {
   /**
-   * Answers `question` from the tables of `lake`, which belongs to organization `orgId` (the key of the value-sample
-   * cache). Abstains (text only, nulls elsewhere) when the question cannot be mapped confidently.
-   * @throws whatever `lake` throws (DataPilotError UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, ...).
+   * Answers `question` from the tables of `scope.lake` and the organization's semantic layer. Abstains (text only,
+   * nulls elsewhere) when the question cannot be mapped confidently, or when a model's plan is refused.
+   * @throws whatever `lake` throws (DataPilotError UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT, ...), and the signal's
+   *   reason when aborted.
    */
-  answer(question: string, scope: { lake: AnalystLake; orgId: string }, hooks?: AnalystHooks): Promise<AnalystAnswer>;
+  answer(question: string, scope: AnalystScope, hooks?: AnalystHooks): Promise<AnalystAnswer & { streamed: boolean }>;
 }
 
 /**
@@ -46,96 +74,131 @@ export function normalizeResult(r: LakeResult): LakeResult {
 }
 
 /**
- * Creates the deterministic analyst (no LLM).
+ * Creates the analyst.
  *
- * Per question: `listTables()`, value samples of string columns (one statement for all tables not sampled yet;
- * cached per org, table and table version), {@link planQuestion}, {@link toSql}, one `query()`, {@link describe}.
- * @param opts.sampleLimit distinct values sampled per string column (default 1000); a column with more is matched
- *   only on the values sampled.
- * @param opts.maxCachedTables table samples kept in memory across orgs (default 2000; oldest dropped first).
- * @param opts.onSampleError called when the sample statement fails (with the table names); the question is then
- *   answered without those tables' values, and the next question samples them again.
+ * Per question: `listTables()` (what the organization's lake holds now), its semantic layer (`semantic.load`, cached
+ * by the source), the catalog of both; the plan — from the LLM plug when `llm` is set (its tool-call plan, refused
+ * with the reason when {@link validatePlan} refuses it: a table or column the organization does not have, a join
+ * that is not a declared relationship; when the model is unreachable the deterministic planner answers), otherwise
+ * from {@link planQuestion} with the conversation's history; {@link toSql}; one `query()`; the chart; the text (the
+ * model's streamed words, or {@link describe}).
+ * @param opts.semantic where organizations' semantic layers are read (default: none; the analyst then knows the lake's
+ *   column names and types only).
+ * @param opts.llm the LLM plug (optional).
+ * @param opts.onWarning called when the semantic layer cannot be read or the model fails (the answer goes on without).
  */
 export function createAnalyst(
-  opts: { sampleLimit?: number; maxCachedTables?: number; onSampleError?: (table: string, e: unknown) => void } = {},
+  opts: { semantic?: SemanticSource; llm?: LlmClient | null; onWarning?: (what: string, e: unknown) => void } = {},
 ): Analyst {
-  const sampleLimit = opts.sampleLimit ?? 1000;
-  const maxCached = opts.maxCachedTables ?? 2000;
-  const cache = new Map<string, Promise<TableSamples>>();
+  const semantic = opts.semantic ?? EMPTY_SEMANTIC_SOURCE;
+  const warn = opts.onWarning ?? (() => {});
 
-  /**
-   * Samples the string columns of `tables` in ONE statement: a UNION ALL of per-column
-   * `SELECT DISTINCT ... LIMIT sampleLimit + 1` subqueries (bounded work per column; a column reaching the limit is
-   * marked incomplete), rows tagged with the column's index as a parameter.
-   */
-  async function sampleTables(lake: AnalystLake, tables: LakeTable[]): Promise<Map<string, TableSamples>> {
-    const out = new Map<string, TableSamples>(tables.map((t) => [t.name, new Map()]));
-    const args: Record<string, SqlParam> = {};
-    const targets: { table: string; column: string }[] = [];
-    const parts: string[] = [];
-    for (const t of tables)
-      for (const c of t.columns.filter((c) => /^(string|varchar|char)/i.test(c.type))) {
-        const k = targets.push({ table: t.name, column: c.name }) - 1;
-        args[`k${k}`] = k;
-        const col = quoteIdent(c.name);
-        parts.push(
-          `SELECT :k${k} AS \`k\`, \`v\` FROM (SELECT DISTINCT CAST(${col} AS STRING) AS \`v\` ` +
-            `FROM ${quoteIdent(t.name)} WHERE ${col} IS NOT NULL LIMIT ${sampleLimit + 1})`,
-        );
-      }
-    if (!parts.length) return out;
-    const result = await lake.query(parts.join(' UNION ALL '), args);
-    const byTarget = new Map<number, string[]>();
-    for (const [k, v] of result.rows) byTarget.set(Number(k), [...(byTarget.get(Number(k)) ?? []), String(v)]);
-    targets.forEach(({ table, column }, k) => {
-      const values = byTarget.get(k) ?? [];
-      out.get(table)!.set(column, { values: values.slice(0, sampleLimit), complete: values.length <= sampleLimit });
-    });
-    return out;
-  }
-
-  /** The samples of every table, from the cache or from one {@link sampleTables} call for the missing ones. */
-  async function samplesOf(lake: AnalystLake, orgId: string, tables: LakeTable[]): Promise<Map<string, TableSamples>> {
-    const key = (t: LakeTable) => JSON.stringify([orgId, t.name, String(t.version)]);
-    const missing = tables.filter((t) => !cache.has(key(t)));
-    if (missing.length) {
-      const batch = sampleTables(lake, missing).catch((e) => {
-        opts.onSampleError?.(missing.map((t) => t.name).join(', '), e);
-        for (const t of missing) cache.delete(key(t));
-        return new Map<string, TableSamples>();
+  async function planWithLlm(
+    llm: LlmClient,
+    question: string,
+    catalog: Catalog,
+    scope: AnalystScope,
+  ): Promise<QueryPlan | { abstain: string } | null> {
+    let reply;
+    try {
+      reply = await llm.plan({
+        question,
+        catalog: catalogPromptOf(catalog),
+        history: scope.history ?? [],
+        signal: scope.signal,
       });
-      for (const t of missing)
-        cache.set(
-          key(t),
-          batch.then((m) => m.get(t.name) ?? new Map()),
-        );
-      while (cache.size > maxCached) cache.delete(cache.keys().next().value!);
+    } catch (e) {
+      if (scope.signal?.aborted) throw e;
+      warn('the language model did not answer; the deterministic analyst answers', e);
+      return null;
     }
-    return new Map(
-      await Promise.all(tables.map(async (t) => [t.name, (await cache.get(key(t))) ?? new Map()] as const)),
-    );
+    if ('abstain' in reply) return { abstain: reply.abstain };
+    try {
+      return validatePlan(reply.plan, catalog);
+    } catch (e) {
+      if (e instanceof PlanError) return { abstain: `the model's plan was refused: ${e.message}` };
+      throw e;
+    }
   }
 
   return {
-    async answer(question, { lake, orgId }, hooks = {}) {
-      const tables = await lake.listTables();
-      const samples = await samplesOf(lake, orgId, tables);
-      const plan = planQuestion(question, buildCatalog(tables, samples));
-      if ('abstain' in plan)
-        return {
-          text: abstainText(
-            tables.map((t) => t.name),
-            plan.reason,
-          ),
-          sql: null,
-          params: null,
-          result: null,
-        };
-      const { sql, params } = toSql(plan);
+    async answer(question, scope, hooks = {}) {
+      const { lake, orgId, signal } = scope;
+      await hooks.onStatus?.('Reading your tables');
+      const [tables, layer] = await Promise.all([
+        lake.listTables(),
+        semantic.load(orgId).catch((e): SemanticLayer => {
+          warn('the semantic layer could not be read; answering from the lake alone', e);
+          return { datasets: [], relationships: [] };
+        }),
+      ]);
+      signal?.throwIfAborted();
+      const catalog = buildCatalog(tables, layer);
+      const abstained = (reason: string) => ({
+        text: abstainText(catalog, reason),
+        plan: null,
+        planSummary: null,
+        sql: null,
+        params: null,
+        result: null,
+        chart: null,
+        streamed: false,
+      });
+
+      let plan: QueryPlan | null = null;
+      if (opts.llm) {
+        const r = await planWithLlm(opts.llm, question, catalog, scope);
+        if (r && 'abstain' in r) return abstained(r.abstain);
+        plan = r;
+      }
+      if (!plan) {
+        const p = planQuestion(question, catalog, scope.history ?? []);
+        if ('abstain' in p) return abstained(p.reason);
+        try {
+          plan = validatePlan(p, catalog);
+        } catch (e) {
+          if (e instanceof PlanError) return abstained(e.message);
+          throw e;
+        }
+      }
+      const summary = planSummary(plan);
+      await hooks.onPlan?.(plan, summary);
+      const { sql, params } = toSql(plan, catalog);
       await hooks.onSql?.(sql, params);
-      const result = normalizeResult(await lake.query(sql, params));
+      signal?.throwIfAborted();
+      const result = normalizeResult(await lake.query(sql, params, signal ? { signal } : undefined));
       await hooks.onResult?.(result);
-      return { text: describe(plan, result), sql, params, result };
+      const chart = chartSpec(plan, result);
+      if (chart) await hooks.onChart?.(chart);
+
+      let text = describe(plan, result);
+      let streamed = false;
+      if (opts.llm && hooks.onTextDelta) {
+        // What the user saw is what is stored: pieces already streamed stay the text, even if the model stops.
+        let seen = '';
+        let chain = Promise.resolve();
+        try {
+          await opts.llm.write({ question, plan, summary, result, signal }, (d) => {
+            seen += d;
+            chain = chain.then(() => hooks.onTextDelta!(d));
+          });
+        } catch (e) {
+          if (signal?.aborted) throw e;
+          warn('the language model could not write the answer; the analyst wrote it', e);
+          // Cut off mid-answer: the analyst's own sentence follows what was streamed, so the numbers are stated.
+          if (seen) {
+            const rest = `\n\n${text}`;
+            seen += rest;
+            chain = chain.then(() => hooks.onTextDelta!(rest));
+          }
+        }
+        await chain;
+        if (seen) {
+          text = seen;
+          streamed = true;
+        }
+      }
+      return { text, plan, planSummary: summary, sql, params, result, chart, streamed };
     },
   };
 }

@@ -1,4 +1,5 @@
-import { MAX_GROUPS, type Filter, type LakeResult, type Plan } from './types.ts';
+import { MONTH_NAMES, DAY_NAMES, type PlanFilter, type QueryPlan, type TimePart } from './query-plan.ts';
+import { MAX_GROUPS, type Catalog, type LakeResult } from './types.ts';
 
 /** Formats a result cell for text: numbers to at most 4 decimals, null as "no value". */
 export function formatCell(v: unknown): string {
@@ -7,23 +8,88 @@ export function formatCell(v: unknown): string {
   return String(v);
 }
 
-const AGG_WORDS = { AVG: 'average', SUM: 'total', MAX: 'highest', MIN: 'lowest' } as const;
+const AGG_WORDS: Record<string, string> = {
+  AVG: 'average',
+  SUM: 'total',
+  MAX: 'highest',
+  MIN: 'lowest',
+  MEDIAN: 'median',
+};
+const PART_WORDS: Record<TimePart, string> = {
+  YEAR: 'year',
+  QUARTER: 'quarter',
+  MONTH: 'month',
+  YEAR_MONTH: 'month',
+  DAY_OF_WEEK: 'day of the week',
+  DATE: 'day',
+};
 
-/** "average temp_max", "number of rows", "number of distinct species". */
-function subject(plan: Plan): string {
+/** "average temp_max", "number of rows", "number of distinct species", "90th percentile of delay". */
+export function subject(plan: QueryPlan): string {
+  const m = plan.measure?.column ?? '';
+  if (plan.metric) return plan.metric.replace(/_/g, ' ');
   if (plan.aggregate === 'COUNT') return 'number of rows';
-  if (plan.aggregate === 'COUNT_DISTINCT') return `number of distinct ${plan.measure!.name}`;
-  if (plan.aggregate === 'VALUES') return plan.measure!.name;
-  return `${AGG_WORDS[plan.aggregate]} ${plan.measure!.name}`;
+  if (plan.aggregate === 'COUNT_DISTINCT') return `number of distinct ${m}`;
+  if (plan.aggregate === 'VALUES') return m;
+  if (plan.aggregate === 'PERCENTILE') return `${ordinal(Math.round((plan.percentile ?? 0) * 100))} percentile of ${m}`;
+  return `${AGG_WORDS[plan.aggregate]} ${m}`;
 }
 
-const OPS = { '=': 'is', '>': 'is more than', '>=': 'is at least', '<': 'is less than', '<=': 'is at most' } as const;
-const filterText = (f: Filter) =>
-  `${f.year ? `the year of ${f.column.name}` : f.column.name} ${OPS[f.op]} ${typeof f.value === 'string' ? `"${f.value}"` : f.value}`;
+const OPS: Record<string, string> = {
+  '=': 'is',
+  '!=': 'is not',
+  '>': 'is more than',
+  '>=': 'is at least',
+  '<': 'is less than',
+  '<=': 'is at most',
+};
+const show = (f: PlanFilter, v: string | number) =>
+  f.timePart === 'MONTH' && typeof v === 'number'
+    ? (MONTH_NAMES[v - 1] ?? String(v))
+    : f.timePart === 'DAY_OF_WEEK' && typeof v === 'number'
+      ? (DAY_NAMES[v - 1] ?? String(v))
+      : typeof v === 'string'
+        ? `"${v}"`
+        : String(v);
+const filterText = (plan: QueryPlan, f: PlanFilter) => {
+  const col = (f.column.table === plan.table ? '' : `${f.column.table}.`) + f.column.column;
+  const subjectText =
+    f.timePart && PART_WORDS[f.timePart] !== f.column.column ? `the ${PART_WORDS[f.timePart]} of ${col}` : col;
+  if (f.op === 'IS_NULL') return `${subjectText} is empty`;
+  if (f.op === 'NOT_NULL') return `${subjectText} is not empty`;
+  if (f.op === 'BETWEEN') return `${subjectText} is from ${show(f, f.values[0]!)} to ${show(f, f.values[1]!)}`;
+  if (f.op === 'IN') return `${subjectText} is one of ${f.values.map((v) => show(f, v)).join(', ')}`;
+  return `${subjectText} ${OPS[f.op]} ${show(f, f.values[0]!)}`;
+};
 
 /** " where weather is "rain" and the year of date is 2015", or "". */
-function whereText(plan: Plan): string {
-  return plan.filters.length ? ` where ${plan.filters.map(filterText).join(' and ')}` : '';
+function whereText(plan: QueryPlan): string {
+  return plan.filters.length ? ` where ${plan.filters.map((f) => filterText(plan, f)).join(' and ')}` : '';
+}
+/** "flights joined with airports by origin", or the table alone. */
+function fromText(plan: QueryPlan): string {
+  const joins = plan.joins.map((j) => `${j.table} (by ${j.column})`);
+  return plan.table + (joins.length ? ` with ${joins.join(' and ')}` : '');
+}
+/** What the answer is grouped by, in words: "month of date", "year of date", "city of airports", "species". */
+function groupText(plan: QueryPlan): string {
+  const g = plan.group!;
+  const col = (g.column.table === plan.table ? '' : `${g.column.table}.`) + g.column.column;
+  return g.timePart && PART_WORDS[g.timePart] !== g.column.column ? `${PART_WORDS[g.timePart]} of ${col}` : col;
+}
+
+/**
+ * The plan in words, for the PLAN event and the message: "average temp_max in seattle_weather where the year of
+ * date is 2014, per month of date, highest first (top 1)".
+ */
+export function planSummary(plan: QueryPlan): string {
+  let text = `${subject(plan)} in ${fromText(plan)}${whereText(plan)}`;
+  if (plan.group) {
+    text += `, per ${groupText(plan)}`;
+    if (plan.limit !== null)
+      text += `, ${plan.order === 'DESC' ? 'highest' : 'lowest'} first (top ${plan.limit}, ties kept)`;
+  }
+  return text;
 }
 
 /** How many groups a text lists before "and N more". */
@@ -51,14 +117,14 @@ const listed = (items: string[]) =>
  * 2 each: ..." for a top N. At most {@link LISTED} groups are named, then "and N more (see the table)". A result of
  * {@link MAX_GROUPS} rows may have been cut by the statement's LIMIT, so its counts read "1000 or more".
  */
-export function describe(plan: Plan, result: LakeResult): string {
+export function describe(plan: QueryPlan, result: LakeResult): string {
   const where = whereText(plan);
-  const from = `${plan.table.name}${where}`;
+  const from = `${fromText(plan)}${where}`;
   if (plan.aggregate === 'VALUES') {
     const values = result.rows.map((r) => formatCell(r[0]));
     if (values.length === 0) return `No rows in ${from}.`;
-    if (values.length === 1) return `The ${plan.measure!.name} in ${from} is ${values[0]}.`;
-    return `There are ${values.length} rows in ${from}; their ${plan.measure!.name}: ${listed(values)}.`;
+    if (values.length === 1) return `The ${plan.measure!.column} in ${from} is ${values[0]}.`;
+    return `There are ${values.length} rows in ${from}; their ${plan.measure!.column}: ${listed(values)}.`;
   }
   if (!plan.group) {
     const value = result.rows[0]?.[0];
@@ -67,7 +133,7 @@ export function describe(plan: Plan, result: LakeResult): string {
       return `There is no ${subject(plan)} in ${from}: no rows with a value match.`;
     return `The ${subject(plan)} in ${from} is ${formatCell(value)}.`;
   }
-  const by = plan.group.year ? `year of ${plan.group.column.name}` : plan.group.column.name;
+  const by = groupText(plan);
   const rows = result.rows;
   if (rows.length === 0)
     return plan.limit !== null && !plan.aggregate.startsWith('COUNT')
@@ -84,7 +150,10 @@ export function describe(plan: Plan, result: LakeResult): string {
     const [label, value] = rows[0]!;
     if (rows.length === 1)
       return `The ${by} with the ${rank} ${subject(plan)} in ${from} is ${formatCell(label)} (${formatCell(value)}).`;
-    const noun = plan.group.year ? `years of ${plan.group.column.name}` : `values of ${by}`;
+    const g = plan.group;
+    const noun = g.timePart
+      ? `${PART_WORDS[g.timePart]}s of ${(g.column.table === plan.table ? '' : `${g.column.table}.`) + g.column.column}`
+      : `values of ${by}`;
     const labels = rows.map((r) => formatCell(r[0]));
     return (
       `${rows.length}${orMore} ${noun} tie for the ${rank} ${subject(plan)} in ${from}, ` +
@@ -101,10 +170,19 @@ export function describe(plan: Plan, result: LakeResult): string {
   );
 }
 
-/** The reply to a question the analyst will not answer: says so, names the org's tables, then why. */
-export function abstainText(tableNames: string[], reason: string): string {
-  const tables = tableNames.length
-    ? `Your tables are: ${[...tableNames].sort().join(', ')}.`
+/**
+ * The reply to a question the analyst will not answer: says so and why, then what the organization's tables hold
+ * (each table with up to 8 of its columns), so the user sees what can be asked.
+ */
+export function abstainText(catalog: Catalog, reason: string): string {
+  const tables = [...catalog.tables].sort((a, b) => a.name.localeCompare(b.name));
+  const holds = tables.length
+    ? `Your tables are: ${tables
+        .map((t) => {
+          const cols = t.columns.map((c) => c.name);
+          return `${t.name} (${cols.slice(0, 8).join(', ')}${cols.length > 8 ? ', ...' : ''})`;
+        })
+        .join('; ')}.`
     : 'You have no tables yet: upload a file first.';
-  return `I can't answer that from your tables yet. ${tables} (${reason[0]!.toUpperCase()}${reason.slice(1)}.)`;
+  return `I can't answer that from your tables: ${reason}. ${holds}`;
 }

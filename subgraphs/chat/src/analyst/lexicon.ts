@@ -1,3 +1,5 @@
+import type { TimePart } from './query-plan.ts';
+
 /**
  * The analyst's vocabulary, as data. Words are matched after {@link lemma} (so "flights" finds "flight"),
  * phrases longest first. Edit these tables to teach the analyst a phrase; the parser has no word lists of its own.
@@ -24,6 +26,11 @@ export type Cue =
   | 'LT'
   | 'LE'
   | 'EQ'
+  | 'MEDIAN'
+  | 'PERCENTILE' // "90th percentile of X"
+  | 'BETWEEN' // "between 2010 and 2012"
+  | 'LAST' // "the last 3 years"
+  | 'NONE' // "no precipitation": the measure is 0
   | 'IGNORE'; // phrases that mean nothing here ("in total", "how much")
 
 export const CUES: Record<string, Cue> = {
@@ -91,6 +98,15 @@ export const CUES: Record<string, Cue> = {
   'at most': 'LE',
   exactly: 'EQ',
   'equal to': 'EQ',
+  median: 'MEDIAN',
+  percentile: 'PERCENTILE',
+  between: 'BETWEEN',
+  last: 'LAST',
+  past: 'LAST',
+  'most recent': 'LAST',
+  no: 'NONE',
+  zero: 'NONE',
+  without: 'NONE',
   'in total': 'IGNORE',
   'how much': 'IGNORE',
   'of all time': 'IGNORE',
@@ -145,41 +161,93 @@ export const STOPWORDS = new Set(
     'hour hours time times recorded measured observed reported can could would should will know want like then so ' +
     'ever altogether only just mm millimeter millimeters gram grams g kg lbs pound pounds degree degrees celsius ' +
     'inch inches dollar dollars usd percent whole entire departed departing leaving arrived arriving flying flew ' +
-    'flown happened occurred made built produced manufactured'
+    'flown happened occurred made built produced manufactured receive receives received receiving get got ' +
+    'gets getting land landed landing arrive arrives depart departs leave leaves left th st nd rd what about ' +
+    'instead now same also again it them versus vs weigh weighs weighed cost costs costed ' +
+    'placed place sold sell bought buy purchased shipped ordered created registered recorded logged listed ' +
+    'observed seen saw take took taken go went gone come came have having'
   ).split(' '),
 );
 
-/** Extra names of columns, by column name (the names themselves and their words are derived automatically). */
-export const COLUMN_SYNONYMS: Record<string, string[]> = {
-  temp_max: ['temp', 'temperature', 'max temp', 'max temperature', 'maximum temperature', 'high temperature'],
-  temp_min: ['min temp', 'min temperature', 'minimum temperature', 'low temperature'],
-  precipitation: ['rainfall', 'precip', 'rain amount'],
-  wind: ['wind speed'],
-  weather: ['weather type', 'weather condition', 'condition'],
-  miles_per_gallon: ['mpg', 'fuel economy', 'fuel efficiency', 'mileage'],
-  horsepower: ['hp', 'horse power', 'power'],
-  weight_in_lbs: ['weight', 'weigh', 'heavy'],
-  body_mass_g: ['body mass', 'mass', 'weight', 'weigh', 'heavy'],
-  delay: ['delayed', 'late', 'lateness', 'arrival delay'],
-  origin: ['origin airport', 'departure airport'],
-  destination: ['dest', 'destination airport', 'arrival airport'],
-  price: ['stock price', 'share price', 'closing price'],
-  symbol: ['ticker', 'company'],
-  life_expect: ['life expectancy'],
-  pop: ['population'],
-  fertility: ['fertility rate'],
-  series: ['industry', 'sector'],
-  count: ['unemployed', 'unemployment count'],
-  rate: ['unemployment rate'],
-  iata: ['iata code', 'airport code'],
+/**
+ * Common abbreviations in column names and the words they stand for (generic English, not per table): a column
+ * `temp_max` is also named "temperature max" / "maximum temperature". Used in both directions by catalog.ts.
+ */
+export const ABBREVIATIONS: Record<string, string> = {
+  temp: 'temperature',
+  max: 'maximum',
+  min: 'minimum',
+  avg: 'average',
+  pop: 'population',
+  expect: 'expectancy',
+  dest: 'destination',
+  orig: 'origin',
+  num: 'number',
+  qty: 'quantity',
+  amt: 'amount',
+  pct: 'percent',
+  lat: 'latitude',
+  lon: 'longitude',
+  lng: 'longitude',
+  desc: 'description',
+  dt: 'date',
+  yr: 'year',
+  mpg: 'miles per gallon',
+  hp: 'horsepower',
+  precip: 'precipitation',
+  dept: 'department',
+  cust: 'customer',
+  prod: 'product',
+  rev: 'revenue',
+  addr: 'address',
+  dist: 'distance',
+  dur: 'duration',
+  cnt: 'count',
+  wt: 'weight',
+  ht: 'height',
 };
 
-/** Extra names of tables, by table name (the name and its words are derived automatically). */
-export const TABLE_SYNONYMS: Record<string, string[]> = {
-  cars: ['car', 'automobile', 'vehicle'],
-  stocks: ['stock', 'share'],
-  seattle_weather: ['seattle'],
+/**
+ * Adjectives that ask for the highest or lowest value of a kind of quantity ("the warmest day", "the cheapest
+ * product"): direction and the words a column of that quantity is named with (matched against the column's name,
+ * synonyms and unit dimension). Generic English, not per table.
+ */
+export const QUANTITY_ADJECTIVES: Record<string, { dir: 'HIGH' | 'LOW'; quantity: string[] }> = {
+  warmest: { dir: 'HIGH', quantity: ['temperature', 'temp'] },
+  hottest: { dir: 'HIGH', quantity: ['temperature', 'temp'] },
+  coldest: { dir: 'LOW', quantity: ['temperature', 'temp'] },
+  coolest: { dir: 'LOW', quantity: ['temperature', 'temp'] },
+  chilliest: { dir: 'LOW', quantity: ['temperature', 'temp'] },
+  longest: { dir: 'HIGH', quantity: ['length', 'distance', 'duration'] },
+  shortest: { dir: 'LOW', quantity: ['length', 'distance', 'duration'] },
+  farthest: { dir: 'HIGH', quantity: ['distance'] },
+  furthest: { dir: 'HIGH', quantity: ['distance'] },
+  nearest: { dir: 'LOW', quantity: ['distance'] },
+  closest: { dir: 'LOW', quantity: ['distance'] },
+  heaviest: { dir: 'HIGH', quantity: ['weight', 'mass'] },
+  lightest: { dir: 'LOW', quantity: ['weight', 'mass'] },
+  tallest: { dir: 'HIGH', quantity: ['height'] },
+  fastest: { dir: 'HIGH', quantity: ['speed', 'acceleration'] },
+  slowest: { dir: 'LOW', quantity: ['speed', 'acceleration'] },
+  windiest: { dir: 'HIGH', quantity: ['wind'] },
+  wettest: { dir: 'HIGH', quantity: ['precipitation', 'rain', 'rainfall'] },
+  rainiest: { dir: 'HIGH', quantity: ['precipitation', 'rain', 'rainfall'] },
+  driest: { dir: 'LOW', quantity: ['precipitation', 'rain', 'rainfall'] },
+  priciest: { dir: 'HIGH', quantity: ['price', 'cost'] },
+  costliest: { dir: 'HIGH', quantity: ['price', 'cost'] },
+  cheapest: { dir: 'LOW', quantity: ['price', 'cost'] },
+  oldest: { dir: 'HIGH', quantity: ['age'] },
+  youngest: { dir: 'LOW', quantity: ['age'] },
+  latest: { dir: 'HIGH', quantity: ['delay'] },
+  richest: { dir: 'HIGH', quantity: ['income', 'wealth', 'gdp', 'revenue'] },
+  poorest: { dir: 'LOW', quantity: ['income', 'wealth', 'gdp', 'revenue'] },
+  'most populous': { dir: 'HIGH', quantity: ['population', 'pop'] },
+  'least populous': { dir: 'LOW', quantity: ['population', 'pop'] },
 };
+
+/** Words in a column name that mark the high or low variant of a pair (`temp_max` / `temp_min`). */
+export const HIGH_WORDS = new Set(['max', 'maximum', 'high', 'highest', 'top', 'upper', 'peak']);
+export const LOW_WORDS = new Set(['min', 'minimum', 'low', 'lowest', 'bottom', 'lower']);
 
 /** Trailing unit words dropped from column names to name them naturally (body_mass_g → "body mass"). */
 export const UNIT_SUFFIXES = new Set(['mm', 'cm', 'km', 'm', 'g', 'kg', 'lbs', 'in', 'pct', 'usd', 's', 'ms']);
@@ -205,6 +273,12 @@ export const UNITS: Record<string, { dim: string; factor: number }> = {
   lbs: { dim: 'mass', factor: 453.59237 },
   pound: { dim: 'mass', factor: 453.59237 },
   mile: { dim: 'distance', factor: 1 },
+  m: { dim: 'length', factor: 1000 },
+  meter: { dim: 'length', factor: 1000 },
+  metre: { dim: 'length', factor: 1000 },
+  usd: { dim: 'money', factor: 1 },
+  dollar: { dim: 'money', factor: 1 },
+  percent: { dim: 'ratio', factor: 1 },
   km: { dim: 'distance', factor: 0.621371192 },
   kilometer: { dim: 'distance', factor: 0.621371192 },
   degree: { dim: 'temperature', factor: 1 },
@@ -212,27 +286,46 @@ export const UNITS: Record<string, { dim: string; factor: number }> = {
 };
 
 /**
- * The unit of a column's values (a key of {@link UNITS}), by column name; names ending in a unit suffix
- * (`_mm`, `_g`, `_lbs`, ...) need no entry. A number with a unit compared to a column of unknown unit abstains.
+ * Words naming a calendar part of a date column ("by year", "which month", "per weekday"), after {@link lemma}.
+ * `day` means the calendar day (DATE); "day of week" is matched as a phrase first.
  */
-export const COLUMN_UNITS: Record<string, string> = {
-  delay: 'minute',
-  precipitation: 'mm',
-  temp_max: 'celsius',
-  temp_min: 'celsius',
-  distance: 'mile',
+export const TIME_WORDS: Record<string, TimePart> = {
+  year: 'YEAR',
+  yearly: 'YEAR',
+  annual: 'YEAR',
+  annually: 'YEAR',
+  quarter: 'QUARTER',
+  quarterly: 'QUARTER',
+  month: 'MONTH',
+  monthly: 'MONTH',
+  'day of the week': 'DAY_OF_WEEK',
+  'day of week': 'DAY_OF_WEEK',
+  weekday: 'DAY_OF_WEEK',
+  day: 'DATE',
+  daily: 'DATE',
+  date: 'DATE',
 };
-
-/** Words naming a calendar bucket of a date column ("by year"). */
-export const TIME_BUCKETS = new Set(['year']);
 
 /**
  * Prepositions that pick one of several columns holding the same value: "from DFW" means an origin-like column,
  * "to DFW" a destination-like one.
  */
 export const VALUE_DIRECTIONS: Record<string, string[]> = {
-  from: ['origin', 'source', 'departure'],
-  to: ['destination', 'dest', 'arrival'],
+  from: ['origin', 'source', 'departure', 'from', 'src'],
+  departed: ['origin', 'source', 'departure', 'from', 'src'],
+  departing: ['origin', 'source', 'departure', 'from', 'src'],
+  depart: ['origin', 'source', 'departure', 'from', 'src'],
+  leaving: ['origin', 'source', 'departure', 'from', 'src'],
+  left: ['origin', 'source', 'departure', 'from', 'src'],
+  to: ['destination', 'dest', 'arrival', 'to', 'target'],
+  into: ['destination', 'dest', 'arrival', 'to', 'target'],
+  arriving: ['destination', 'dest', 'arrival', 'to', 'target'],
+  arrived: ['destination', 'dest', 'arrival', 'to', 'target'],
+  landing: ['destination', 'dest', 'arrival', 'to', 'target'],
+  landed: ['destination', 'dest', 'arrival', 'to', 'target'],
+  receive: ['destination', 'dest', 'arrival', 'to', 'target'],
+  receives: ['destination', 'dest', 'arrival', 'to', 'target'],
+  received: ['destination', 'dest', 'arrival', 'to', 'target'],
 };
 
 /**
@@ -245,6 +338,7 @@ export function lemma(word: string): string {
   if (w.length <= 3) return w;
   if (w.endsWith('ies')) return w.slice(0, -3) + 'y';
   if (/(ss|us|is)$/.test(w)) return w;
+  if (w.length > 5 && w.endsWith('ed') && !w.endsWith('eed')) return w.slice(0, -2);
   if (/(ches|shes|xes)$/.test(w)) return w.slice(0, -2);
   if (w.endsWith('s')) return w.slice(0, -1);
   return w;

@@ -10,6 +10,9 @@ import {
   type TenantContext,
 } from '@datapilot/common';
 
+import type { QueryPlan } from '../analyst/query-plan.ts';
+import type { MessageEventKind } from '../events.ts';
+
 export type { Keyset, Page, PageRequest } from '@datapilot/common';
 
 /** Who wrote a message. */
@@ -18,6 +21,22 @@ export type MessageRole = 'USER' | 'ASSISTANT';
 export type MessageStatus = 'PENDING' | 'STREAMING' | 'COMPLETE' | 'FAILED';
 /** The analyst's result table: `rows` are arrays in column order, JSON values only. */
 export type MessageResult = { columns: { name: string; type: string }[]; rows: unknown[][] };
+
+/** What the analyst understood: `summary` is the plan in words (the analyst's), `plan` the plan it ran. */
+export type StoredPlan = { summary: string; plan: QueryPlan };
+
+/**
+ * One entry of a message's event outline (`Message.eventLog`): the events published for it, in order, without their
+ * payloads, which are the message's own fields. A STATUS entry carries its status line (none for the first STATUS,
+ * the move to STREAMING); TEXT_DELTA stands for `count` consecutive text pieces (responder.ts `textPieces` of the
+ * text). The final COMPLETE or FAILED event is not in it.
+ */
+export type EventLogEntry =
+  | { kind: Exclude<MessageEventKind, 'TEXT_DELTA' | 'COMPLETE' | 'FAILED'>; statusText?: string }
+  | { kind: 'TEXT_DELTA'; count: number };
+
+/** One earlier question of a conversation and the plan of its answer (null: none stored). */
+export type PriorQuestion = { question: string; plan: QueryPlan | null };
 
 /**
  * A conversation as the API shows it (`createdAt` ISO-8601 UTC): `createdBy` is its creator's user id, `shared` whether
@@ -35,6 +54,14 @@ export type Message = {
   sql: string | null;
   result: MessageResult | null;
   errorCode: string | null;
+  /** What the analyst understood (ASSISTANT messages that got as far as a plan), else null. */
+  plan: StoredPlan | null;
+  /** The answer's Vega-Lite v5 chart (analyst/chart.ts), or null. */
+  chart: Record<string, unknown> | null;
+  /** The analyst's latest status line while it works ("Reading your tables"), or null. */
+  statusText: string | null;
+  /** The events published for it so far, in outline (null for messages stored before issue 8). Internal. */
+  eventLog: EventLogEntry[] | null;
   /** The member whose message it is: who wrote the question (USER), or who asked what the answer answers (ASSISTANT). */
   authorId: string;
   createdAt: string;
@@ -42,7 +69,9 @@ export type Message = {
 };
 
 /** Fields of an assistant message the responder may change; unset fields keep their value. */
-export type MessagePatch = Partial<Pick<Message, 'status' | 'text' | 'sql' | 'result' | 'errorCode'>>;
+export type MessagePatch = Partial<
+  Pick<Message, 'status' | 'text' | 'sql' | 'result' | 'errorCode' | 'plan' | 'chart' | 'statusText' | 'eventLog'>
+>;
 
 /** Statuses after which a message never changes again. */
 export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
@@ -105,6 +134,20 @@ export interface ChatStore {
    * @returns the updated message, or null when none was updated.
    */
   updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
+  /**
+   * Stores the ASSISTANT message `id` with `patch` (the FAILED state of a cancelled answer) unless it is already
+   * COMPLETE/FAILED, for a caller who may read its conversation and is the member who asked (`authorId`), or any
+   * such caller when `anyAuthor` (an ADMIN or OWNER: the resolver checks the role). For `cancelMessage` when no
+   * process of this service is computing the answer (it stopped mid-answer).
+   * @returns the updated message, or null when none was updated.
+   */
+  cancelAssistantMessage(id: string, patch: MessagePatch, anyAuthor: boolean): Promise<Message | null>;
+  /**
+   * The questions asked before the one that ASSISTANT message `id` answers, in its conversation, each with the plan
+   * stored on the answer that follows it: the newest `limit` (1..50) of them, oldest first. Empty when the message is
+   * not visible to the caller.
+   */
+  priorQuestions(id: string, limit: number): Promise<PriorQuestion[]>;
 }
 
 type ConversationRow = {
@@ -124,6 +167,10 @@ type MessageRow = {
   sql: string | null;
   result: MessageResult | null;
   error_code: string | null;
+  plan: StoredPlan | null;
+  chart: Record<string, unknown> | null;
+  status_text: string | null;
+  event_log: EventLogEntry[] | null;
   author_id: string;
   created_at: Date;
   updated_at: Date;
@@ -147,6 +194,10 @@ const toMessage = (r: MessageRow): Message => ({
   sql: r.sql,
   result: r.result,
   errorCode: r.error_code,
+  plan: r.plan,
+  chart: r.chart,
+  statusText: r.status_text,
+  eventLog: r.event_log,
   authorId: r.author_id,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
@@ -157,12 +208,42 @@ const CONVERSATION_COLUMNS = `id, title, created_at, user_id, shared, ${cursorAt
 const READABLE = `c.org_id = $1 AND (c.user_id = $2 OR c.shared)`;
 /** Who may WRITE to a conversation (alias `c`, org $1, user $2): its creator only. */
 const WRITABLE = `c.org_id = $1 AND c.user_id = $2`;
-const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.author_id,
-  m.created_at,
+const MESSAGE_COLUMNS = `m.id, m.conversation_id, m.role, m.status, m.text, m.sql, m.result, m.error_code, m.plan,
+  m.chart, m.status_text, m.event_log, m.author_id, m.created_at,
   m.updated_at, ${cursorAtColumn('m.created_at')}`;
 /** The visibility rule of messages, as one join: the caller may read the message's conversation. */
 const VISIBLE_MESSAGES = `chat.messages m JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
   WHERE m.org_id = $1 AND ${READABLE}`;
+
+/** The columns a {@link MessagePatch} may set: [patch key, column, stored as jsonb]. */
+const PATCH_COLUMNS: [keyof MessagePatch, string, boolean][] = [
+  ['status', 'status', false],
+  ['text', 'text', false],
+  ['sql', 'sql', false],
+  ['result', 'result', true],
+  ['errorCode', 'error_code', false],
+  ['plan', 'plan', true],
+  ['chart', 'chart', true],
+  ['statusText', 'status_text', false],
+  ['eventLog', 'event_log', true],
+];
+
+/**
+ * The SET list of an UPDATE of `chat.messages AS m` by `patch`, with its parameters numbered from `$first`: every
+ * column appears as `CASE WHEN <given> THEN <value> ELSE m.<column> END` (one statement text for every patch), a
+ * key absent from `patch` keeps the stored value, a key given as null or undefined stores NULL.
+ */
+function patchSet(patch: MessagePatch, first: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const sql = PATCH_COLUMNS.map(([key, column, json]) => {
+    const given = Object.prototype.hasOwnProperty.call(patch, key);
+    const value = patch[key];
+    params.push(given, value == null ? null : json ? JSON.stringify(value) : value);
+    const at = first + params.length - 2;
+    return `${column} = CASE WHEN $${at} THEN $${at + 1}${json ? '::jsonb' : ''} ELSE m.${column} END`;
+  }).join(',\n           ');
+  return { sql, params };
+}
 
 /**
  * Builds the chat data layer of `tenant` over `pool` (schema `chat`, see migrations/). Cheap: build one per request.
@@ -273,36 +354,59 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
     },
 
     async updateAssistantMessage(id, patch) {
-      const has = (k: keyof MessagePatch) => Object.prototype.hasOwnProperty.call(patch, k);
+      const set = patchSet(patch, 4);
       const { rows } = await query<MessageRow>(
-        `UPDATE chat.messages AS m SET
-           status = CASE WHEN $4 THEN $5 ELSE m.status END,
-           text = CASE WHEN $6 THEN $7 ELSE m.text END,
-           sql = CASE WHEN $8 THEN $9 ELSE m.sql END,
-           result = CASE WHEN $10 THEN $11::jsonb ELSE m.result END,
-           error_code = CASE WHEN $12 THEN $13 ELSE m.error_code END,
-           updated_at = clock_timestamp()
+        `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
          FROM chat.conversations c
          WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${WRITABLE}
            AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
          RETURNING ${MESSAGE_COLUMNS}`,
-        [
-          orgId,
-          userId,
-          id,
-          has('status'),
-          patch.status ?? null,
-          has('text'),
-          patch.text ?? null,
-          has('sql'),
-          patch.sql ?? null,
-          has('result'),
-          patch.result == null ? null : JSON.stringify(patch.result),
-          has('errorCode'),
-          patch.errorCode ?? null,
-        ],
+        [orgId, userId, id, ...set.params],
       );
       return rows[0] ? toMessage(rows[0]) : null;
+    },
+
+    async cancelAssistantMessage(id, patch, anyAuthor) {
+      const set = patchSet(patch, 5);
+      const { rows } = await query<MessageRow>(
+        `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
+         FROM chat.conversations c
+         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${READABLE}
+           AND (m.author_id = $2 OR $4) AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [orgId, userId, id, anyAuthor, ...set.params],
+      );
+      return rows[0] ? toMessage(rows[0]) : null;
+    },
+
+    async priorQuestions(id, limit) {
+      const n = Math.max(1, Math.min(50, Math.floor(limit)));
+      // The user messages before answer `id` (the newest of them is the question it answers, left out), each with
+      // the plan of the first answer after it.
+      const { rows } = await query<{ question: string; plan: StoredPlan | null }>(
+        `SELECT u.text AS question, a.plan
+           FROM chat.messages m
+           JOIN chat.conversations c ON c.id = m.conversation_id AND c.org_id = m.org_id
+           JOIN LATERAL (
+             SELECT q.text, q.created_at, q.id FROM chat.messages q
+              WHERE q.conversation_id = m.conversation_id AND q.org_id = m.org_id AND q.role = 'USER'
+                AND (q.created_at, q.id) < (m.created_at, m.id)
+              ORDER BY q.created_at DESC, q.id DESC LIMIT $4
+           ) u ON true
+           LEFT JOIN LATERAL (
+             SELECT r.plan FROM chat.messages r
+              WHERE r.conversation_id = m.conversation_id AND r.org_id = m.org_id AND r.role = 'ASSISTANT'
+                AND (r.created_at, r.id) > (u.created_at, u.id)
+              ORDER BY r.created_at, r.id LIMIT 1
+           ) a ON true
+          WHERE m.org_id = $1 AND ${READABLE} AND m.id = $3 AND m.role = 'ASSISTANT'
+          ORDER BY u.created_at DESC, u.id DESC`,
+        [orgId, userId, id, n + 1],
+      );
+      return rows
+        .slice(1)
+        .reverse()
+        .map((r) => ({ question: r.question, plan: r.plan?.plan ?? null }));
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import {
   DateTimeScalar,
+  JSONObjectScalar,
   JSONScalar,
   badUserInput,
   connection,
@@ -11,6 +12,7 @@ import {
   requestLoader,
   ownOrganizationReference,
   requireTenant,
+  roleAtLeast,
   textArg,
   uuidArg,
   type RequestContext,
@@ -18,6 +20,7 @@ import {
 import { createChatStore, type ChatStore, type Conversation, type Message } from '../data/chat-store.ts';
 import { openMessageEventStream, type MessageEvent, type MessageEventHub } from '../events.ts';
 import type { Responder } from '../responder.ts';
+import { answerPlan } from './answer-plan.ts';
 
 /** Longest question, in characters (after trimming). */
 export const MAX_MESSAGE_CHARS = 4000;
@@ -82,6 +85,17 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
           throw e;
         }
       },
+      cancelMessage: async (_: unknown, args: { id: string }, ctx: RequestContext) => {
+        const tenant = requireTenant(ctx);
+        const found = await store(ctx).getMessage(uuidArg(args.id, 'id'));
+        if (!found) throw notFound('Message');
+        // The member who asked, or an ADMIN/OWNER (a runaway answer in a shared conversation): never another member.
+        const anyAuthor = roleAtLeast(tenant.role, 'ADMIN');
+        if (found.authorId !== tenant.userId && !anyAuthor)
+          throw forbidden('Only the member who asked, or an ADMIN, may cancel an answer.');
+        if (found.status === 'COMPLETE' || found.status === 'FAILED') return found;
+        return deps.responder.cancel(tenant, found, anyAuthor);
+      },
       shareConversation: async (_: unknown, args: { id: string; shared: boolean }, ctx: RequestContext) => {
         const id = uuidArg(args.id, 'id');
         const updated = await store(ctx).setShared(id, args.shared);
@@ -139,7 +153,8 @@ export function createResolvers(deps: { pool: Pool; hub: MessageEventHub; respon
         return found;
       },
       result: (m: Message) => m.result,
+      plan: (m: Message) => answerPlan(m.plan),
     },
   };
-  return { ...resolvers, JSON: JSONScalar, DateTime: DateTimeScalar };
+  return { ...resolvers, JSON: JSONScalar, JSONObject: JSONObjectScalar, DateTime: DateTimeScalar };
 }

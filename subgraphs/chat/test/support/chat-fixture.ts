@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { createClient, type Client } from 'graphql-ws';
 import { createLogger, createAuthenticator, tokenRoleOnly } from '@datapilot/common';
 import { startTestDatabase, type TestDatabase } from '../../../../infra/postgres/testing.ts';
-import { createChatServer, migrateChatSchema, type ChatServer } from '../../src/server.ts';
+import { createChatServer, migrateChatSchema, type ChatServer, type ChatServerOptions } from '../../src/server.ts';
 import type { TenantLakes } from '../../src/responder.ts';
 import { createTestIssuer, type TestIssuer } from './tokens.ts';
 
@@ -76,8 +76,8 @@ export type ChatFixture = {
   /** The superuser's pool, for a test's own SQL (fixtures, checks of stored rows): no policy binds it. */
   ownerPool: pg.Pool;
   issuer: TestIssuer;
-  /** Starts a chat server on a free port with `lake`; stopped by `stop()`. */
-  serve(lake: TenantLakes, streamDelayMs?: number): Promise<ChatServer>;
+  /** Starts a chat server on a free port with `lake` (and `options`, e.g. an analyst); stopped by `stop()`. */
+  serve(lake: TenantLakes, streamDelayMs?: number, options?: Partial<ChatServerOptions>): Promise<ChatServer>;
   stop(): Promise<void>;
 };
 
@@ -94,7 +94,7 @@ export async function startChatFixture(): Promise<ChatFixture> {
     pool,
     ownerPool,
     issuer,
-    async serve(lake, streamDelayMs = 15) {
+    async serve(lake, streamDelayMs = 15, options = {}) {
       const server = await createChatServer({
         pool,
         lake,
@@ -102,6 +102,7 @@ export async function startChatFixture(): Promise<ChatFixture> {
         port: 0,
         logger: createLogger('chat-test', 'error'),
         streamDelayMs,
+        ...options,
       });
       servers.push(server);
       return server;
@@ -117,7 +118,8 @@ export async function startChatFixture(): Promise<ChatFixture> {
 
 /** Fields of a Message, for every query. */
 export const MESSAGE_FIELDS =
-  'id conversationId role status text sql result { columns { name type } rows } errorCode createdAt';
+  'id conversationId role status text sql result { columns { name type } rows } errorCode createdAt statusText chart ' +
+  'plan { summary table measure filters grouping json }';
 export const CREATE = 'mutation($t: String!) { createConversation(title: $t) { id title createdAt } }';
 export const SEND = `mutation($c: ID!, $x: String!) { sendMessage(conversationId: $c, text: $x) {
   userMessage { ${MESSAGE_FIELDS} } assistantMessage { ${MESSAGE_FIELDS} } } }`;

@@ -1,7 +1,7 @@
 import type { Driver } from 'neo4j-driver';
 
 /** Database the graph lives in (Community has one user database). */
-const DATABASE = 'neo4j';
+export const DATABASE = 'neo4j';
 
 /**
  * The graph's schema objects, each `IF NOT EXISTS`. Every node type the subgraph reads gets a composite
@@ -17,13 +17,20 @@ const GRAPH_SCHEMA = [
   'CREATE INDEX upload_org IF NOT EXISTS FOR (u:Upload) ON (u.orgId)',
   'CREATE CONSTRAINT pipeline_run_org_id_unique IF NOT EXISTS FOR (r:PipelineRun) REQUIRE (r.orgId, r.id) IS UNIQUE',
   'CREATE INDEX pipeline_run_org IF NOT EXISTS FOR (r:PipelineRun) ON (r.orgId)',
+  // The semantic layer (see schema.graphql): columns and metrics are unique per (org, dataset, name).
+  'CREATE CONSTRAINT column_org_dataset_name_unique IF NOT EXISTS FOR (c:Column) REQUIRE (c.orgId, c.dataset, c.name) IS UNIQUE',
+  'CREATE INDEX column_org IF NOT EXISTS FOR (c:Column) ON (c.orgId)',
+  'CREATE CONSTRAINT metric_org_dataset_name_unique IF NOT EXISTS FOR (m:Metric) REQUIRE (m.orgId, m.dataset, m.name) IS UNIQUE',
+  'CREATE INDEX metric_org IF NOT EXISTS FOR (m:Metric) ON (m.orgId)',
 ] as const;
 
 /**
- * Creates the graph's schema objects, idempotently (`IF NOT EXISTS`): uniqueness constraints on
- * `(:Dataset {orgId, name})`, `(:Upload {orgId, id})` and `(:PipelineRun {orgId, id})`, and a range index on
- * `orgId` for each of the three labels. Call at service start. The catalog itself (datasets and their lineage)
- * is written by the pipeline's publish task only; this subgraph reads it.
+ * Creates the graph's schema objects, idempotently (`IF NOT EXISTS`; an equivalent constraint or index under
+ * another name also makes it a no-op): uniqueness constraints on `(:Dataset {orgId, name})`, `(:Upload {orgId,
+ * id})`, `(:PipelineRun {orgId, id})`, `(:Column {orgId, dataset, name})` and `(:Metric {orgId, dataset, name})`,
+ * and a range index on `orgId` for each of the five labels. Call at service start. The catalog itself (datasets
+ * and their lineage) is written by the pipeline's publish task only; the semantic layer by its profiling step and
+ * by this subgraph's mutations (src/data/semantic.ts).
  * @throws the driver's error when Neo4j is unreachable or the credentials are wrong.
  */
 export async function ensureGraphSchema(driver: Driver): Promise<void> {
