@@ -257,3 +257,61 @@ suite('named metrics of the semantic layer', () => {
     expect(planQuestion('What were the miles flown from SEA?', catalog)).toMatchObject({ abstain: true });
   });
 });
+
+suite('what a question leaves unread is refused, not dropped', () => {
+  it('a comparison without a number ("more than an hour") abstains instead of averaging every row', () => {
+    expect(planQuestion('What is the average delay of flights delayed more than an hour?', catalog)).toMatchObject({
+      abstain: true,
+    });
+  });
+  it('a unit picks the compared column: flights longer than 1000 miles compares the distance', () => {
+    expect(plan('What is the average delay of flights longer than 1000 miles?')).toMatchObject({
+      aggregate: 'AVG',
+      measure: col('flights', 'delay'),
+      filters: [{ column: col('flights', 'distance'), op: '>', values: [1000] }],
+    });
+  });
+  it('"over the past 3 months" is a time span back from the latest profiled date (2015-12-31)', () => {
+    expect(plan('Average temp_max over the past 3 months').filters).toEqual([
+      { column: col('seattle_weather', 'date'), timePart: 'DATE', op: 'BETWEEN', values: ['2015-10-01', '2015-12-31'] },
+    ]);
+    expect(plan('Total precipitation in the last year').filters).toEqual([
+      { column: col('seattle_weather', 'date'), timePart: 'YEAR', op: '=', values: [2015] },
+    ]);
+  });
+  it('a follow-up that names another table is a new question', () => {
+    const weather = plan('What was the total precipitation in 2012?');
+    expect(plan('And how many cars are there?', [{ question: '', plan: weather }])).toMatchObject({
+      table: 'cars',
+      aggregate: 'COUNT',
+      filters: [],
+    });
+  });
+  it('"and the lowest?" keeps the measure and the filters', () => {
+    const avg = plan('What was the average temp_max in 2014?');
+    expect(plan('And the lowest?', [{ question: '', plan: avg }])).toEqual({ ...avg, aggregate: 'MIN' });
+  });
+});
+
+suite('counting names, values after columns, superlatives before nouns', () => {
+  it('"how many countries" counts distinct countries, not country-year rows', () => {
+    expect(plan('How many countries are in cluster 3?')).toMatchObject({
+      aggregate: 'COUNT_DISTINCT',
+      measure: col('gapminder', 'country'),
+      filters: [{ column: col('gapminder', 'cluster'), op: '=', values: [3] }],
+    });
+    expect(plan('How many cities are in Texas?')).toMatchObject({
+      aggregate: 'COUNT_DISTINCT',
+      measure: col('airports', 'city'),
+      filters: [{ column: col('airports', 'state'), values: ['TX'] }],
+    });
+  });
+  it('"the heaviest penguin species" groups by species', () => {
+    expect(plan('What is the heaviest penguin species?')).toMatchObject({
+      group: { column: col('penguins', 'species'), timePart: null },
+      measure: col('penguins', 'body_mass_g'),
+      order: 'DESC',
+      limit: 1,
+    });
+  });
+});

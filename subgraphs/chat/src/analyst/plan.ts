@@ -224,12 +224,21 @@ export function planQuestion(question: string, catalog: Catalog, history: PriorT
   const previous = [...history].reverse().find((t) => t.plan)?.plan ?? null;
   const prevTable = previous && catalog.tables.find((t) => t.name === previous.table);
   const followUpWords = FOLLOW_UP.test(question);
+  // "And in 2015?" changes the previous plan; if it cannot ("And how many cars are there?"), it is a question of its
+  // own. A question that cannot stand alone may still continue the conversation ("What about Gentoo?").
+  let followUpRefusal: Refusal | null = null;
+  if (previous && prevTable && followUpWords) {
+    try {
+      return followUp(question, catalog, previous, prevTable);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e;
+      followUpRefusal = e;
+    }
+  }
   try {
-    if (previous && prevTable && followUpWords) return followUp(question, catalog, previous, prevTable);
     return finish(analyze(question, catalog, null), catalog);
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
-    // A short question that names no table may still continue the conversation ("What about Gentoo?").
     if (previous && prevTable && !followUpWords) {
       try {
         return followUp(question, catalog, previous, prevTable);
@@ -237,7 +246,7 @@ export function planQuestion(question: string, catalog: Catalog, history: PriorT
         if (!(f instanceof Refusal)) throw f;
       }
     }
-    return abstain(e.message);
+    return abstain((followUpRefusal ?? e).message);
   }
 }
 
@@ -259,7 +268,13 @@ function followUp(question: string, catalog: Catalog, previous: QueryPlan, table
     filters: [...kept, ...d.filters.map(({ at: _at, ...f }) => f)],
     group: d.group ? { column: ref(d.group.column), timePart: d.group.timePart } : previous.group,
     aggregate: d.aggregate ?? previous.aggregate,
-    measure: d.aggregate ? (d.measure ? ref(d.measure) : null) : previous.measure,
+    measure: d.aggregate
+      ? d.measure
+        ? ref(d.measure)
+        : d.aggregate === 'COUNT'
+          ? null
+          : previous.measure
+      : previous.measure,
     percentile: d.aggregate ? d.percentile : previous.percentile,
     metric: d.aggregate ? d.metric : previous.metric,
     order: d.order ?? previous.order,
@@ -389,8 +404,14 @@ function analyze(
 
   // 2. The base table.
   let table: CatalogTable;
-  if (context) table = context.table;
-  else {
+  if (context) {
+    table = context.table;
+    // "And how many cars are there?" after a weather question is a new question, not a change of the old one.
+    const inPlan = (t: CatalogTable) => t.name === table.name || context.joins.some((j) => j.table === t.name);
+    const named = tables.filter((m) => !m.payload.some(inPlan));
+    if (named.length && !named.every((m) => columns.some((c) => c.start <= m.start && c.end >= m.end)))
+      refuse('the follow-up names another table');
+  } else {
     const own = new Map<string, number>(catalog.tables.map((t) => [t.name, 0]));
     const add = (names: Iterable<string>, n: number) => {
       for (const name of new Set(names)) own.set(name, own.get(name)! + n);
@@ -586,6 +607,40 @@ function analyze(
     if (!col) refuse(`${table.name} has no date column for the year ${vals.join(' to ')}`);
     filters.push({ column: { table: table.name, column: col!.name }, timePart: 'YEAR', op, values: vals, at });
   };
+  /** "the last N years/months/days of data": back from the table's latest date (the profile's maximum). */
+  const lastFilter = (n: number, unitWord: Found<TimePart>, at: number) => {
+    const col = timeColumn(table, unitWord.payload);
+    const max = col?.max ?? null;
+    if (!col || !max) refuse(`I don't know the latest date of ${table.name}`);
+    if (unitWord.payload === 'DAY_OF_WEEK') refuse(`I can't count back in days of the week`);
+    const m = mentions.find((x) => x.start === unitWord.start);
+    if (m) m.used = true;
+    if (col!.kind === 'number' || unitWord.payload === 'YEAR') {
+      const y = Number(String(max).slice(0, 4));
+      if (n === 1) yearFilter('=', [y], at);
+      else yearFilter('BETWEEN', [y - n + 1, y], at);
+      return;
+    }
+    const end = new Date(String(max).slice(0, 10) + 'T00:00:00Z');
+    const start = new Date(end);
+    if (unitWord.payload === 'MONTH' || unitWord.payload === 'YEAR_MONTH')
+      start.setUTCMonth(start.getUTCMonth() - n + 1, 1);
+    else if (unitWord.payload === 'QUARTER') start.setUTCMonth(start.getUTCMonth() - 3 * n + 1, 1);
+    else start.setUTCDate(start.getUTCDate() - n + 1);
+    filters.push({
+      column: { table: table.name, column: col!.name },
+      timePart: 'DATE',
+      op: 'BETWEEN',
+      values: [start.toISOString().slice(0, 10), end.toISOString().slice(0, 10)],
+      at,
+    });
+  };
+  // "in the last year", "over the past month": one of them.
+  for (const c of cues) {
+    if (c.payload !== 'LAST') continue;
+    const unitWord = times.find((x) => x.start === c.end);
+    if (unitWord) lastFilter(1, unitWord, c.start);
+  }
   for (const [i, t] of tokens.entries()) {
     if (t.num === null || numbersUsed.has(i)) continue;
     const cue = cues.find((c) => c.end === i);
@@ -612,28 +667,7 @@ function analyze(
       const unitWord = times.find((x) => x.start === i + 1);
       if (!unitWord || !Number.isInteger(t.num) || t.num < 1 || t.num > 1000)
         refuse(`I can't tell what "${phraseOf(tokens, cue)} ${t.raw}" means`);
-      const col = timeColumn(table, unitWord!.payload);
-      const max = col?.max ?? null;
-      if (!col || !max) refuse(`I don't know the latest date of ${table.name}`);
-      const m = mentions.find((x) => x.start === unitWord!.start);
-      if (m) m.used = true;
-      if (col!.kind === 'number' || unitWord!.payload === 'YEAR') {
-        const y = Number(String(max).slice(0, 4));
-        yearFilter('BETWEEN', [y - t.num + 1, y], cue.start);
-      } else {
-        const end = new Date(String(max).slice(0, 10) + 'T00:00:00Z');
-        const start = new Date(end);
-        if (unitWord!.payload === 'MONTH') start.setUTCMonth(start.getUTCMonth() - t.num + 1, 1);
-        else if (unitWord!.payload === 'QUARTER') start.setUTCMonth(start.getUTCMonth() - 3 * t.num + 3, 1);
-        else start.setUTCDate(start.getUTCDate() - t.num + 1);
-        filters.push({
-          column: { table: table.name, column: col!.name },
-          timePart: 'DATE',
-          op: 'BETWEEN',
-          values: [start.toISOString().slice(0, 10), end.toISOString().slice(0, 10)],
-          at: cue.start,
-        });
-      }
+      lastFilter(t.num, unitWord!, cue.start);
     } else if (
       isYear(t.num) &&
       ((cue && cue.payload === 'BETWEEN') || tokens[i - 1]?.word === 'from') &&
@@ -648,15 +682,26 @@ function analyze(
       numbersUsed.add(i + 1);
     } else if (cue && COMPARISONS[cue.payload]) {
       const before = mentions.filter((m) => m.end <= cue.start && m.column.kind === 'number' && !m.timePart).at(-1);
-      let target = next?.column.kind === 'number' && !next.timePart ? next : before;
+      const dim = unit ? UNITS[unit.lemma]!.dim : null;
+      const fits = (m: Mention | undefined) =>
+        m && m.column.kind === 'number' && !m.timePart && (!dim || unitOf(m.column)?.dim === dim) ? m : undefined;
+      // The column after the number, else the one before the comparison; with a unit, only a column of its
+      // dimension ("the delay of flights longer than 1000 miles" compares the distance, not the delay).
+      let target = fits(next) ?? fits(before) ?? (dim ? undefined : (fits(next) ?? before));
       // "weigh more than 5 kg": the one column of the table measured in that unit's dimension.
-      if (!target && unit) {
-        const dim = UNITS[unit.lemma]!.dim;
+      if (!target && dim) {
         const same = table.columns.filter((c) => c.kind === 'number' && unitOf(c)?.dim === dim);
         if (same.length === 1) {
-          target = { start: i, end: i, column: same[0]!, timePart: null, used: false, viaFk: false };
-          mentions.push(target);
-        }
+          target = mentions.find((m) => m.column === same[0]) ?? {
+            start: i,
+            end: i,
+            column: same[0]!,
+            timePart: null,
+            used: false,
+            viaFk: false,
+          };
+          if (!mentions.includes(target)) mentions.push(target);
+        } else if (fits(next) === undefined && before) target = before; // the unit error below names it
       }
       if (!target) refuse(`I can't tell what "${phraseOf(tokens, cue)} ${t.raw}" compares`);
       const value = convert(t.num, unit?.lemma ?? null, target!.column);
@@ -676,6 +721,21 @@ function analyze(
       (YEAR_WORDS[tokens[i - 1]?.word ?? ''] || inMonth(i - 1) || !(next && next.column.kind === 'number'))
     ) {
       yearFilter(YEAR_WORDS[tokens[i - 1]?.word ?? ''] ?? '=', [t.num], i);
+    } else if (
+      !(next && next.column.kind === 'number' && next.start === i + 1) &&
+      mentions.some((m) => m.end === i && m.column.kind === 'number' && !m.timePart && !m.used) &&
+      !isYear(t.num)
+    ) {
+      // "cluster 3": the number right after a numeric column is its value.
+      const m = mentions.find((x) => x.end === i && x.column.kind === 'number' && !x.timePart)!;
+      m.used = true;
+      filters.push({
+        column: { table: m.column.table, column: m.column.name },
+        timePart: null,
+        op: '=',
+        values: [t.num],
+        at: i,
+      });
     } else if (next && next.column.kind === 'number' && !next.timePart && next.start === i + 1) {
       next.used = true;
       filters.push({
@@ -688,6 +748,19 @@ function analyze(
     } else refuse(`I don't know what the number ${t.raw} refers to`);
     numbersUsed.add(i);
   }
+  // A comparison or range that no number completed ("more than an hour") is not read: refuse rather than drop it.
+  const beforeLast = (c: Span) =>
+    cues.some(
+      (l) => l.payload === 'LAST' && (l.start === c.end || (l.start === c.end + 1 && tokens[c.end]!.word === 'the')),
+    );
+  for (const c of cues)
+    if (
+      (COMPARISONS[c.payload] || c.payload === 'BETWEEN') &&
+      !beforeLast(c) && // "over the past 3 months": a time span, read by LAST
+      !filters.some((f) => f.at === c.start || f.at === c.end)
+    )
+      if (!(c.payload === 'BETWEEN' && filters.some((f) => f.op === 'BETWEEN')))
+        refuse(`I can't read "${phraseOf(tokens, c)}" here: give a number after it`);
   // "no precipitation": the measure is 0.
   for (const c of cues.filter((x) => x.payload === 'NONE')) {
     const m = mentionAt(c.end);
@@ -739,7 +812,8 @@ function analyze(
         m = after;
       }
     }
-    if ('adjective' in c && m && !m.timePart && !(m.column.kind === 'temporal')) continue;
+    // After a superlative, only a calendar word, a date or a named thing groups ("the heaviest penguin species").
+    if ('adjective' in c && m && !m.timePart && m.column.kind === 'number') continue;
     if (m) {
       if (c.payload !== 'GROUP' && m.column.kind === 'number' && !m.timePart) continue;
       if (m.timePart === null && m.column.kind === 'temporal' && c.payload !== 'GROUP') {
@@ -812,7 +886,12 @@ function analyze(
     measure = m!.column;
   } else if (!metric) {
     const measures = mentions.filter((m) => !m.used && m.column.kind === 'number' && !m.timePart);
-    const unused = mentions.filter((m) => !m.used && !(m.column.kind === 'number' && !m.timePart));
+    const countCue = cues.find((c) => c.payload === 'COUNT');
+    const unusedBeforeCount = mentions.filter((m) => !m.used && !(m.column.kind === 'number' && !m.timePart));
+    // The column counted by "how many <names>" is used by the count (below).
+    const unused = unusedBeforeCount.filter(
+      (m) => !(countCue && m.start === countCue.end && m.column.kind === 'string' && !box.g),
+    );
     if (unused.length) refuse(`I don't know what to do with ${unused.map((m) => m.column.name).join(', ')}`);
     if (new Set(measures.map((m) => m.column)).size > 1)
       refuse(`I can compute one measure at a time (${measures.map((m) => m.column.name).join(', ')})`);
@@ -858,8 +937,15 @@ function analyze(
       else if (!context)
         refuse('I could not tell what to compute (an average, a total, a count, the highest or lowest)');
     }
+    // "how many countries ...": a column of names or categories right after "how many" counts its distinct values.
+    const counted =
+      countCue && mentions.find((m) => m.start === countCue.end && !m.timePart && m.column.kind === 'string');
+    if (counted && unusedBeforeCount.includes(counted) && aggregate === 'COUNT' && !g) {
+      aggregate = 'COUNT_DISTINCT';
+      measure = counted.column;
+    }
     // "how many unemployed": a numeric column named right after "how many" is a quantity to add up.
-    const countCue = cues.find((c) => c.payload === 'COUNT');
+
     if (
       aggregate === 'COUNT' &&
       measure &&
@@ -879,7 +965,8 @@ function analyze(
       measure = catalog.tables.find((x) => x.name === t)!.columns.find((x) => x.name === c)!;
       if (measure.kind !== 'number') measure = null;
     }
-    if (aggregate && aggregate !== 'COUNT' && !measure)
+    // A follow-up ("and the lowest?") keeps the previous plan's measure.
+    if (aggregate && aggregate !== 'COUNT' && !measure && !context)
       refuse('the question does not name a numeric column to compute it on');
   }
 
