@@ -45,6 +45,7 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly subgraph: string,
     url: string | undefined,
+    private readonly logger?: Logger,
   ) {
     super({ url });
   }
@@ -77,6 +78,14 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       if (code.startsWith('GRAPHQL_') || code === 'BAD_REQUEST')
         throw new GraphQLError(first.message ?? 'Invalid request.', { extensions: { code } });
     }
+    // An outage as the client sees it; the operator sees why (status, the transport error and its cause).
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    this.logger?.warn('subgraph request failed', {
+      subgraph: this.subgraph,
+      status: response?.status,
+      error: error.message,
+      cause: cause ? `${cause.code ?? ''} ${cause.message ?? ''}`.trim() : undefined,
+    });
     throw new DataPilotError('UPSTREAM_UNAVAILABLE', `The ${this.subgraph} service is unavailable; try again.`);
   }
 }
@@ -141,12 +150,12 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
   const byName = new Map(composition.subgraphs.map((s) => [s.name, s]));
   // One data source per subgraph, shared by queries and the subscription edge's fill (subscriptions.ts).
   const serviceMap: Record<string, SubgraphDataSource> = Object.fromEntries(
-    composition.subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url)]),
+    composition.subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url, opts.logger)]),
   );
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
     // The endpoint configured for the subgraph's name, not the URL written in the supergraph.
-    buildService: ({ name }) => serviceMap[name] ?? new SubgraphDataSource(name, byName.get(name)?.url),
+    buildService: ({ name }) => serviceMap[name] ?? new SubgraphDataSource(name, byName.get(name)?.url, opts.logger),
   });
 
   const apollo = new ApolloServer<GatewayContext>({

@@ -138,10 +138,21 @@ export function createGraphQLHttpServer<C extends BaseContext>(opts: {
 }
 
 /**
- * Starts `server` listening on `host:port` (port 0 = a free port).
+ * How long an idle keep-alive connection stays open, in milliseconds. A client reusing a socket the server is closing
+ * at that moment gets ECONNRESET, and a POST is not retried: an outage the client did not cause. undici (the
+ * gateway's fetch) closes idle sockets 1 s before the server's advertised `Keep-Alive: timeout`; with Node's default of
+ * 5 s a socket idle for 4 s (common between a test's or a user's requests) sits in that 1 s window, where event-loop
+ * lag on a busy machine lets the server's timer win. At 65 s the window moves to sockets idle for about a minute.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/**
+ * Starts `server` listening on `host:port` (port 0 = a free port), with {@link KEEP_ALIVE_TIMEOUT_MS}.
  * @returns the base URL, e.g. `http://127.0.0.1:4001`.
  */
 export function listen(server: Server, port: number, host = '127.0.0.1'): Promise<string> {
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
