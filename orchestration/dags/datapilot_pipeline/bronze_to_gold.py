@@ -430,7 +430,7 @@ def reconcile_with_table(df: DataFrame, table: StructType, non_null: dict[str, i
 
 
 @contextmanager
-def _session_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
+def session_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
     """Sets `conf` on the session for the block, then restores what was there."""
     previous = {k: spark.conf.get(k, None) for k in conf}
     for k, v in conf.items():
@@ -539,7 +539,7 @@ def load(
     check_bronze_key(bronze_key, org_id, table, upload_id)
     source, target = s3a_uri(bucket, bronze_key), s3a_uri(bucket, gold_key(org_id, table))
 
-    with _session_conf(spark, LOAD_CONF):
+    with session_conf(spark, LOAD_CONF):
         records = _READERS[fmt](spark, source)
         if not records.raw_names:
             raise PipelineError("EMPTY_FILE", "The file has no records (no columns); upload a file with data.")

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from .bronze_to_gold import _history
+from .bronze_to_gold import _history, session_conf
 from .errors import PipelineError
 from .lake import gold_key, s3a_uri
 
@@ -670,22 +669,6 @@ def _col(name: str) -> Any:
     return F.col("`" + name.replace("`", "``") + "`")
 
 
-@contextmanager
-def _utc(spark: SparkSession) -> Iterator[None]:
-    """`PROFILE_CONF` on the session for the block, then what was there."""
-    previous = {k: spark.conf.get(k, None) for k in PROFILE_CONF}
-    for k, v in PROFILE_CONF.items():
-        spark.conf.set(k, v)
-    try:
-        yield
-    finally:
-        for k, v in previous.items():
-            if v is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, v)
-
-
 def _atomic(type_name: str) -> bool:
     return not type_name.startswith(("struct<", "array<", "map<")) and type_name != "binary"
 
@@ -770,7 +753,7 @@ def current_version(spark: SparkSession, *, bucket: str, org_id: str, table: str
     "committed_at": ISO-8601 UTC}`. Raises PipelineError INVALID_PARAMS (bad org or table) or OBJECT_MISSING (no
     Delta table there); Spark errors propagate."""
     target = s3a_uri(bucket, gold_key(org_id, table))
-    with _utc(spark):
+    with session_conf(spark, PROFILE_CONF):
         history = _history(spark, target)
         rows = []
         if history is not None:
@@ -800,7 +783,7 @@ def profile_table(spark: SparkSession, *, bucket: str, org_id: str, table: str, 
     df = spark.read.format("delta").option("versionAsOf", version).load(target)
     fields = df.schema.fields
     types = [f.dataType.simpleString() for f in fields]
-    with _utc(spark):
+    with session_conf(spark, PROFILE_CONF):
         stats = _statistics(df, types)
         jobs = 1
         rows = int(stats["rows"])

@@ -6,6 +6,7 @@
  */
 import { describe as suite, expect, it } from 'vitest';
 import { planQuestion, planSummary, toSql, validatePlan, type Catalog, type QueryPlan } from '../src/analyst/index.ts';
+import { answerPlan } from '../src/resolvers/answer-plan.ts';
 import { demoCatalog } from './support/demo-catalog.ts';
 
 const catalog = demoCatalog();
@@ -312,6 +313,22 @@ suite('counting names, values after columns, superlatives before nouns', () => {
       measure: col('penguins', 'body_mass_g'),
       order: 'DESC',
       limit: 1,
+    });
+  });
+});
+
+suite('Message.plan in words', () => {
+  it('filters, grouping and measure of a joined, ranked plan read as the answer text does', () => {
+    const p = plan('Which origin state has the highest average flight delay in January?');
+    expect(answerPlan({ summary: planSummary(p), plan: p })).toEqual({
+      summary:
+        'average delay in flights with airports (by origin) where the month of date is January, per airports.state, ' +
+        'highest first (top 1, ties kept)',
+      table: 'flights',
+      measure: 'Average delay',
+      filters: ['the month of date is January'],
+      grouping: 'airports.state, top 1 by the measure',
+      json: p,
     });
   });
 });

@@ -51,7 +51,8 @@ const show = (f: PlanFilter, v: string | number) =>
       : typeof v === 'string'
         ? `"${v}"`
         : String(v);
-const filterText = (plan: QueryPlan, f: PlanFilter) => {
+/** One filter in words: `the year of date is 2015`, `weather is one of "rain", "snow"`, `airports.state is "CA"`. */
+export const filterText = (plan: QueryPlan, f: PlanFilter) => {
   const col = (f.column.table === plan.table ? '' : `${f.column.table}.`) + f.column.column;
   const subjectText =
     f.timePart && PART_WORDS[f.timePart] !== f.column.column ? `the ${PART_WORDS[f.timePart]} of ${col}` : col;
@@ -71,8 +72,8 @@ function fromText(plan: QueryPlan): string {
   const joins = plan.joins.map((j) => `${j.table} (by ${j.column})`);
   return plan.table + (joins.length ? ` with ${joins.join(' and ')}` : '');
 }
-/** What the answer is grouped by, in words: "month of date", "year of date", "city of airports", "species". */
-function groupText(plan: QueryPlan): string {
+/** What the answer is grouped by, in words: "month of date", "year of date", "airports.city", "species". */
+export function groupText(plan: QueryPlan): string {
   const g = plan.group!;
   const col = (g.column.table === plan.table ? '' : `${g.column.table}.`) + g.column.column;
   return g.timePart && PART_WORDS[g.timePart] !== g.column.column ? `${PART_WORDS[g.timePart]} of ${col}` : col;
