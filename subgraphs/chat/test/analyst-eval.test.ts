@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLake, type Lake } from '@datapilot/lake-core';
 import { createAnalyst, type AnalystAnswer } from '../src/analyst/index.ts';
 import { createDemoLake, type DemoLake } from './support/demo-lake.ts';
-import { demoSemanticLayer } from './support/demo-catalog.ts';
+import { demoSemanticLayer, readDemoFile } from './support/demo-catalog.ts';
 
 type Expect =
   | { kind: 'number'; value: number; tol: number }
@@ -95,6 +95,38 @@ describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real
     }
     expect(outcomes.filter((o) => o.outcome !== 'correct')).toEqual([]);
   }, 280_000);
+
+  it('groups an integer month column by month name, in calendar order (averages by hand from the JSON file)', async () => {
+    const analyst = createAnalyst({ semantic });
+    const answer = await analyst.answer('Average unemployment rate by month', {
+      lake: lake.forTenant({ orgId }),
+      orgId,
+    });
+    const rows = readDemoFile('unemployment-across-industries.json') as { month: number; rate: number }[];
+    const months = [
+      'January',
+      'February',
+      'March',
+      'April',
+      'May',
+      'June',
+      'July',
+      'August',
+      'September',
+      'October',
+      'November',
+      'December',
+    ];
+    const expected = months.map((name, i) => {
+      const of = rows.filter((r) => r.month === i + 1).map((r) => r.rate);
+      return [name, of.reduce((a, b) => a + b, 0) / of.length];
+    });
+    expect(answer.result!.rows.map((r) => r[0])).toEqual(months);
+    answer.result!.rows.forEach((r, i) =>
+      expect(Math.abs((r[1] as number) - (expected[i]![1] as number))).toBeLessThan(1e-9),
+    );
+    expect(answer.chart).toMatchObject({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json' });
+  }, 120_000);
 
   it('states the numbers of its result in its text', async () => {
     const analyst = createAnalyst({ semantic });

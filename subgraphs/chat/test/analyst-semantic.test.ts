@@ -68,10 +68,11 @@ suite('calendar parts and ranges', () => {
     expect(p).toMatchObject({ group: { column: col('seattle_weather', 'date'), timePart: 'MONTH' }, limit: null });
     const { sql, params } = toSql(p, catalog);
     expect(sql).toBe(
-      "SELECT element_at(array('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', " +
-        "'September', 'October', 'November', 'December'), MONTH(`date`)) AS `month`, AVG(`temp_max`) AS " +
-        '`avg_temp_max` FROM `seattle_weather` WHERE YEAR(`date`) = :p1 AND MONTH(`date`) IS NOT NULL GROUP BY ' +
-        'MONTH(`date`) ORDER BY MONTH(`date`) ASC LIMIT 1000',
+      'SELECT `month`, `avg_temp_max` FROM (SELECT ' +
+        "element_at(array('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', " +
+        "'September', 'October', 'November', 'December'), CAST(MONTH(`date`) AS INT)) AS `month`, MONTH(`date`) AS " +
+        '`_key`, AVG(`temp_max`) AS `avg_temp_max` FROM `seattle_weather` WHERE YEAR(`date`) = :p1 AND MONTH(`date`) ' +
+        'IS NOT NULL GROUP BY MONTH(`date`)) AS `grouped` ORDER BY `_key` ASC LIMIT 1000',
     );
     expect(params).toEqual({ p1: 2014 });
   });
@@ -330,5 +331,50 @@ suite('Message.plan in words', () => {
       grouping: 'airports.state, top 1 by the measure',
       json: p,
     });
+  });
+});
+
+suite('found in a fresh-eyes pass: never an answer without what was asked', () => {
+  it('an answer asked in another unit than the stored one abstains (no minutes presented as hours)', () => {
+    for (const q of ['What was the longest delay in hours?', 'What is the total precipitation in inches?'])
+      expect(planQuestion(q, catalog)).toMatchObject({ abstain: true });
+    // The stored unit itself is fine.
+    expect(plan('What is the total precipitation in mm?')).toMatchObject({ aggregate: 'SUM', filters: [] });
+  });
+  it('a grouping it cannot read is refused, not dropped', () => {
+    for (const q of ['Average delay by hour', 'Number of flights per hour', 'Total precipitation by weather and month'])
+      expect(planQuestion(q, catalog)).toMatchObject({ abstain: true });
+    expect(plan('Top 3 states by number of airports').limit).toBe(3);
+    expect(plan('How many flights were delayed by more than 60 minutes?').filters).toHaveLength(1);
+  });
+  it('"there" points back: the previous filter stays', () => {
+    const texas = plan('How many airports are in Texas?');
+    const california = plan('What about California?', [{ question: '', plan: texas }]);
+    const p = plan('Which city there has the most?', [
+      { question: '', plan: texas },
+      { question: '', plan: california },
+    ]);
+    expect(p).toMatchObject({
+      table: 'airports',
+      filters: [{ column: col('airports', 'state'), values: ['CA'] }],
+      group: { column: col('airports', 'city') },
+      aggregate: 'COUNT',
+      limit: 1,
+    });
+    // The existential "there" is not a reference to the previous answer.
+    expect(plan('How many rainy days were there in 2015?', [{ question: '', plan: texas }]).table).toBe(
+      'seattle_weather',
+    );
+  });
+  it('an integer month column groups with month names (Spark needs an INT index)', () => {
+    const p = plan('Average unemployment rate by month');
+    expect(p.group).toEqual({ column: col('unemployment_across_industries', 'month'), timePart: 'MONTH' });
+    expect(toSql(p, catalog).sql).toContain('CAST(`month` AS INT)');
+  });
+  it('a date column named by a calendar word is that part: cars by year', () => {
+    expect(plan('How many cars by year').group).toEqual({ column: col('cars', 'year'), timePart: 'YEAR' });
+  });
+  it('abbreviations name spelled-out columns: mpg, hp', () => {
+    expect(plan('What is the average mpg by year?').measure).toEqual(col('cars', 'miles_per_gallon'));
   });
 });

@@ -104,6 +104,10 @@ export function columnTerms(column: { name: string; synonyms?: string[] }): stri
       terms.push(head, ...(ABBREVIATIONS[head] ? [ABBREVIATIONS[head]!] : []));
     }
   }
+  // And the other way: a column spelled out ("miles_per_gallon", "horsepower") is also named by its abbreviation.
+  const spelled = ` ${parts.join(' ')} `;
+  for (const [abbr, full] of Object.entries(ABBREVIATIONS))
+    if (spelled.includes(` ${full} `)) terms.push(spelled.replace(` ${full} `, ` ${abbr} `).trim());
   terms.push(...(column.synonyms ?? []).map((s) => s.toLowerCase()));
   return [...new Set(terms.map(lemmas))].filter((t) => t && !(words(t).length === 1 && GRAMMAR_ONLY.has(t)));
 }

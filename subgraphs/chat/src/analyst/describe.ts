@@ -24,6 +24,10 @@ const PART_WORDS: Record<TimePart, string> = {
   DATE: 'day',
 };
 
+/** What a ranking ranks by: the subject, without "highest"/"lowest" (the rank says it: "the lowest temp_min"). */
+const ranked = (plan: QueryPlan) =>
+  (plan.aggregate === 'MAX' || plan.aggregate === 'MIN') && !plan.metric ? plan.measure!.column : subject(plan);
+
 /** "average temp_max", "number of rows", "number of distinct species", "90th percentile of delay". */
 export function subject(plan: QueryPlan): string {
   const m = plan.measure?.column ?? '';
@@ -141,7 +145,11 @@ export function describe(plan: QueryPlan, result: LakeResult): string {
       ? `There is no ${subject(plan)} per ${by} in ${from}: no rows with a value match.`
       : `No rows in ${from} have a ${by}.`;
   const pairs = rows.map((r) => `${formatCell(r[0])}: ${formatCell(r.at(-1))}`);
-  if (plan.limit === null) return `The ${subject(plan)} per ${by} in ${from}: ${listed(pairs)}.`;
+  if (plan.limit === null)
+    return (
+      `The ${subject(plan)} per ${by} in ${from}: ${listed(pairs)}.` +
+      (rows.length >= MAX_GROUPS ? ` The table holds the first ${MAX_GROUPS} groups; there are more.` : '')
+    );
 
   // Ranked: rows.length > limit only when groups tie with the last value.
   const last = rows.at(-1)!.at(-1);
@@ -150,14 +158,14 @@ export function describe(plan: QueryPlan, result: LakeResult): string {
   if (plan.limit === 1) {
     const [label, value] = rows[0]!;
     if (rows.length === 1)
-      return `The ${by} with the ${rank} ${subject(plan)} in ${from} is ${formatCell(label)} (${formatCell(value)}).`;
+      return `The ${by} with the ${rank} ${ranked(plan)} in ${from} is ${formatCell(label)} (${formatCell(value)}).`;
     const g = plan.group;
     const noun = g.timePart
       ? `${PART_WORDS[g.timePart]}s of ${(g.column.table === plan.table ? '' : `${g.column.table}.`) + g.column.column}`
       : `values of ${by}`;
     const labels = rows.map((r) => formatCell(r[0]));
     return (
-      `${rows.length}${orMore} ${noun} tie for the ${rank} ${subject(plan)} in ${from}, ` +
+      `${rows.length}${orMore} ${noun} tie for the ${rank} ${ranked(plan)} in ${from}, ` +
       `with ${formatCell(last)} each: ${listed(labels)}.`
     );
   }

@@ -223,7 +223,7 @@ type Draft = {
 export function planQuestion(question: string, catalog: Catalog, history: PriorTurn[] = []): QueryPlan | Abstain {
   const previous = [...history].reverse().find((t) => t.plan)?.plan ?? null;
   const prevTable = previous && catalog.tables.find((t) => t.name === previous.table);
-  const followUpWords = FOLLOW_UP.test(question);
+  const followUpWords = FOLLOW_UP.test(question) || refersBack(tokenize(question));
   // "And in 2015?" changes the previous plan; if it cannot ("And how many cars are there?"), it is a question of its
   // own. A question that cannot stand alone may still continue the conversation ("What about Gentoo?").
   let followUpRefusal: Refusal | null = null;
@@ -248,6 +248,18 @@ export function planQuestion(question: string, catalog: Catalog, history: PriorT
     }
     return abstain((followUpRefusal ?? e).message);
   }
+}
+
+/**
+ * Whether a question points back at the previous answer: "those", "these", "them", or a "there" that is not the
+ * existential one ("which city there" — not "how many days were there").
+ */
+function refersBack(tokens: Token[]): boolean {
+  return tokens.some(
+    (t, i) =>
+      ['those', 'these', 'them'].includes(t.word) ||
+      (t.word === 'there' && !['is', 'are', 'was', 'were', 'be', 'been', 'being'].includes(tokens[i - 1]?.word ?? '')),
+  );
 }
 
 /** The previous plan changed by what the follow-up says. */
@@ -532,7 +544,13 @@ function analyze(
       if (col.table !== table.name && !join(col.table, m.start)) refuse(`"${phrase}" is not a column of ${table.name}`);
       // A calendar word that is also a numeric column's name (gapminder's `year`) is that column as a time part.
       const t = times.find((x) => x.start === m.start && x.end === m.end);
-      const part = t && col.kind === 'number' && (t.payload === 'YEAR' || t.payload === 'MONTH') ? t.payload : null;
+      // A date column named by a calendar word (cars' `year`, a date) is that part of it.
+      const part =
+        t && col.kind === 'number' && (t.payload === 'YEAR' || t.payload === 'MONTH')
+          ? t.payload
+          : t && col.kind === 'temporal' && t.payload !== 'DATE'
+            ? t.payload
+            : null;
       mentions.push({ start: m.start, end: m.end, column: col, timePart: part, used: false, viaFk: false });
     } else if (!tables.some((t) => t.start <= m.start && t.end >= m.end)) {
       refuse(`"${phrase}" is not a column of ${table.name}`);
@@ -783,10 +801,12 @@ function analyze(
   const has = (...c: Cue[]) => cues.some((x) => c.includes(x.payload));
   type Grouped = { column: CatalogColumn; timePart: TimePart | null; mention: Mention | null; rowLevel: boolean };
   const box: { g: Grouped | null } = { g: null };
-  const setGroup = (g: Grouped) => {
+  const grouped = new Set<number>(); // the ends of the cues that set the group
+  const setGroup = (g: Grouped, by?: { end: number }) => {
     if (box.g && (box.g.column !== g.column || box.g.timePart !== g.timePart))
       refuse(`I can group by one column only (${box.g.column.name}, ${g.column.name})`);
     box.g = g;
+    if (by) grouped.add(by.end);
   };
   // "the coldest day", "the cheapest stock": a superlative before a calendar word or the table's noun asks which.
   const groupStarts = [
@@ -817,15 +837,18 @@ function analyze(
     if (m) {
       if (c.payload !== 'GROUP' && m.column.kind === 'number' && !m.timePart) continue;
       if (m.timePart === null && m.column.kind === 'temporal' && c.payload !== 'GROUP') {
-        setGroup({ column: m.column, timePart: 'DATE', mention: m, rowLevel: false });
+        setGroup({ column: m.column, timePart: 'DATE', mention: m, rowLevel: false }, c);
         continue;
       }
-      setGroup({
-        column: m.column,
-        timePart: m.timePart,
-        mention: m,
-        rowLevel: m.column.semanticType === 'IDENTIFIER',
-      });
+      setGroup(
+        {
+          column: m.column,
+          timePart: m.timePart,
+          mention: m,
+          rowLevel: m.column.semanticType === 'IDENTIFIER',
+        },
+        c,
+      );
       continue;
     }
     // "which car", "which stock": the table's label column.
@@ -834,7 +857,7 @@ function analyze(
       const label = labelColumn(table);
       if (!label && 'adjective' in c) continue; // "the longest flight": its distance, when no column names flights
       if (!label) refuse(`I don't know which column names the rows of ${table.name}`);
-      setGroup({ column: label!, timePart: null, mention: null, rowLevel: label!.semanticType === 'IDENTIFIER' });
+      setGroup({ column: label!, timePart: null, mention: null, rowLevel: label!.semanticType === 'IDENTIFIER' }, c);
     }
   }
   // "monthly", "yearly", "daily" alone group by that part.
@@ -846,7 +869,31 @@ function analyze(
   const g = box.g;
   if (g?.mention) g.mention.used = true;
   for (const m of mentions) if (g && m.column === g.column && m.timePart === g.timePart) m.used = true;
-  // Calendar words that do not group ("in January", "how many days") are explained by the filters or the count.
+  // "by hour", "per minute": a grouping word that grouped nothing is not dropped silently. ("delayed by more than
+  // 60 minutes" is a comparison, not a group.)
+  for (const c of cues) {
+    if (c.payload !== 'GROUP' || grouped.has(c.end)) continue;
+    let j = c.end;
+    while (j < tokens.length && ['the', 'a', 'an'].includes(tokens[j]!.word)) j++;
+    const next = tokens[j];
+    // "by more than 60 minutes" (a comparison), "top 3 states by number of airports" / "by average delay" (what ranks).
+    if (!next || next.num !== null || cues.some((x) => x.start === j && !['GROUP', 'WHICH'].includes(x.payload)))
+      continue;
+    if (mentions.some((m) => m.start === j && m.column.kind === 'number' && !m.timePart)) continue;
+    if (box.g && (box.g.mention?.start === j || tables.some((t) => t.start === j))) continue;
+    refuse(`I can't group by "${next.raw}" here`);
+  }
+  // Calendar words that do not group are explained by a filter of that part ("in the year 2012", "the month of
+  // March"), by "the last N years", or count rows ("how many days"); any other ("by weather and month") is not read.
+  for (const m of mentions) {
+    if (!m.timePart || m.used || m.timePart === 'DATE') continue;
+    const filtered = filters.some(
+      (f) =>
+        f.column.column === m.column.name &&
+        (f.timePart === m.timePart || (f.timePart === 'DATE' && f.op === 'BETWEEN')),
+    );
+    if (!filtered) refuse(`I can't tell what "${phraseOf(tokens, m)}" means here`);
+  }
   for (const m of mentions) if (m.timePart) m.used = true;
   for (const m of mentions) if (m.viaFk) m.used = true;
 
@@ -968,6 +1015,19 @@ function analyze(
     // A follow-up ("and the lowest?") keeps the previous plan's measure.
     if (aggregate && aggregate !== 'COUNT' && !measure && !context)
       refuse('the question does not name a numeric column to compute it on');
+  }
+
+  // "the longest delay in hours": the answer's unit must be the column's; converting results is not supported yet.
+  for (const [i, t] of tokens.entries()) {
+    const asked = UNITS[t.lemma];
+    if (!asked || numbersUsed.has(i) || tokens[i - 1]?.word !== 'in' || tokens[i - 2]?.num != null) continue;
+    const m = measure;
+    if (!m) continue;
+    const stored = unitOf(m);
+    if (!stored) refuse(`I don't know the unit of ${m.name}, so I can't give it in ${t.raw}`);
+    if (stored!.dim !== asked.dim) refuse(`${m.name} is not measured in ${t.raw}`);
+    if (stored!.factor !== asked.factor)
+      refuse(`${m.name} is stored in ${m.unit ?? 'another unit'}; I can't convert it to ${t.raw} yet`);
   }
 
   // 9. Every word must be explained.

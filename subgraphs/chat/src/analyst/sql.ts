@@ -294,11 +294,12 @@ export function toSql(plan: QueryPlan, catalog: Catalog): { sql: string; params:
 
   const key = partExpr(plan.group.column, plan.group.timePart);
   const labelName = quoteIdent(groupLabel(plan));
+  // element_at takes an INT index: an integer `month` column is a BIGINT in the lake.
   const labelExpr =
     plan.group.timePart === 'MONTH'
-      ? `element_at(${labelArray(MONTH_NAMES)}, ${key})`
+      ? `element_at(${labelArray(MONTH_NAMES)}, CAST(${key} AS INT))`
       : plan.group.timePart === 'DAY_OF_WEEK'
-        ? `element_at(${labelArray(DAY_NAMES)}, ${key})`
+        ? `element_at(${labelArray(DAY_NAMES)}, CAST(${key} AS INT))`
         : key;
   const needsKey = labelExpr !== key;
   where.push(`${key} IS NOT NULL`);
@@ -308,7 +309,15 @@ export function toSql(plan: QueryPlan, catalog: Catalog): { sql: string; params:
   const sortKey = needsKey ? quoteIdent(KEY_ALIAS) : labelName;
   const orderBy = `ORDER BY ${alias} ${plan.order} NULLS LAST, ${sortKey} ASC LIMIT ${MAX_GROUPS}`;
   if (plan.limit === null) {
-    // A time part reads in calendar order (by its grouping expression); categories by the aggregate.
+    // A time part reads in calendar order (by its grouping expression); categories by the aggregate. A named label
+    // (month names) sorts by its key from a subquery: the label's alias may shadow the column (`month`).
+    if (needsKey)
+      return {
+        sql:
+          `SELECT ${labelName}, ${alias} FROM (SELECT ${select}, ${aggregate} AS ${alias} FROM ${grouped}) AS ` +
+          `${quoteIdent('grouped')} ORDER BY ${quoteIdent(KEY_ALIAS)} ASC LIMIT ${MAX_GROUPS}`,
+        params,
+      };
     const order = plan.group.timePart ? `ORDER BY ${key} ASC LIMIT ${MAX_GROUPS}` : orderBy;
     return { sql: `SELECT ${labelSelect}, ${aggregate} AS ${alias} FROM ${grouped} ${order}`, params };
   }
