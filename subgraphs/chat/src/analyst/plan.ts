@@ -513,7 +513,9 @@ function analyze(
     }
     if (!pick) {
       if (options.length > 1)
-        refuse(`I can't tell whether you mean ${target} by ${options.map((r) => r.from.column).join(' or ')}`);
+        refuse(
+          `I can't tell which way to reach ${target}: ${options.map((r) => `${r.from.column} → ${target}.${r.to.column}`).join(' or ')}`,
+        );
       return false;
     }
     joins.push({ column: pick.from.column, table: target, references: pick.to.column });
