@@ -70,7 +70,9 @@ export type ColumnUpdateInput = {
   /**
    * Names people use for stored values: at most 200, names 1..100 characters after trimming and distinct (ignoring
    * case), values 1..1000 characters; when the column's values are known completely, each value must be one of them.
-   * Null is not a value (give an empty list to remove them all).
+   * A name may not be another value of the column (ignoring case; checked against the values the pipeline listed, all
+   * of them when known completely): the alias would hide that value. Null is not a value (give an empty list to remove
+   * them all).
    */
   valueAliases?: InputMaybe<Array<ValueAliasInput>>;
 };

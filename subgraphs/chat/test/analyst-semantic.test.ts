@@ -378,3 +378,48 @@ suite('found in a fresh-eyes pass: never an answer without what was asked', () =
     expect(plan('What is the average mpg by year?').measure).toEqual(col('cars', 'miles_per_gallon'));
   });
 });
+
+suite('more of the calendar and of negation', () => {
+  const weather = col('seattle_weather', 'date');
+  it('since / before a year, days of the week, weekends, quarters', () => {
+    expect(plan('Average AAPL price since 2005').filters).toContainEqual({
+      column: col('stocks', 'date'),
+      timePart: 'YEAR',
+      op: '>=',
+      values: [2005],
+    });
+    expect(plan('How many flights on Mondays?').filters).toEqual([
+      { column: col('flights', 'date'), timePart: 'DAY_OF_WEEK', op: '=', values: [2] },
+    ]);
+    expect(plan('How many flights on weekends?').filters).toEqual([
+      { column: col('flights', 'date'), timePart: 'DAY_OF_WEEK', op: 'IN', values: [1, 7] },
+    ]);
+    expect(plan('Average precipitation in Q1').filters).toEqual([
+      { column: weather, timePart: 'QUARTER', op: '=', values: [1] },
+    ]);
+  });
+  it('two comparisons each compare their own column', () => {
+    expect(plan('How many days had temp_max over 25 and precipitation over 0?').filters).toEqual([
+      { column: col('seattle_weather', 'temp_max'), timePart: null, op: '>', values: [25] },
+      { column: col('seattle_weather', 'precipitation'), timePart: null, op: '>', values: [0] },
+    ]);
+  });
+  it('"which 3 countries" is a top 3; "when" asks for the day', () => {
+    expect(plan('Which 3 countries had the lowest life expectancy in 1955?')).toMatchObject({
+      group: { column: col('gapminder', 'country') },
+      order: 'ASC',
+      limit: 3,
+    });
+    expect(plan('When was the AAPL price highest?')).toMatchObject({
+      group: { column: col('stocks', 'date'), timePart: 'DATE' },
+      aggregate: 'MAX',
+      limit: 1,
+    });
+  });
+  it('"not" excludes the value it precedes; a "not" with no value abstains', () => {
+    expect(plan('How many flights were not from SEA?').filters).toEqual([
+      { column: col('flights', 'origin'), timePart: null, op: '!=', values: ['SEA'] },
+    ]);
+    expect(planQuestion('How many flights were not delayed?', catalog)).toMatchObject({ abstain: true });
+  });
+});

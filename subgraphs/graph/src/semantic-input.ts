@@ -33,6 +33,11 @@ export const MAX_SAMPLE_VALUES = 1_000;
 export const MAX_METRICS_PER_DATASET = 100;
 /** Most references from one column (`defineRelationship` refuses a new one beyond). */
 export const MAX_REFERENCES_PER_COLUMN = 10;
+/**
+ * Least share of the referencing column's distinct values that must be values of the referenced key: the pipeline's
+ * `REFERENCE_COVERAGE` (orchestration/dags/datapilot_pipeline/publish.py), which `defineRelationship` applies too.
+ */
+export const REFERENCE_COVERAGE = 0.95;
 
 /** The semantic types of a column (enum SemanticType). */
 export const SEMANTIC_TYPES = ['TIME', 'CATEGORY', 'MEASURE', 'IDENTIFIER', 'GEO_CODE', 'TEXT'] as const;
@@ -145,6 +150,39 @@ export function cleanAliases(
     aliasValues.push(a.value);
   });
   return { aliasNames, aliasValues };
+}
+
+/** How many distinct values of a referencing column are values of the referenced one, as {@link referenceCoverage} counts. */
+export type Coverage = {
+  /** Distinct values of the referencing column found among the referenced column's values. */
+  covered: number;
+  /** Distinct values of the referencing column. */
+  total: number;
+  /** `covered / total`, 0..1, rounded to 6 places as the pipeline stores it. */
+  coverage: number;
+  /** `covered / total` >= {@link REFERENCE_COVERAGE} (compared before rounding, as the pipeline does). */
+  enough: boolean;
+};
+
+/**
+ * The coverage of a reference from a column with values `from` to one with values `to` (each the column's complete
+ * list of distinct non-null values, as text): the share of `from`'s distinct values that are values of `to`, the
+ * rule of `infer_references` in orchestration/dags/datapilot_pipeline/publish.py.
+ * @returns null when `from` has no values (nothing to measure).
+ */
+export function referenceCoverage(from: readonly string[], to: readonly string[]): Coverage | null {
+  const values = new Set(from);
+  if (values.size === 0) return null;
+  const keys = new Set(to);
+  let covered = 0;
+  for (const v of values) if (keys.has(v)) covered += 1;
+  const share = covered / values.size;
+  return {
+    covered,
+    total: values.size,
+    coverage: Math.round(share * 1e6) / 1e6,
+    enough: share >= REFERENCE_COVERAGE,
+  };
 }
 
 /** Spark SQL integer type names (a reference joins integers with integers). */

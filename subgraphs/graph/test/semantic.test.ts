@@ -891,9 +891,11 @@ describe('editing (ADMIN and OWNER)', () => {
         tok,
       );
     };
+    // Both value lists are complete, so the coverage is measured again: SFO, SEA and JFK are all airports.iata
+    // values (3 of 3), which replaces the profiled 0.96 of the fixture.
     const redefined = await define('flights.dest', 'airports.iata');
     expect(redefined.body).toEqual({
-      data: { defineRelationship: rel('flights.dest', 'airports.iata', 'DEFINED', 0.96) },
+      data: { defineRelationship: rel('flights.dest', 'airports.iata', 'DEFINED', 1) },
     });
     const created = await define('cars.origin', 'airports.iata');
     expect(created.body).toEqual({
@@ -945,7 +947,7 @@ describe('editing (ADMIN and OWNER)', () => {
       name: 'iata',
       referencedBy: [
         { dataset: 'cars', column: 'origin', origin: 'DEFINED', coverage: null },
-        { dataset: 'flights', column: 'dest', origin: 'DEFINED', coverage: 0.96 },
+        { dataset: 'flights', column: 'dest', origin: 'DEFINED', coverage: 1 },
         { dataset: 'flights', column: 'origin', origin: 'PROFILED', coverage: 1 },
       ],
     });
@@ -954,6 +956,273 @@ describe('editing (ADMIN and OWNER)', () => {
       position: 2,
       type: 'string',
       edited: ['aliasNames', 'aliasValues', 'references'],
+    });
+  });
+
+  describe('checks against the columns’ listed values: defineRelationship, value aliases (datasets of this block only)', () => {
+    const col = (name: string) => ({ name, type: 'string', nullable: false });
+    const ds = (name: string, rowCount: number, columns: string[]): DatasetInput => ({
+      name,
+      rowCount,
+      deltaVersion: 0,
+      columns: columns.map(col),
+    });
+    const STORES = ds('qa_stores', 3, ['store_id', 'city']);
+    const SALES = ds('qa_sales', 6, ['store_id']);
+    const MANAGERS = ds('qa_managers', 3, ['store_id']);
+    const REGIONS = ds('qa_regions', 3, ['store_id']); // not profiled
+    const STOCKS = ds('qa_stocks', 5, ['symbol']);
+    const TICKETS = ds('qa_tickets', 20, ['code', 'alt']);
+    const CODES = ds('qa_codes', 21, ['code']);
+    const BIG = ds('qa_big', 50_000, ['store_id']);
+    const CATALOG = ds('qa_catalog', 30_000, ['sku']);
+    const PENGUINS = ds('qa_penguins', 344, ['species', 'island']);
+    /** c01..c20 */
+    const c = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => `c${String(from + i).padStart(2, '0')}`);
+    const key = (name: string, values: string[]) => ({
+      name,
+      sampleValues: values,
+      valuesComplete: true,
+      distinctCount: values.length,
+      nullCount: 0,
+      isKey: true,
+    });
+
+    beforeAll(async () => {
+      await upsertDatasets(driver, ORG_A, [STORES, SALES, MANAGERS, REGIONS, STOCKS, TICKETS, CODES, BIG, CATALOG]);
+      await upsertDatasets(driver, ORG_A, [PENGUINS]);
+      await writeColumnProfiles(driver, ORG_A, STORES, [
+        key('store_id', ['s1', 's2', 's3']),
+        key('city', ['Austin', 'Boston', 'Chicago']),
+      ]);
+      await writeColumnProfiles(driver, ORG_A, SALES, [{ ...key('store_id', ['s1', 's2', 's3']), isKey: false }]);
+      await writeColumnProfiles(driver, ORG_A, MANAGERS, [key('store_id', ['s3', 's1', 's2'])]);
+      await writeColumnProfiles(driver, ORG_A, STOCKS, [key('symbol', ['AAPL', 'AMZN', 'IBM', 'MSFT', 'SEA'])]);
+      await writeColumnProfiles(driver, ORG_A, TICKETS, [key('code', c(1, 20)), key('alt', [...c(1, 18), 'y1', 'y2'])]);
+      await writeColumnProfiles(driver, ORG_A, CODES, [key('code', [...c(1, 19), 'x1', 'x2'])]);
+      // Too many values to list: the pipeline listed a few (none of them a store) and says the list is not complete.
+      await writeColumnProfiles(driver, ORG_A, BIG, [
+        {
+          name: 'store_id',
+          sampleValues: ['zz1', 'zz2'],
+          valuesComplete: false,
+          distinctCount: 40_000,
+          nullCount: 0,
+          isKey: false,
+        },
+      ]);
+      await writeColumnProfiles(driver, ORG_A, CATALOG, [
+        { name: 'sku', sampleValues: ['k1'], valuesComplete: false, distinctCount: 30_000, nullCount: 0, isKey: true },
+      ]);
+      await writeColumnProfiles(driver, ORG_A, PENGUINS, [
+        { name: 'species', sampleValues: ['Adelie', 'Gentoo', 'Chinstrap'], valuesComplete: true, distinctCount: 3 },
+        { name: 'island', sampleValues: ['Biscoe', 'Dream'], valuesComplete: false, distinctCount: 3 },
+      ]);
+    });
+
+    const define = async (from: string, to: string, cardinality = 'MANY_TO_ONE') => {
+      const [fd, fc] = from.split('.');
+      const [td, tc] = to.split('.');
+      return gql(
+        `mutation { defineRelationship(from: { dataset: "${fd}", column: "${fc}" }, to: { dataset: "${td}", column: "${tc}" },
+           cardinality: ${cardinality}) { from { dataset column } to { dataset column } cardinality origin coverage } }`,
+        await admin(),
+      );
+    };
+    const defined = (from: string, to: string, cardinality: string, coverage: number | null) => ({
+      data: { defineRelationship: { ...rel(from, to, 'DEFINED', coverage), cardinality } },
+    });
+    /** The stored edge's properties (null: no edge). */
+    const storedEdge = async (from: string, to: string) => {
+      const [fd, fc] = from.split('.');
+      const [td, tc] = to.split('.');
+      const { records } = await driver.executeQuery(
+        `MATCH (:Column {orgId: $org, dataset: $fd, name: $fc})-[r:REFERENCES]->(:Column {orgId: $org, dataset: $td, name: $tc})
+         RETURN properties(r) AS p`,
+        { org: ORG_A, fd, fc, td, tc },
+      );
+      return (records[0]?.get('p') as Record<string, unknown> | undefined) ?? null;
+    };
+    const refused = async (from: string, to: string, cardinality: string, field: string, message: string) => {
+      const r = await define(from, to, cardinality);
+      expect({
+        from,
+        to,
+        data: r.body.data ?? null,
+        errors: r.body.errors?.map((e) => [e.extensions, e.message]),
+      }).toEqual({
+        from,
+        to,
+        data: null,
+        errors: [[{ code: 'BAD_USER_INPUT', field }, message]],
+      });
+    };
+
+    it('refuses ONE_TO_ONE from a profiled column that is not a key, saying why; takes it from a key or an unprofiled column', async () => {
+      const before = await snapshot(ORG_A);
+      // flights.origin: 3 distinct values (SEA, SFO, LAX) over 6 rows; qa_sales.store_id: 3 over 6.
+      await refused(
+        'flights.origin',
+        'airports.iata',
+        'ONE_TO_ONE',
+        'cardinality',
+        'cardinality ONE_TO_ONE needs from to be a key too, and from (flights.origin) is not a key: it has 3 distinct ' +
+          'values for 6 rows, so a value may match several rows; use MANY_TO_ONE.',
+      );
+      await refused(
+        'qa_sales.store_id',
+        'qa_stores.store_id',
+        'ONE_TO_ONE',
+        'cardinality',
+        'cardinality ONE_TO_ONE needs from to be a key too, and from (qa_sales.store_id) is not a key: it has 3 ' +
+          'distinct values for 6 rows, so a value may match several rows; use MANY_TO_ONE.',
+      );
+      expect(await snapshot(ORG_A)).toBe(before);
+      // The same pair as MANY_TO_ONE; a key to a key as ONE_TO_ONE (s3, s1, s2: 3 of 3 are stores); an unprofiled
+      // column is taken at the caller's word, unmeasured.
+      expect((await define('qa_sales.store_id', 'qa_stores.store_id')).body).toEqual(
+        defined('qa_sales.store_id', 'qa_stores.store_id', 'MANY_TO_ONE', 1),
+      );
+      expect((await define('qa_managers.store_id', 'qa_stores.store_id', 'ONE_TO_ONE')).body).toEqual(
+        defined('qa_managers.store_id', 'qa_stores.store_id', 'ONE_TO_ONE', 1),
+      );
+      expect((await define('qa_regions.store_id', 'qa_stores.store_id', 'ONE_TO_ONE')).body).toEqual(
+        defined('qa_regions.store_id', 'qa_stores.store_id', 'ONE_TO_ONE', null),
+      );
+      expect(await storedEdge('qa_managers.store_id', 'qa_stores.store_id')).toEqual({
+        cardinality: 'ONE_TO_ONE',
+        origin: 'DEFINED',
+        coverage: 1,
+      });
+    });
+
+    it('measures the coverage when both value lists are complete, stores it, and refuses one below 0.95', async () => {
+      const before = await snapshot(ORG_A);
+      const rule =
+        'a reference needs at least 95% of them (the rule the pipeline profiles references by), else a join along ' +
+        'it loses or mismatches rows.';
+      // Of AAPL, AMZN, IBM, MSFT, SEA only SEA is an airport (JFK, LAX, SEA, SFO).
+      await refused(
+        'qa_stocks.symbol',
+        'airports.iata',
+        'MANY_TO_ONE',
+        'to',
+        `only 1 of 5 values of qa_stocks.symbol (20%) are values of airports.iata; ${rule}`,
+      );
+      // s1, s2, s3 against Austin, Boston, Chicago.
+      await refused(
+        'qa_sales.store_id',
+        'qa_stores.city',
+        'MANY_TO_ONE',
+        'to',
+        `only 0 of 3 values of qa_sales.store_id (0%) are values of qa_stores.city; ${rule}`,
+      );
+      // c01..c18 are codes, y1 and y2 are not: 18 of 20.
+      await refused(
+        'qa_tickets.alt',
+        'qa_codes.code',
+        'MANY_TO_ONE',
+        'to',
+        `only 18 of 20 values of qa_tickets.alt (90%) are values of qa_codes.code; ${rule}`,
+      );
+      expect(await snapshot(ORG_A)).toBe(before);
+      // c01..c19 of c01..c20: 19 of 20 = 0.95, the least accepted.
+      expect((await define('qa_tickets.code', 'qa_codes.code')).body).toEqual(
+        defined('qa_tickets.code', 'qa_codes.code', 'MANY_TO_ONE', 0.95),
+      );
+      expect(await storedEdge('qa_tickets.code', 'qa_codes.code')).toEqual({
+        cardinality: 'MANY_TO_ONE',
+        origin: 'DEFINED',
+        coverage: 0.95,
+      });
+      // `to`'s values not known completely (only k1 listed of 30,000): not measured, accepted, coverage null.
+      expect((await define('qa_tickets.code', 'qa_catalog.sku')).body).toEqual(
+        defined('qa_tickets.code', 'qa_catalog.sku', 'MANY_TO_ONE', null),
+      );
+      expect(await storedEdge('qa_tickets.code', 'qa_catalog.sku')).toEqual({
+        cardinality: 'MANY_TO_ONE',
+        origin: 'DEFINED',
+      });
+      // `from`'s values not known completely (its partial list zz1, zz2 would cover 0%): accepted unmeasured, and a
+      // profiled edge keeps the coverage the pipeline measured.
+      await writeReferences(driver, ORG_A, [
+        {
+          from: { dataset: 'qa_big', column: 'store_id' },
+          to: { dataset: 'qa_stores', column: 'store_id' },
+          cardinality: 'MANY_TO_ONE',
+          origin: 'PROFILED',
+          coverage: 0.97,
+        },
+      ]);
+      expect((await define('qa_big.store_id', 'qa_stores.store_id')).body).toEqual(
+        defined('qa_big.store_id', 'qa_stores.store_id', 'MANY_TO_ONE', 0.97),
+      );
+    });
+
+    it('updateColumn refuses an alias whose name is another value of the column (it would hide it)', async () => {
+      const tok = await admin();
+      const aliases = (column: string, list: string) =>
+        gql(
+          `mutation { updateColumn(dataset: "qa_penguins", column: "${column}", input: { valueAliases: [${list}] }) {
+             valueAliases { name value } } }`,
+          tok,
+        );
+      const before = await snapshot(ORG_A);
+      for (const [column, list, i, message] of [
+        [
+          'species',
+          '{ name: "Gentoo", value: "Adelie" }',
+          0,
+          'input.valueAliases[0].name "Gentoo" is itself a value of qa_penguins.species ("Gentoo"); as an alias of ' +
+            '"Adelie" it would hide that value. Use a name the column does not hold.',
+        ],
+        // Ignoring case, as the analyst matches names.
+        [
+          'species',
+          '{ name: "adelie penguin", value: "Adelie" }, { name: "CHINSTRAP", value: "Gentoo" }',
+          1,
+          'input.valueAliases[1].name "CHINSTRAP" is itself a value of qa_penguins.species ("Chinstrap"); as an ' +
+            'alias of "Gentoo" it would hide that value. Use a name the column does not hold.',
+        ],
+        // A listed value of a column whose list is not complete is a value all the same.
+        [
+          'island',
+          '{ name: "Dream", value: "Torgersen" }',
+          0,
+          'input.valueAliases[0].name "Dream" is itself a value of qa_penguins.island ("Dream"); as an alias of ' +
+            '"Torgersen" it would hide that value. Use a name the column does not hold.',
+        ],
+      ] as const) {
+        const r = await aliases(column, list);
+        expect({
+          list,
+          data: r.body.data ?? null,
+          errors: r.body.errors?.map((e) => [e.extensions, e.message]),
+        }).toEqual({
+          list,
+          data: null,
+          errors: [[{ code: 'BAD_USER_INPUT', field: `input.valueAliases[${i}].name` }, message]],
+        });
+      }
+      expect(await snapshot(ORG_A)).toBe(before);
+      // A name equal to its own value (ignoring case) hides nothing; names the column does not hold are fine.
+      expect(
+        (await aliases('species', '{ name: "adelie", value: "Adelie" }, { name: "Gentoo penguin", value: "Gentoo" }'))
+          .body,
+      ).toEqual({
+        data: {
+          updateColumn: {
+            valueAliases: [
+              { name: 'adelie', value: 'Adelie' },
+              { name: 'Gentoo penguin', value: 'Gentoo' },
+            ],
+          },
+        },
+      });
+      expect((await aliases('island', '{ name: "Torgersen Island", value: "Torgersen" }')).body).toEqual({
+        data: { updateColumn: { valueAliases: [{ name: 'Torgersen Island', value: 'Torgersen' }] } },
+      });
     });
   });
 

@@ -31,6 +31,8 @@ export type Cue =
   | 'BETWEEN' // "between 2010 and 2012"
   | 'LAST' // "the last 3 years"
   | 'NONE' // "no precipitation": the measure is 0
+  | 'NOT' // "not from SEA", "excluding Adelie": the value is excluded
+  | 'WHEN' // "when was the price highest": which date
   | 'IGNORE'; // phrases that mean nothing here ("in total", "how much")
 
 export const CUES: Record<string, Cue> = {
@@ -105,6 +107,11 @@ export const CUES: Record<string, Cue> = {
   past: 'LAST',
   'most recent': 'LAST',
   no: 'NONE',
+  not: 'NOT',
+  excluding: 'NOT',
+  except: 'NOT',
+  'other than': 'NOT',
+  when: 'WHEN',
   zero: 'NONE',
   without: 'NONE',
   'in total': 'IGNORE',

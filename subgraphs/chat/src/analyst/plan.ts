@@ -15,7 +15,7 @@ import {
   valueVariants,
   type Cue,
 } from './lexicon.ts';
-import { MONTH_NAMES, type PlanFilter, type PlanJoin, type QueryPlan, type TimePart } from './query-plan.ts';
+import { DAY_NAMES, MONTH_NAMES, type PlanFilter, type PlanJoin, type QueryPlan, type TimePart } from './query-plan.ts';
 import type {
   Abstain,
   Catalog,
@@ -123,6 +123,12 @@ const CUE_INDEX = new Map(Object.entries(CUES));
 const TIME_INDEX = new Map(Object.entries(TIME_WORDS).map(([k, v]) => [k.split(' ').map(lemma).join(' '), v]));
 const ADJ_INDEX = new Map(Object.entries(QUANTITY_ADJECTIVES));
 const MONTH_INDEX = new Map(MONTH_NAMES.map((m, i) => [m.toLowerCase(), i + 1]));
+/** Day names (lemmatized: "mondays" → "monday") and weekends → Spark `dayofweek` numbers (1 = Sunday). */
+const DAY_INDEX = new Map<string, number[]>([
+  ...DAY_NAMES.map((d, i) => [lemma(d.toLowerCase()), [i + 1]] as [string, number[]]),
+  ['weekend', [1, 7]],
+]);
+const QUARTER_INDEX = new Map([1, 2, 3, 4].map((q) => [`q${q}`, q]));
 const covers = (s: Span, i: number) => i >= s.start && i < s.end;
 const phraseOf = (tokens: Token[], s: Span) =>
   tokens
@@ -400,6 +406,21 @@ function analyze(
     1,
   );
   const inMonth = (i: number) => months.some((m) => covers(m, i));
+  const days = findPhrases(
+    tokens,
+    DAY_INDEX,
+    (t) => t.lemma,
+    (i) => !inColumn(i) && !inCue(i) && !inMonth(i),
+    1,
+  );
+  const quarters = findPhrases(
+    tokens,
+    QUARTER_INDEX,
+    (t) => t.word,
+    (i) => !inColumn(i) && !inCue(i),
+    1,
+  );
+  const inDay = (i: number) => days.some((m) => covers(m, i)) || quarters.some((m) => covers(m, i));
   const values = findValues(
     tokens,
     catalog,
@@ -409,6 +430,7 @@ function analyze(
       !inCue(i) &&
       !inMetric(i) &&
       !inMonth(i) &&
+      !inDay(i) &&
       !inAdjective(i) &&
       !inTime(i) &&
       tokens[i]!.num === null,
@@ -573,7 +595,16 @@ function analyze(
 
   // 4. Values: each becomes `column = value`; a value found in several columns needs a column word or a direction.
   const filters: Filter[] = [];
-  const negatedAt = (i: number) => cues.some((c) => c.payload === 'NONE' && c.end === i);
+  // "no rain", "not from SEA", "excluding Adelie": a negation up to two small words before the value.
+  const negations = cues.filter((c) => c.payload === 'NONE' || c.payload === 'NOT');
+  const negatedBy = (i: number) =>
+    negations.find((c) => c.end <= i && i - c.end <= 2 && tokens.slice(c.end, i).every((t) => STOPWORDS.has(t.word)));
+  const usedNegations = new Set<number>();
+  const negatedAt = (i: number) => {
+    const c = negatedBy(i);
+    if (c) usedNegations.add(c.start);
+    return !!c;
+  };
   for (const v of values) {
     let here = v.payload.filter((m) => m.column.table === table.name);
     if (here.length === 0) here = v.payload.filter((m) => inScope(m.column));
@@ -605,8 +636,30 @@ function analyze(
     });
   }
 
-  // 5. Months ("in January", "March 2014").
+  // 5. Months ("in January", "March 2014"), days of the week ("on Mondays", "weekends"), quarters ("in Q1").
   const numbersUsed = new Set<number>();
+  for (const d of days) {
+    const col = timeColumn(table, 'DAY_OF_WEEK');
+    if (!col || col.kind !== 'temporal') refuse(`${table.name} has no date column for "${phraseOf(tokens, d)}"`);
+    filters.push({
+      column: { table: table.name, column: col!.name },
+      timePart: 'DAY_OF_WEEK',
+      op: d.payload.length === 1 ? '=' : 'IN',
+      values: d.payload,
+      at: d.start,
+    });
+  }
+  for (const q of quarters) {
+    const col = timeColumn(table, 'QUARTER');
+    if (!col || col.kind !== 'temporal') refuse(`${table.name} has no date column for "${phraseOf(tokens, q)}"`);
+    filters.push({
+      column: { table: table.name, column: col!.name },
+      timePart: 'QUARTER',
+      op: '=',
+      values: [q.payload],
+      at: q.start,
+    });
+  }
   for (const m of months) {
     const col = timeColumn(table, 'MONTH');
     if (!col) refuse(`${table.name} has no date column for "${phraseOf(tokens, m)}"`);
@@ -670,7 +723,7 @@ function analyze(
       k < tokens.length &&
       k <= i + 3 &&
       !mentionAt(k) &&
-      (STOPWORDS.has(tokens[k]!.word) || UNITS[tokens[k]!.lemma])
+      (['of', 'the', 'a', 'an', 'in'].includes(tokens[k]!.word) || UNITS[tokens[k]!.lemma])
     )
       k++;
     const next = mentionAt(k);
@@ -680,6 +733,9 @@ function analyze(
       if (!(t.num > 0 && t.num < 100)) refuse('a percentile is between 0 and 100');
       percentile = t.num / 100;
       if (ordinalSuffix) numbersUsed.add(i + 1);
+    } else if (cue && cue.payload === 'WHICH' && Number.isInteger(t.num) && t.num >= 1 && t.num <= 100) {
+      // "which 3 countries": the top three, in the order the question asks.
+      top = { n: t.num, order: 'DESC', at: cue.start };
     } else if (cue && (cue.payload === 'TOP' || cue.payload === 'BOTTOM')) {
       if (!Number.isInteger(t.num) || t.num < 1 || t.num > 100) refuse('top-N takes a whole number from 1 to 100');
       top = { n: t.num, order: cue.payload === 'TOP' ? 'DESC' : 'ASC', at: cue.start };
@@ -741,6 +797,7 @@ function analyze(
       (YEAR_WORDS[tokens[i - 1]?.word ?? ''] || inMonth(i - 1) || !(next && next.column.kind === 'number'))
     ) {
       yearFilter(YEAR_WORDS[tokens[i - 1]?.word ?? ''] ?? '=', [t.num], i);
+      if (YEAR_WORDS[tokens[i - 1]?.word ?? '']) numbersUsed.add(i - 1); // "since", "before": read with the year
     } else if (
       !(next && next.column.kind === 'number' && next.start === i + 1) &&
       mentions.some((m) => m.end === i && m.column.kind === 'number' && !m.timePart && !m.used) &&
@@ -781,8 +838,10 @@ function analyze(
     )
       if (!(c.payload === 'BETWEEN' && filters.some((f) => f.op === 'BETWEEN')))
         refuse(`I can't read "${phraseOf(tokens, c)}" here: give a number after it`);
+  for (const c of cues.filter((x) => x.payload === 'NOT'))
+    if (!usedNegations.has(c.start)) refuse(`I can't tell what "${phraseOf(tokens, c)}" excludes`);
   // "no precipitation": the measure is 0.
-  for (const c of cues.filter((x) => x.payload === 'NONE')) {
+  for (const c of cues.filter((x) => x.payload === 'NONE' && !usedNegations.has(x.start))) {
     const m = mentionAt(c.end);
     if (m && m.column.kind === 'number' && !m.timePart) {
       m.used = true;
@@ -793,7 +852,7 @@ function analyze(
         values: [0],
         at: c.start,
       });
-    } else if (!values.some((v) => v.start === c.end)) refuse(`I can't tell what "${phraseOf(tokens, c)}" negates`);
+    } else refuse(`I can't tell what "${phraseOf(tokens, c)}" negates`);
   }
 
   const equal = filters.filter((f) => f.op === '=').map((f) => `${f.column.table}.${f.column.column}/${f.timePart}`);
@@ -868,6 +927,13 @@ function analyze(
     const m = mentions.find((x) => x.start === t.start);
     if (m) setGroup({ column: m.column, timePart: m.timePart, mention: m, rowLevel: false });
   }
+  // "when was the price highest": which day (the table's date), ranked by the question's direction.
+  const when = cues.find((c) => c.payload === 'WHEN');
+  if (when && !box.g) {
+    const col = timeColumn(table, 'DATE');
+    if (!col || col.kind !== 'temporal') refuse(`${table.name} has no date to say when`);
+    setGroup({ column: col!, timePart: 'DATE', mention: null, rowLevel: false }, when);
+  }
   const g = box.g;
   if (g?.mention) g.mention.used = true;
   for (const m of mentions) if (g && m.column === g.column && m.timePart === g.timePart) m.used = true;
@@ -899,6 +965,8 @@ function analyze(
   for (const m of mentions) if (m.timePart) m.used = true;
   for (const m of mentions) if (m.viaFk) m.used = true;
 
+  if (top && cues.some((c) => c.start === top!.at && c.payload === 'WHICH'))
+    top = { ...top, order: has('LOW', 'LEAST', 'LEAST_COMMON') || adjectiveDir === 'LOW' ? 'ASC' : 'DESC' };
   const topCue = cues.find((c) => c.payload === 'TOP' || c.payload === 'BOTTOM');
   if (topCue && !top) {
     const end = g?.mention?.end;
@@ -1042,6 +1110,7 @@ function analyze(
       inCue(i) ||
       inMetric(i) ||
       inMonth(i) ||
+      inDay(i) ||
       inTime(i) ||
       inAdjective(i) ||
       values.some((v) => covers(v, i)) ||

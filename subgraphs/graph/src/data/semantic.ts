@@ -32,6 +32,11 @@ export type ColumnState = ColumnKey & {
   outgoing: number;
   /** Of the `values` asked about: those the column does not hold, when its values are known completely. */
   unknownValues: string[];
+  /**
+   * The values the pipeline listed for the column (`sampleValues`: distinct, as text; every one of them when
+   * `valuesComplete`), when asked for (`list`); else empty.
+   */
+  listedValues: string[];
 };
 
 /** Appends `$edited` (property names) to `node.edited`, each once. */
@@ -67,12 +72,13 @@ async function write<T>(driver: Driver, work: (tx: ManagedTransaction) => Promis
 
 /**
  * The state of each of `refs` in the caller's organization (see {@link ColumnState}); `values[i]` are values to look
- * up in column i (alias values), at most a few hundred.
+ * up in column i (alias values), at most a few hundred; `list` asks for the column's listed values (at most the
+ * pipeline's 10,000 per column).
  */
 async function columnStates(
   tx: ManagedTransaction,
   org: string,
-  refs: readonly (ColumnKey & { values?: readonly string[] })[],
+  refs: readonly (ColumnKey & { values?: readonly string[]; list?: boolean })[],
 ): Promise<ColumnState[]> {
   const result = await tx.run(
     `UNWIND $refs AS ref
@@ -83,8 +89,12 @@ async function columnStates(
        d.columnTypes[i] AS type, d.rowCount AS rowCount, c.isKey AS isKey, c.distinctCount AS distinctCount,
        c.nullCount AS nullCount, c.valuesComplete AS valuesComplete,
        CASE WHEN c IS NULL THEN 0 ELSE COUNT { (c)-[:REFERENCES]->(:Column) } END AS outgoing,
-       [v IN ref.values WHERE c.valuesComplete = true AND NOT v IN coalesce(c.sampleValues, [])] AS unknownValues`,
-    { org, refs: refs.map((r) => ({ dataset: r.dataset, column: r.column, values: r.values ?? [] })) },
+       [v IN ref.values WHERE c.valuesComplete = true AND NOT v IN coalesce(c.sampleValues, [])] AS unknownValues,
+       CASE WHEN ref.list THEN coalesce(c.sampleValues, []) ELSE [] END AS listedValues`,
+    {
+      org,
+      refs: refs.map((r) => ({ dataset: r.dataset, column: r.column, values: r.values ?? [], list: r.list ?? false })),
+    },
   );
   return result.records.map((r) => ({
     dataset: r.get('dataset') as string,
@@ -99,6 +109,7 @@ async function columnStates(
     valuesComplete: r.get('valuesComplete') as boolean | null,
     outgoing: toNumber(r.get('outgoing')) ?? 0,
     unknownValues: r.get('unknownValues') as string[],
+    listedValues: (r.get('listedValues') as unknown[]).map(String),
   }));
 }
 
@@ -133,7 +144,8 @@ export type ColumnProps = Partial<{
   Partial<StoredAliases>;
 
 /**
- * Checks and edits one column: `check` gets the column's state (aliased values looked up) and throws to refuse; then
+ * Checks and edits one column: `check` gets the column's state (aliased values looked up; its listed values when
+ * aliases are set) and throws to refuse; then
  * the Column node is created if the pipeline has not profiled the column yet, `props` are set and their names added
  * to its `edited` list. Both in one transaction.
  * @returns the state before the edit (`position` null: no such dataset or column; nothing written).
@@ -146,7 +158,8 @@ export async function writeColumn(
   check: (state: ColumnState) => void,
 ): Promise<ColumnState> {
   return write(driver, async (tx) => {
-    const [state] = await columnStates(tx, org, [{ ...key, values: props.aliasValues ?? [] }]);
+    const aliases = props.aliasValues !== undefined;
+    const [state] = await columnStates(tx, org, [{ ...key, values: props.aliasValues ?? [], list: aliases }]);
     if (!state || state.position === null) return state!;
     check(state);
     await tx.run(
@@ -218,9 +231,11 @@ export async function deleteMetricNode(driver: Driver, org: string, dataset: str
 }
 
 /**
- * Creates (or updates) the reference `from` → `to` with origin DEFINED: `check` gets the state of both columns and
- * throws to refuse; the Column nodes are created if not profiled yet; `from`'s `edited` list gets `references`, so
- * that the pipeline's profiling leaves the references of `from` as a person set them.
+ * Creates (or updates) the reference `from` → `to` with origin DEFINED: `check` gets the state of both columns (with
+ * their listed values) and whether the reference exists, and throws to refuse, else returns the coverage to store
+ * (null: not measured, an existing edge keeps its own); the Column nodes are created if not profiled yet; `from`'s
+ * `edited` list gets `references`, so that the pipeline's profiling leaves the references of `from` as a person set
+ * them.
  * @returns the states of `from` and `to` (a `position` null: no such dataset or column; nothing written).
  */
 export async function writeReference(
@@ -229,10 +244,13 @@ export async function writeReference(
   from: ColumnKey,
   to: ColumnKey,
   cardinality: string,
-  check: (from: ColumnState, to: ColumnState, exists: boolean) => void,
+  check: (from: ColumnState, to: ColumnState, exists: boolean) => number | null,
 ): Promise<[ColumnState, ColumnState]> {
   return write(driver, async (tx) => {
-    const [a, k] = (await columnStates(tx, org, [from, to])) as [ColumnState, ColumnState];
+    const [a, k] = (await columnStates(tx, org, [
+      { ...from, list: true },
+      { ...to, list: true },
+    ])) as [ColumnState, ColumnState];
     if (a.position === null || k.position === null) return [a, k];
     const existing = await tx.run(
       `MATCH (:Column {orgId: $org, dataset: $from.dataset, name: $from.column})
@@ -240,15 +258,16 @@ export async function writeReference(
        RETURN count(r) AS n`,
       { org, from, to },
     );
-    check(a, k, (toNumber(existing.records[0]?.get('n')) ?? 0) > 0);
+    const coverage = check(a, k, (toNumber(existing.records[0]?.get('n')) ?? 0) > 0);
     await tx.run(
       `UNWIND $refs AS ref ${ENSURE_COLUMN}
        WITH count(c) AS ensured
        MATCH (a:Column {orgId: $org, dataset: $from.dataset, name: $from.column}),
              (k:Column {orgId: $org, dataset: $to.dataset, name: $to.column})
        MERGE (a)-[r:REFERENCES]->(k)
-       SET r.cardinality = $cardinality, r.origin = 'DEFINED', ${appendEdited('a')}`,
-      { org, refs: [from, to], from, to, cardinality, edited: ['references'] },
+       SET r.cardinality = $cardinality, r.origin = 'DEFINED', r.coverage = coalesce($coverage, r.coverage),
+         ${appendEdited('a')}`,
+      { org, refs: [from, to], from, to, cardinality, coverage, edited: ['references'] },
     );
     return [a, k];
   });

@@ -32,6 +32,9 @@ import {
   keyKind,
   MAX_METRICS_PER_DATASET,
   MAX_REFERENCES_PER_COLUMN,
+  REFERENCE_COVERAGE,
+  referenceCoverage,
+  type StoredAliases,
 } from '../semantic-input.ts';
 
 type ColumnUpdateInput = {
@@ -99,6 +102,14 @@ function checkRef(ref: ColumnRefInput, field: string): ColumnKey {
   return { dataset: checkName(ref.dataset, `${field}.dataset`), column: checkName(ref.column, `${field}.column`) };
 }
 
+/** Why profiled column `c` (`isKey` false) is not a key, from its statistics: `: it has ...`. */
+function notAKeyBecause(c: ColumnState): string {
+  if ((c.nullCount ?? 0) > 0) return `: it has ${c.nullCount} null values.`;
+  if (c.distinctCount !== null && c.rowCount !== null && c.distinctCount < c.rowCount)
+    return `: it has ${c.distinctCount} distinct values for ${c.rowCount} rows, so a value may match several rows.`;
+  return ': the pipeline found duplicate or missing values in it.';
+}
+
 /**
  * Why `to` cannot be referenced, or null when it is a key. A key has no nulls and one row per value, as the pipeline
  * profiled it (`isKey`).
@@ -108,10 +119,66 @@ function notAKeyReason(to: ColumnState): string | null {
   const what = `to (${dotted(to)}) is not a key`;
   if (to.isKey === null)
     return `${what} as far as anyone knows: the pipeline has not profiled it yet. A reference needs a key column (no nulls, one row per value); define it once the table is profiled.`;
-  if ((to.nullCount ?? 0) > 0) return `${what}: it has ${to.nullCount} null values.`;
-  if (to.distinctCount !== null && to.rowCount !== null && to.distinctCount < to.rowCount)
-    return `${what}: it has ${to.distinctCount} distinct values for ${to.rowCount} rows, so a value may match several rows.`;
-  return `${what}: the pipeline found duplicate or missing values in it.`;
+  return what + notAKeyBecause(to);
+}
+
+/**
+ * Why `cardinality` ONE_TO_ONE does not fit `from`, or null when it may: the schema's rule, ONE_TO_ONE only when
+ * `from` is a key too; refused when the pipeline profiled `from` and found it is not (`isKey` false); a column not
+ * profiled yet is taken at the caller's word.
+ */
+function notOneToOneReason(from: ColumnState, cardinality: string): string | null {
+  if (cardinality !== 'ONE_TO_ONE' || from.isKey !== false) return null;
+  return (
+    `cardinality ONE_TO_ONE needs from to be a key too, and from (${dotted(from)}) is not a key` +
+    notAKeyBecause(from).replace(/\.$/, '; use MANY_TO_ONE.')
+  );
+}
+
+/** `share` (0..1) as a percentage for messages: at most one decimal, rounded down (94.99% reads 94.9%, not 95%). */
+const percent = (share: number): string => `${Math.floor(share * 1000 + 1e-9) / 10}%`;
+
+/**
+ * The coverage of `from` → `to` to store: measured ({@link referenceCoverage}) when the pipeline listed all values of
+ * both columns (`valuesComplete`), else null (not measured).
+ * @throws BAD_USER_INPUT (field `to`) when measured and below {@link REFERENCE_COVERAGE}: most values of `from` would
+ *   join nothing, so the reference is not a join path.
+ */
+function checkedCoverage(from: ColumnState, to: ColumnState): number | null {
+  if (from.valuesComplete !== true || to.valuesComplete !== true) return null;
+  const c = referenceCoverage(from.listedValues, to.listedValues);
+  if (c === null) return null;
+  if (!c.enough)
+    throw badUserInput(
+      `only ${c.covered} of ${c.total} values of ${dotted(from)} (${percent(c.covered / c.total)}) are values of ` +
+        `${dotted(to)}; a reference needs at least ${percent(REFERENCE_COVERAGE)} of them (the rule the pipeline ` +
+        'profiles references by), else a join along it loses or mismatches rows.',
+      'to',
+    );
+  return c.coverage;
+}
+
+/**
+ * Refuses an alias whose name is another value the column holds (`Gentoo` for `Adelie` in a column holding both):
+ * the alias would hide that value. Names compare ignoring case, as alias names do among themselves; `listed` are the
+ * values the pipeline listed for the column (all of them when its values are known completely).
+ * @throws BAD_USER_INPUT naming `input.valueAliases[i].name`.
+ */
+function checkAliasesHideNothing(aliases: StoredAliases, listed: readonly string[], key: ColumnKey): void {
+  if (listed.length === 0) return;
+  const exact = new Set(listed);
+  const byLower = new Map<string, string>();
+  for (const v of listed) if (!byLower.has(v.toLowerCase())) byLower.set(v.toLowerCase(), v);
+  aliases.aliasNames.forEach((name, i) => {
+    const held = exact.has(name) ? name : byLower.get(name.toLowerCase());
+    if (held === undefined || held === aliases.aliasValues[i]) return;
+    throw badUserInput(
+      `input.valueAliases[${i}].name "${name}" is itself a value of ${dotted(key)} ("${held.slice(0, 100)}"); ` +
+        `as an alias of "${aliases.aliasValues[i]!.slice(0, 100)}" it would hide that value. Use a name the column ` +
+        'does not hold.',
+      `input.valueAliases[${i}].name`,
+    );
+  });
 }
 
 /**
@@ -156,10 +223,12 @@ export function semanticResolvers(driver: Driver | undefined) {
         }
         if ('unit' in input) props.unit = cleanUnit(input.unit, 'input.unit');
         if ('synonyms' in input) props.synonyms = cleanSynonyms(input.synonyms, 'input.synonyms');
-        if ('valueAliases' in input) Object.assign(props, cleanAliases(input.valueAliases, 'input.valueAliases'));
+        const aliases = 'valueAliases' in input ? cleanAliases(input.valueAliases, 'input.valueAliases') : null;
+        if (aliases) Object.assign(props, aliases);
         if (Object.keys(props).length === 0)
           throw badUserInput('input changes nothing: give at least one of its fields.', 'input');
         const state = await writeColumn(db(), orgOf(ctx), key, props, (s) => {
+          if (aliases) checkAliasesHideNothing(aliases, s.listedValues, key);
           const [unknown] = s.unknownValues;
           if (unknown === undefined) return;
           const i = props.aliasValues!.indexOf(unknown);
@@ -250,11 +319,15 @@ export function semanticResolvers(driver: Driver | undefined) {
                 'text, or both integers, or of the same type.',
               'from',
             );
+          const oneToOne = notOneToOneReason(a, args.cardinality);
+          if (oneToOne) throw badUserInput(oneToOne, 'cardinality');
+          const coverage = checkedCoverage(a, k);
           if (!exists && a.outgoing >= MAX_REFERENCES_PER_COLUMN)
             throw badUserInput(
               `${dotted(from)} references ${a.outgoing} columns; at most ${MAX_REFERENCES_PER_COLUMN} are allowed.`,
               'from',
             );
+          return coverage;
         });
         if (a.position === null) throw notFound(`Column ${dotted(from)}`);
         if (k.position === null) throw notFound(`Column ${dotted(to)}`);
