@@ -23,6 +23,7 @@ export default defineConfig({
       'compose/test/**/*.test.ts',
     ],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup/pg-idle-errors.ts'],
     testTimeout: 60_000,
     hookTimeout: 300_000,
     pool: 'forks',

@@ -36,10 +36,6 @@ export async function startAuth(opts: Partial<AuthServerOptions> = {}): Promise<
   const pool = new pg.Pool({ connectionString: db.url, max: 5 });
   await migrateAuthSchema(pool);
   const serverPool = new pg.Pool({ connectionString: await db.urlAs('datapilot_auth'), max: 5 });
-  // Dropping the test database (`db.close`, WITH (FORCE)) terminates any connection still open, e.g. one a timer of
-  // the server opened while it was closing: an idle pool client then emits 'error', which without a listener is an
-  // uncaught exception that fails the whole run. Expected at teardown only.
-  for (const p of [pool, serverPool]) p.on('error', () => undefined);
   const server = await createAuthServer({
     pool: serverPool,
     port: 0,
