@@ -242,7 +242,7 @@ export function planQuestion(question: string, catalog: Catalog, history: PriorT
     }
   }
   try {
-    return finish(analyze(question, catalog, null), catalog);
+    return finish(analyze(question, catalog, null));
   } catch (e) {
     if (!(e instanceof Refusal)) throw e;
     if (previous && prevTable && !followUpWords) {
@@ -307,7 +307,7 @@ function followUp(question: string, catalog: Catalog, previous: QueryPlan, table
 const isYearLike = (f: PlanFilter) => f.timePart === 'YEAR' || f.timePart === 'DATE' || f.timePart === 'YEAR_MONTH';
 
 /** Turns a complete draft into a plan, or refuses when something it needs is missing. */
-function finish(d: Draft, _catalog: Catalog): QueryPlan {
+function finish(d: Draft): QueryPlan {
   const ref = (c: CatalogColumn) => ({ table: c.table, column: c.name });
   if (!d.aggregate) refuse('I could not tell what to compute (an average, a total, a count, the highest or lowest)');
   return {
