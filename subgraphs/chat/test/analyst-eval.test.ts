@@ -12,35 +12,13 @@ import { createLake, type Lake } from '@datapilot/lake-core';
 import { createAnalyst, type AnalystAnswer } from '../src/analyst/index.ts';
 import { createDemoLake, type DemoLake } from './support/demo-lake.ts';
 import { demoSemanticLayer, readDemoFile } from './support/demo-catalog.ts';
+import { checkAnswer, type Expectation } from '../../../scripts/lib/eval-check.ts';
 
-type Expect =
-  | { kind: 'number'; value: number; tol: number }
-  | { kind: 'pairs'; pairs: [string, number][]; tol: number }
-  | { kind: 'top'; label: string; value?: number; tol: number }
-  | { kind: 'topnum'; value: number; tol: number }
-  | { kind: 'abstain' };
-type Question = { id: string; question: string; expect: Expect; followup_of?: string };
+type Question = { id: string; question: string; expect: Expectation; followup_of?: string };
 
 const EVAL_DIR = process.env.DATAPILOT_EVAL_DIR ?? '/work/shared/eval';
 const DEV_SET_PATH = `${EVAL_DIR}/questions.dev.jsonl`;
 const DEV_SETS = ['questions.dev.jsonl', 'questions.dev2.jsonl'].map((f) => `${EVAL_DIR}/${f}`).filter(existsSync);
-
-const near = (cell: unknown, value: number, tol: number) => typeof cell === 'number' && Math.abs(cell - value) <= tol;
-const same = (cell: unknown, label: string) => typeof cell === 'string' && cell.toLowerCase() === label.toLowerCase();
-
-/** The checking rules of the eval README, on the final result table. */
-export function isCorrect(answer: AnalystAnswer, e: Expect): boolean {
-  const rows = answer.result?.rows ?? [];
-  if (e.kind === 'number') return rows.some((r) => r.some((c) => near(c, e.value, e.tol)));
-  if (e.kind === 'pairs')
-    return e.pairs.every(([label, value]) =>
-      rows.some((r) => r.some((c) => same(c, label)) && r.some((c) => near(c, value, e.tol))),
-    );
-  if (e.kind === 'abstain') return !rows.some((r) => r.some((c) => typeof c === 'number'));
-  const first = rows[0] ?? [];
-  if (e.kind === 'topnum') return first.some((c) => near(c, e.value, e.tol));
-  return first.some((c) => same(c, e.label)) && (e.value === undefined || first.some((c) => near(c, e.value!, e.tol)));
-}
 
 describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real Delta tables', () => {
   const orgId = randomUUID();
@@ -80,16 +58,8 @@ describe.skipIf(!existsSync(DEV_SET_PATH))('analyst on the dev set, against real
       const history = prior ? [{ question: '', plan: prior.plan }] : [];
       const answer = await analyst.answer(q.question, { lake: orgLake, orgId, history });
       plans.set(q.id, answer);
-      const outcome =
-        q.expect.kind === 'abstain'
-          ? isCorrect(answer, q.expect)
-            ? 'correct'
-            : 'wrong'
-          : answer.result === null
-            ? 'abstained'
-            : isCorrect(answer, q.expect)
-              ? 'correct'
-              : 'wrong';
+      // The eval README's rules, as `npm run eval` applies them (scripts/lib/eval-check.ts, their one implementation).
+      const { outcome } = checkAnswer(q.expect, answer.result);
       outcomes.push({ id: q.id, outcome, sql: answer.sql });
       if (outcome !== 'correct') process.stderr.write(`${q.id} ${outcome}: ${answer.text}\n  ${answer.sql}\n`);
     }

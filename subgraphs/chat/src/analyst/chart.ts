@@ -4,6 +4,7 @@
  * event carry; a client renders it with vega-embed. Validated against the Vega-Lite JSON schema in
  * test/chart.test.ts.
  */
+import { ordinal } from './describe.ts';
 import { DAY_NAMES, MONTH_NAMES, type QueryPlan, type TimePart } from './query-plan.ts';
 import { aggregateAlias, groupLabel } from './sql.ts';
 import type { LakeResult } from './types.ts';
@@ -41,12 +42,6 @@ export function columnWords(name: string): string {
 /** A phrase with its first letter in upper case: `temp max` → `Temp max`. */
 const capitalized = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-/** 1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st, ... (a percentile's rank in words). */
-function ordinalSuffix(n: number): string {
-  const teen = n % 100 >= 11 && n % 100 <= 13;
-  return teen ? 'th' : (({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th');
-}
-
 /**
  * The readable title of a plan's aggregate (its result column `aggregateAlias(plan)`): `row_count` → "Number of
  * rows", `avg_temp_max` → "Average temp max", `distinct_symbol` → "Number of distinct symbol", `p90_delay` → "90th
@@ -63,7 +58,7 @@ export function measureTitle(plan: QueryPlan): string {
       return capitalized(column);
     case 'PERCENTILE': {
       const p = Number(((plan.percentile ?? 0) * 100).toFixed(2));
-      return `${p}${Number.isInteger(p) ? ordinalSuffix(p) : 'th'} percentile of ${column}`;
+      return `${Number.isInteger(p) ? ordinal(p) : `${p}th`} percentile of ${column}`;
     }
     default:
       return `${AGGREGATE_WORDS[plan.aggregate]} ${column}`;
