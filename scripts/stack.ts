@@ -17,7 +17,8 @@ import {
 import { ensureBucket, ensureS3ProxyInstalled, startS3Proxy, type S3Endpoint } from '../infra/s3/index.ts';
 import { ensureAirflowInstalled, startAirflow } from '../infra/airflow/index.ts';
 import { freePort } from '../infra/net.ts';
-import { spawnService, waitForReady, type Child, type Log } from './lib/processes.ts';
+import { serviceEntry, spawnService, waitForReady, type Child, type Log, type Service } from './lib/processes.ts';
+import { ensureBuilt } from './lib/build.ts';
 import { applyDemoSemantics, DEMO_TABLES, loadDemoOrganization, signIn } from './lib/demo.ts';
 
 /** The repository root. */
@@ -31,6 +32,18 @@ export type ExternalS3 = S3Endpoint;
 
 /** An Airflow the stack uses instead of starting one (AIRFLOW_URL, AIRFLOW_USERNAME, AIRFLOW_PASSWORD). */
 export type ExternalAirflow = { url: string; username: string; password: string };
+
+/**
+ * Memory caps of the engines `npm start` embeds, so that the whole stack stays under 4.5 GB RSS (issue 9; measured
+ * by scripts/lib/memory.ts, printed once the stack is up):
+ * - Spark Connect's driver heap (`--driver-memory`; 2g by default in infra/spark): 1g. The JVM adds about 0.5 GB
+ *   off the heap (metaspace, code, Netty and Arrow buffers); with 2g the driver reached 2.6 GB RSS after the
+ *   benchmarks' flights-3m work, the largest part of the stack.
+ * - Neo4j's heap: 256 MiB (512 by default in infra/neo4j): the semantic layer and lineage graphs are small.
+ * - Airflow's `[core] parallelism` (LocalExecutor workers, each a forked Python of about 130 MiB RSS): 2 (4 by
+ *   default in infra/airflow); DAG tasks wait on the one Spark server of a 2-core machine anyway.
+ */
+export const EMBEDDED_ENGINE_MEMORY = { sparkDriverMemory: '1g', neo4jHeapMb: 256, airflowParallelism: 2 };
 
 /** Options of {@link startStack}. Every address left unset is started here, embedded. */
 export type StackOptions = {
@@ -60,6 +73,13 @@ export type StackOptions = {
   demo: DemoUser;
   /** Load the demo organization's tables (default true); a test that needs none of them skips its Airflow runs. */
   loadDemoTables?: boolean;
+  /** The embedded engines' memory caps (default {@link EMBEDDED_ENGINE_MEMORY}). */
+  engineMemory?: Partial<typeof EMBEDDED_ENGINE_MEMORY>;
+  /**
+   * Build the services before starting them when a source changed (default true: they run compiled,
+   * `dist/<service>/main.js`); false runs whatever {@link serviceEntry} finds (a stale or missing build → TypeScript).
+   */
+  build?: boolean;
   log: Log;
 };
 
@@ -101,6 +121,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     mkdirSync(logDir, { recursive: true });
     const port = async (name: keyof typeof DEFAULT_PORTS) =>
       opts.freePorts ? freePort() : (opts.ports?.[name] ?? DEFAULT_PORTS[name]);
+
+    // 0. The services run compiled (dist/<service>/main.js, `npm run build`): built first, when a source changed,
+    //    so that a compile error stops the start before any engine runs.
+    if (opts.build !== false) await ensureBuilt(log);
 
     // 1. Engines (installed on first use; each install step prints its own progress).
     if (!opts.sparkRemote) await ensureSparkInstalled(log);
@@ -149,7 +173,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     let sparkRemote = opts.sparkRemote;
     if (!sparkRemote) {
       log('starting Spark Connect (local[*], Delta over s3a)');
-      const spark = await startSparkConnect({ port: await port('sparkConnect'), s3, log });
+      const spark = await startSparkConnect({
+        port: await port('sparkConnect'),
+        s3,
+        log,
+        driverMemory: opts.engineMemory?.sparkDriverMemory ?? EMBEDDED_ENGINE_MEMORY.sparkDriverMemory,
+      });
       stops.push(spark.stop);
       sparkRemote = spark.remote;
     }
@@ -163,6 +192,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         port: await port('neo4jBolt'),
         dataDir: path.join(dataDir, 'neo4j'),
         password: neo4jPassword,
+        heapMb: opts.engineMemory?.neo4jHeapMb ?? EMBEDDED_ENGINE_MEMORY.neo4jHeapMb,
         log,
       });
       stops.push(n.stop);
@@ -196,6 +226,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         stateDir: path.join(opts.stateDir, 'airflow'),
         logsDir: logDir,
         env: lakeEnv,
+        parallelism: opts.engineMemory?.airflowParallelism ?? EMBEDDED_ENGINE_MEMORY.airflowParallelism,
         log,
       });
       stops.push(af.stop);
@@ -234,19 +265,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       GRAPH_URL: `${base(ports.graph)}/graphql`,
     };
     const children: Child[] = [];
-    const spawnOne = async (name: string, entry: string, p: number, own: Record<string, string> = {}) => {
-      log(`starting ${name} on :${p}`);
+    const spawnOne = async (name: Service, p: number, own: Record<string, string> = {}) => {
+      const entry = serviceEntry(name);
+      log(`starting ${name} on :${p} (${path.relative(REPO_ROOT, entry)})`);
       const c = await spawnService({ name, entry, env: { ...env, ...own }, port: p, logDir, cwd: REPO_ROOT, log });
       children.push(c);
       stops.push(c.stop);
     };
-    await spawnOne('auth', 'subgraphs/auth/src/main.ts', ports.auth, dbEnv(RUNTIME_ROLES.auth));
+    await spawnOne('auth', ports.auth, dbEnv(RUNTIME_ROLES.auth));
     await Promise.all([
-      spawnOne('lake', 'subgraphs/lake/src/main.ts', ports.lake, dbEnv(RUNTIME_ROLES.lake)),
-      spawnOne('graph', 'subgraphs/graph/src/main.ts', ports.graph),
-      spawnOne('chat', 'subgraphs/chat/src/main.ts', ports.chat, dbEnv(RUNTIME_ROLES.chat)),
+      spawnOne('lake', ports.lake, dbEnv(RUNTIME_ROLES.lake)),
+      spawnOne('graph', ports.graph),
+      spawnOne('chat', ports.chat, dbEnv(RUNTIME_ROLES.chat)),
     ]);
-    await spawnOne('gateway', 'gateway/src/main.ts', ports.gateway);
+    await spawnOne('gateway', ports.gateway);
     // Ready means every subgraph and each of their stores answers (the gateway's /ready asks them all).
     await waitForReady('the gateway', base(ports.gateway), 120_000, log);
     log('every service is ready');

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { REPO_ROOT, startStack } from './stack.ts';
 import { checkPrerequisites, stackOptionsFromEnv } from './lib/stack-config.ts';
+import { enginePortsFromEnv, formatStackMemory, measureStackMemory } from './lib/memory.ts';
 
 // The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -44,6 +45,15 @@ try {
       '',
     ].join('\n'),
   );
+  // The stack's memory: this launcher, every engine it started and the five services (their process trees, from
+  // /proc); engines given by address count too when they run on this machine (found by their port).
+  try {
+    const memory = measureStackMemory({ includeRoot: true, ports: enginePortsFromEnv(env) });
+    log('memory of the stack (RSS counts shared pages once per process; PSS shares them out):');
+    for (const line of formatStackMemory(memory)) log(line);
+  } catch (e) {
+    log(`memory not measured: ${(e as Error).message}`);
+  }
   const shutdown = () => {
     if (stopping) return;
     stopping = true;

@@ -78,8 +78,20 @@ const configs: Record<'dev' | 'prod', Compose> = {
   prod: mergeCompose(base, overlays.prod),
 };
 
-/** The entry point a service runs (a `<dir>/src/main.ts` in its command), if it is a DataPilot service. */
-const entryOf = (s: Service) => (s.command ?? []).find((a) => a in ENTRY_SPECS);
+/** Each service's compiled entry point (`npm run build`, scripts/lib/build.ts), by its TypeScript source. */
+const BUILT_ENTRIES: Record<string, string> = {
+  'dist/auth/main.js': 'subgraphs/auth/src/main.ts',
+  'dist/chat/main.js': 'subgraphs/chat/src/main.ts',
+  'dist/lake/main.js': 'subgraphs/lake/src/main.ts',
+  'dist/graph/main.js': 'subgraphs/graph/src/main.ts',
+  'dist/gateway/main.js': 'gateway/src/main.ts',
+};
+
+/**
+ * The entry point a service runs (a `<dir>/src/main.ts`, or its build `dist/<service>/main.js`, in its command),
+ * named by its TypeScript source, if it is a DataPilot service.
+ */
+const entryOf = (s: Service) => (s.command ?? []).map((a) => BUILT_ENTRIES[a] ?? a).find((a) => a in ENTRY_SPECS);
 const envOf = (s: Service) => s.environment ?? {};
 /** Every string of a value, recursively (what Compose interpolates). */
 const strings = (v: unknown): string[] =>
@@ -155,6 +167,24 @@ describe.each(['dev', 'prod'] as const)('base + %s', (which) => {
     const entries = names.map((n) => entryOf(services[n]!)).filter(Boolean);
     expect([...entries].sort()).toEqual(Object.keys(ENTRY_SPECS).sort());
   });
+
+  it(
+    which === 'prod'
+      ? 'runs each DataPilot service compiled: node --enable-source-maps dist/<service>/main.js, no tsx'
+      : 'runs each DataPilot service with tsx watch over the mounted sources, from the dev target (dev dependencies)',
+    () => {
+      for (const [name, s] of Object.entries(services)) {
+        if (!entryOf(s)) continue;
+        if (which === 'prod') {
+          expect(s.command?.slice(0, 2), name).toEqual(['node', '--enable-source-maps']);
+          expect(BUILT_ENTRIES[s.command![2]!], name).toBe(entryOf(s));
+        } else {
+          expect(s.command?.slice(0, 2), name).toEqual(['node_modules/.bin/tsx', 'watch']);
+          expect((s.build as { target?: string } | undefined)?.target, name).toBe('dev');
+        }
+      }
+    },
+  );
 
   it('pins every image by a full tag that is not latest; built images name the Dockerfile that exists', () => {
     for (const [name, s] of Object.entries(services)) {
@@ -506,8 +536,12 @@ describe('base + prod', () => {
 
 describe('the images', () => {
   const dockerfiles = ['Dockerfile', 'compose/spark/Dockerfile', 'orchestration/Dockerfile'];
-  const froms = (file: string) =>
-    [...readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]!);
+  /** The base images a Dockerfile starts from (`FROM image [AS stage]`), not its own earlier stages (`FROM deps`). */
+  const froms = (file: string) => {
+    const lines = [...readFileSync(path.join(REPO_ROOT, file), 'utf8').matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)];
+    const stages = new Set(lines.map((m) => m[2]).filter(Boolean));
+    return lines.map((m) => m[1]!).filter((image) => !stages.has(image));
+  };
 
   it('start from base images pinned by a full tag', () => {
     for (const file of dockerfiles) {

@@ -1,7 +1,71 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isPortOpen } from '../../infra/net.ts';
+
+/** The repository root (absolute, no trailing slash). */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+
+/** DataPilot's Node services, each one process. */
+export const SERVICES = ['gateway', 'auth', 'chat', 'lake', 'graph'] as const;
+export type Service = (typeof SERVICES)[number];
+
+/** Each service's TypeScript entry point, relative to the repository root. */
+export const SERVICE_SOURCES: Record<Service, string> = {
+  gateway: 'gateway/src/main.ts',
+  auth: 'subgraphs/auth/src/main.ts',
+  chat: 'subgraphs/chat/src/main.ts',
+  lake: 'subgraphs/lake/src/main.ts',
+  graph: 'subgraphs/graph/src/main.ts',
+};
+
+/** Where `npm run build` (scripts/lib/build.ts) writes a service's bundle: `<repo>/dist/<service>/main.js`. */
+export function distEntry(service: Service): string {
+  return path.join(ROOT, 'dist', service, 'main.js');
+}
+
+/**
+ * The list of source files a build of `service` read, with their modification times at build time
+ * (`dist/<service>/inputs.json`, written by scripts/lib/build.ts next to the bundle).
+ */
+export const BUILD_INPUTS_FILE = 'inputs.json';
+
+/**
+ * Whether `dist/<service>/main.js` exists and no file it was built from changed since (modification times of the
+ * files listed in `dist/<service>/inputs.json`; a missing input counts as a change).
+ */
+export function isBuildFresh(service: Service): boolean {
+  const entry = distEntry(service);
+  const inputsFile = path.join(path.dirname(entry), BUILD_INPUTS_FILE);
+  if (!existsSync(entry) || !existsSync(inputsFile)) return false;
+  try {
+    const inputs = JSON.parse(readFileSync(inputsFile, 'utf8')) as Record<string, number>;
+    for (const [file, mtimeMs] of Object.entries(inputs)) {
+      if (statSync(path.join(ROOT, file)).mtimeMs !== mtimeMs) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The entry point to spawn for `service` (absolute path): the compiled `dist/<service>/main.js` when it is built
+ * and up to date with its sources (`npm run build`; scripts/lib/build.ts `ensureBuilt()`), otherwise its TypeScript
+ * source `…/src/main.ts` (run with tsx by {@link spawnService}), so that a stale build never runs.
+ */
+export function serviceEntry(service: Service): string {
+  return isBuildFresh(service) ? distEntry(service) : path.join(ROOT, SERVICE_SOURCES[service]);
+}
+
+/**
+ * How to run an entry point with this Node: a `.js` file (the build) with `node --enable-source-maps` (stack
+ * traces name the TypeScript sources), a `.ts` file with tsx (`node --import tsx`).
+ */
+export function nodeArgs(entry: string): string[] {
+  return entry.endsWith('.ts') ? ['--import', 'tsx', entry] : ['--enable-source-maps', entry];
+}
 
 /** A progress printer for long steps: `[stack] message` lines on stderr. */
 export type Log = (msg: string) => void;
@@ -74,7 +138,8 @@ function lastWords(logFile: string, from: number, max = 8): string[] {
 }
 
 /**
- * Spawns a TypeScript entry point (`node --import tsx <file>`) with `env`, logging to
+ * Spawns a service's entry point ({@link nodeArgs}: compiled `.js` with `node --enable-source-maps`, TypeScript
+ * `.ts` with `node --import tsx`) with `env`, logging to
  * `<logDir>/<name>.log`; resolves when it listens on `port` (timeout 60 s).
  * @param opts.log where to say that the service exited on its own once it had started (e.g. a crash or a kill):
  *   `<name> exited unexpectedly (code …); see <log file>`. Not called for an exit asked by `stop()`.
@@ -94,7 +159,7 @@ export async function spawnService(opts: {
   const logFile = path.join(opts.logDir, `${opts.name}.log`);
   const logStart = existsSync(logFile) ? statSync(logFile).size : 0;
   const out = createWriteStream(logFile, { flags: 'a' });
-  const proc = spawn(process.execPath, ['--import', 'tsx', opts.entry], {
+  const proc = spawn(process.execPath, nodeArgs(opts.entry), {
     cwd: opts.cwd,
     // The AWS SDK warns on Node 20 at every start; its versions are pinned (package.json) to ones that support it.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, ...opts.env },
