@@ -34,6 +34,8 @@ import {
   type TrustedDocuments,
 } from './trusted-documents.ts';
 import { SANDBOX_EXAMPLE } from './sandbox.ts';
+import { createSubgraphFetcher } from './fetcher.ts';
+import type { Fetcher } from '@apollo/utils.fetcher';
 
 /**
  * How the gateway talks to a subgraph: forwards only the verified bearer token and the request id (and, with
@@ -45,9 +47,10 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly subgraph: string,
     url: string | undefined,
+    fetcher: Fetcher,
     private readonly logger?: Logger,
   ) {
-    super({ url });
+    super({ url, fetcher });
   }
 
   override willSendRequest({
@@ -148,14 +151,20 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
   const trusted =
     opts.trustedDocuments ?? (await loadTrustedDocuments({ manifestPath: SDK_MANIFEST_PATH, enforce: false }));
   const byName = new Map(composition.subgraphs.map((s) => [s.name, s]));
+  // One keep-alive client for every subgraph request (fetcher.ts), instead of @apollo/gateway's make-fetch-happen.
+  const client = createSubgraphFetcher();
   // One data source per subgraph, shared by queries and the subscription edge's fill (subscriptions.ts).
   const serviceMap: Record<string, SubgraphDataSource> = Object.fromEntries(
-    composition.subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url, opts.logger)]),
+    composition.subgraphs.map((s) => [s.name, new SubgraphDataSource(s.name, s.url, client.fetcher, opts.logger)]),
   );
+  // @apollo/gateway reports usage data to Apollo (an OpenTelemetry metrics exporter, and cloud-metadata probes at
+  // start) unless APOLLO_TELEMETRY_DISABLED is set when it is constructed: a DataPilot gateway sends nothing out.
+  process.env.APOLLO_TELEMETRY_DISABLED = 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: composition.supergraphSdl,
     // The endpoint configured for the subgraph's name, not the URL written in the supergraph.
-    buildService: ({ name }) => serviceMap[name] ?? new SubgraphDataSource(name, byName.get(name)?.url, opts.logger),
+    buildService: ({ name }) =>
+      serviceMap[name] ?? new SubgraphDataSource(name, byName.get(name)?.url, client.fetcher, opts.logger),
   });
 
   const apollo = new ApolloServer<GatewayContext>({
@@ -225,6 +234,7 @@ export async function createGatewayServer(opts: GatewayOptions): Promise<{ url: 
       await stopWs();
       await closeServer(server);
       await apollo.stop();
+      client.close();
     },
   };
 }
