@@ -156,7 +156,8 @@ function slowSubscriber(
           JSON.stringify({
             id: String(id),
             type: 'subscribe',
-            payload: { query: `subscription { flood(count: ${o.count}, bytes: ${o.bytes}) { n pad } }` },
+            // Named apart: the gateway shares one upstream subscription between identical ones (subscriptions.ts).
+            payload: { query: `subscription S${id} { flood(count: ${o.count}, bytes: ${o.bytes}) { n pad } }` },
           }),
         );
     else if (m.type === 'next') {

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import {
   specifiedRules,
+  subscribe as graphqlSubscribe,
   GraphQLError,
   getOperationAST,
   getVariableValues,
@@ -180,18 +181,62 @@ function sendQueue<T>(budget: SendBudget, onStop: () => void): SendQueue<T> & { 
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 /**
+ * Most subscriptions one shared socket (a socket whose operations each carry their credential, see
+ * {@link attachGraphQLWebSocket}: the gateway's multiplexed upstream) may have running at once.
+ */
+export const MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET = 20_000;
+
+/**
+ * The `connection_init` payload of a shared socket: no credential for the socket, one per operation instead, in the
+ * `subscribe` message's `extensions` as `{ authorization: "Bearer <token>" }` (see {@link attachGraphQLWebSocket}).
+ */
+export const SHARED_CONNECTION_PARAMS = Object.freeze({ perOperationCredentials: true });
+
+/**
  * graphql-ws `onSubscribe` check of {@link MAX_SUBSCRIPTIONS_PER_SOCKET}: graphql-ws records each operation in
  * `ctx.subscriptions` before this hook runs (the new one included) and removes it when it ends.
  * @returns a RATE_LIMITED error for the new subscription when the socket has too many, else undefined.
  */
-export function subscriptionLimit(ctx: { subscriptions: Record<string, unknown> }): GraphQLError[] | undefined {
-  if (Object.keys(ctx.subscriptions).length <= MAX_SUBSCRIPTIONS_PER_SOCKET) return undefined;
+export function subscriptionLimit(
+  ctx: { subscriptions: Record<string, unknown> },
+  max = MAX_SUBSCRIPTIONS_PER_SOCKET,
+): GraphQLError[] | undefined {
+  if (Object.keys(ctx.subscriptions).length <= max) return undefined;
   return [
-    new GraphQLError(
-      `A socket may run at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete some first.`,
-      { extensions: { code: 'RATE_LIMITED' } },
-    ),
+    new GraphQLError(`A socket may run at most ${max} subscriptions at once; complete some first.`, {
+      extensions: { code: 'RATE_LIMITED' },
+    }),
   ];
+}
+
+/**
+ * Documents already parsed and validated against one schema, by their text: a document (valid) or its errors. Many
+ * subscribers send the same text (every client of one app); steps 1-2 of {@link prepareSubscription} run once per
+ * text. At most {@link DOCUMENT_CACHE_MAX} texts, the oldest dropped first.
+ */
+export type DocumentCache = Map<string, DocumentNode | GraphQLError[]>;
+/** Most texts one {@link DocumentCache} keeps. */
+export const DOCUMENT_CACHE_MAX = 1_000;
+
+/** Steps 1-2 of {@link prepareSubscription}: the text's nesting, parsing, validation against `schema`. */
+function parseAndValidate(schema: GraphQLSchema, query: string): DocumentNode | GraphQLError[] {
+  let document: DocumentNode;
+  try {
+    checkSource(query);
+    document = parse(query, PARSE_OPTIONS);
+  } catch (e) {
+    if (hasErrorCode(e)) return [e as GraphQLError];
+    return [
+      coded(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error)?.message)), 'GRAPHQL_PARSE_FAILED'),
+    ];
+  }
+  // Production mode (production.ts): no introspection, no "Did you mean" suggestions, as over HTTP.
+  const mode = modeValidation();
+  const invalid = validate(schema, document, [...specifiedRules, ...mode.rules], {
+    hideSuggestions: mode.hideSuggestions,
+  });
+  if (invalid.length) return invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+  return document;
 }
 
 /** A parse or validation error with the code Apollo Server gives the same error over HTTP. */
@@ -215,31 +260,24 @@ function coded(e: GraphQLError, code: string): GraphQLError {
  * 4. {@link checkOperation} (input values and variables, depth, fields, cost), before the variables are coerced
  *    (coercion recurses) → BAD_USER_INPUT;
  * 5. the variables: coerced to their declared types (a missing, null or ill-typed one) → BAD_USER_INPUT.
+ * With `documents`, steps 1-2 are looked up by the text first ({@link DocumentCache}).
  * @returns the document, the operation name and the variables as received (valid), or the errors to send.
  */
 export function prepareSubscription(
   schema: GraphQLSchema,
   payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null },
   bounds: OperationBounds,
+  documents?: DocumentCache,
 ): { document: DocumentNode; operationName?: string; variableValues: Record<string, unknown> } | GraphQLError[] {
   const bad = (message: string) => [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
   if (typeof payload.query !== 'string') return bad('The subscribe message must carry a query string.');
-  let document: DocumentNode;
-  try {
-    checkSource(payload.query);
-    document = parse(payload.query, PARSE_OPTIONS);
-  } catch (e) {
-    if (hasErrorCode(e)) return [e as GraphQLError];
-    return [
-      coded(e instanceof GraphQLError ? e : new GraphQLError(String((e as Error)?.message)), 'GRAPHQL_PARSE_FAILED'),
-    ];
+  const parsed = documents?.get(payload.query) ?? parseAndValidate(schema, payload.query);
+  if (documents && !documents.has(payload.query)) {
+    documents.set(payload.query, parsed);
+    if (documents.size > DOCUMENT_CACHE_MAX) documents.delete(documents.keys().next().value as string);
   }
-  // Production mode (production.ts): no introspection, no "Did you mean" suggestions, as over HTTP.
-  const mode = modeValidation();
-  const invalid = validate(schema, document, [...specifiedRules, ...mode.rules], {
-    hideSuggestions: mode.hideSuggestions,
-  });
-  if (invalid.length) return invalid.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED'));
+  if (Array.isArray(parsed)) return parsed;
+  const document = parsed;
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) return bad('The document has several operations (or not the one named): send operationName.');
   if (operation.operation !== 'subscription')
@@ -252,7 +290,7 @@ export function prepareSubscription(
   }
   // Coerced here so that a bad variable is BAD_USER_INPUT; execution coerces the raw values again.
   const coercion = getVariableValues(schema, operation.variableDefinitions ?? [], variables, {
-    hideSuggestions: mode.hideSuggestions,
+    hideSuggestions: modeValidation().hideSuggestions,
   });
   if (coercion.errors) return coercion.errors.map((e) => coded(e, 'BAD_USER_INPUT'));
   return { document, operationName: payload.operationName ?? undefined, variableValues: variables };
@@ -281,7 +319,8 @@ export type GraphQLWebSocket = {
 };
 
 type SocketState = {
-  tenant: TenantContext;
+  /** The socket's tenant; null on a shared socket (each operation carries its own credential). */
+  tenant: TenantContext | null;
   connection: WsConnection;
   stop(): void;
   /** The results waiting to be sent on this socket (in its send queues). */
@@ -296,6 +335,16 @@ type SocketState = {
  *   `authenticator.acceptedUntilMs`: `exp` plus the clock tolerance HTTP allows, TOKEN_CLOCK_TOLERANCE_SECONDS), and
  *   when `authenticator.stillActive` answers false (checked every `recheckMs`, default {@link PRINCIPAL_TTL_MS}: a
  *   removed member's subscriptions end within 10 s); with 1013 when that check fails.
+ * - A shared socket (`perOperationCredentials`, on unless set false): `connection_init` carries
+ *   {@link SHARED_CONNECTION_PARAMS} and no `authorization`; the socket is accepted without a tenant, and every
+ *   `subscribe` must carry `extensions: { authorization: "Bearer <token>" }`, checked by `authenticator` for that
+ *   operation exactly as a socket's credential is (no credential or a refused one: an UNAUTHENTICATED error on that
+ *   operation, one that cannot be checked now: UPSTREAM_UNAVAILABLE; the socket and its other operations go on). The
+ *   operation runs as that token's tenant and nothing else; it ends with an UNAUTHENTICATED error result when its
+ *   token expires or its session ends (re-checked every `recheckMs`), UPSTREAM_UNAVAILABLE when that re-check fails —
+ *   the 4401/1013 of a socket, per operation. Nothing on such a socket runs without a verified token: this is how the
+ *   gateway multiplexes many subscribers over one upstream socket (gateway/src/subscriptions.ts). At most
+ *   {@link MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET} operations at once.
  * - Each subscription is prepared by {@link prepareSubscription} (bounds included); a refusal is an `error` message
  *   for that operation only.
  * - Each operation runs with `context(base, connection)`, where `base` is the same {@link RequestContext} an HTTP
@@ -333,6 +382,8 @@ export function attachGraphQLWebSocket<C>(opts: {
    * name a persisted document by `documentId`); errors refuse that operation. Default: the payload's `query`.
    */
   resolveDocument?: (payload: Record<string, unknown>) => { query?: string } | { error: GraphQLError };
+  /** Whether shared sockets (a credential per operation) are accepted; default true (false: the gateway's edge). */
+  perOperationCredentials?: boolean;
 }): GraphQLWebSocket {
   const { authenticator, formatError, schema } = opts;
   const bounds = resolveBounds(opts.bounds);
@@ -340,31 +391,29 @@ export function attachGraphQLWebSocket<C>(opts: {
   const recheckMs = opts.recheckMs ?? PRINCIPAL_TTL_MS;
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: MAX_BODY_BYTES });
   const sockets = new WeakMap<WebSocket, SocketState>();
+  /** The tenant of each operation of a shared socket, by its context value (watched by {@link guardOperation}). */
+  const perOperation = new WeakMap<object, TenantContext>();
+  const documents: DocumentCache = new Map();
+  const run = opts.subscribe ?? ((args: ExecutionArgs) => graphqlSubscribe(args));
   const format = (errors: readonly unknown[]) =>
     errors.map((e) => formatError((e as { toJSON?: () => GraphQLFormattedError }).toJSON?.() ?? (e as never), e));
 
-  /** Starts the expiry timer and the session re-check of an accepted socket. */
-  const watch = (socket: WebSocket, tenant: TenantContext): SocketState => {
+  /** Starts the expiry timer and the session re-check of an accepted socket (none for a shared socket). */
+  const watch = (socket: WebSocket, tenant: TenantContext | null): SocketState => {
     const controller = new AbortController();
     const close = (code: number, reason: string) => {
       if (socket.readyState === socket.OPEN) socket.close(code, reason);
     };
-    // The clock rule of HTTP: closed from the instant a request with this token would be refused (exp + the
-    // verifier's tolerance, tenancy.ts). Max setTimeout is 2^31-1 ms (~24.8 days); tokens live minutes.
-    const ms = Math.min(Math.max(authenticator.acceptedUntilMs(tenant) - Date.now(), 0), 2 ** 31 - 1);
-    const expiry = setTimeout(() => close(WS_CLOSE.UNAUTHORIZED, 'The access token has expired.'), ms);
-    let checking = false;
-    const recheck = setInterval(() => {
-      if (checking) return;
-      checking = true;
-      authenticator
-        .stillActive(tenant)
-        .then(
-          (active) => active || close(WS_CLOSE.UNAUTHORIZED, SESSION_ENDED.slice(0, 120)),
-          () => close(WS_CLOSE.UPSTREAM_UNAVAILABLE, 'The session could not be confirmed; reconnect.'),
+    const { expiry, recheck } = tenant
+      ? watchTenant(authenticator, tenant, recheckMs, (why) =>
+          why === 'unavailable'
+            ? close(WS_CLOSE.UPSTREAM_UNAVAILABLE, 'The session could not be confirmed; reconnect.')
+            : close(
+                WS_CLOSE.UNAUTHORIZED,
+                why === 'expired' ? 'The access token has expired.' : SESSION_ENDED.slice(0, 120),
+              ),
         )
-        .finally(() => (checking = false));
-    }, recheckMs);
+      : { expiry: undefined, recheck: undefined };
     const queues = new Set<{ drop(): void }>();
     const dropAll = () => {
       for (const q of [...queues]) q.drop();
@@ -411,6 +460,15 @@ export function attachGraphQLWebSocket<C>(opts: {
       schema,
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
+        const params = ctx.connectionParams as Record<string, unknown> | undefined;
+        if (
+          opts.perOperationCredentials !== false &&
+          params?.perOperationCredentials === true &&
+          params.authorization === undefined
+        ) {
+          sockets.set(socket, watch(socket, null));
+          return true;
+        }
         let tenant: TenantContext | null;
         try {
           tenant = await authenticator.fromAuthorization(ctx.connectionParams?.authorization);
@@ -430,23 +488,48 @@ export function attachGraphQLWebSocket<C>(opts: {
         return true;
       },
       onClose: (ctx) => sockets.get(ctx.extra.socket)?.stop(),
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         const state = sockets.get(ctx.extra.socket);
         if (!state) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
-        const limited = subscriptionLimit(ctx);
+        const limited = subscriptionLimit(ctx, state.tenant ? undefined : MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET);
         if (limited) return limited;
+        let tenant = state.tenant;
+        if (!tenant) {
+          // A shared socket: this operation's own credential, checked like a socket's (never trusted unverified).
+          try {
+            tenant = await authenticator.fromAuthorization(payload.extensions?.authorization);
+          } catch (e) {
+            if (hasErrorCode(e)) return [e as GraphQLError];
+            return [
+              new GraphQLError('The credential could not be checked; try again.', {
+                extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+              }),
+            ];
+          }
+          if (!tenant)
+            return [
+              new GraphQLError(
+                'On a shared socket each subscribe must carry extensions: { authorization: "Bearer <token>" }.',
+                { extensions: { code: 'UNAUTHENTICATED' } },
+              ),
+            ];
+        }
         const resolved = opts.resolveDocument?.({ ...payload }) ?? {};
         if ('error' in resolved) return [resolved.error];
         const query = resolved.query ?? payload.query;
-        const prepared = prepareSubscription(schema, { ...payload, query }, bounds);
+        const prepared = prepareSubscription(schema, { ...payload, query }, bounds, documents);
         if (Array.isArray(prepared)) return prepared;
-        return {
-          schema,
-          ...prepared,
-          contextValue: opts.context({ tenant: state.tenant, requestId: randomUUID() }, state.connection),
-        };
+        const contextValue = opts.context({ tenant, requestId: randomUUID() }, state.connection);
+        if (!state.tenant && typeof contextValue === 'object' && contextValue !== null)
+          perOperation.set(contextValue, tenant);
+        return { schema, ...prepared, contextValue };
       },
-      ...(opts.subscribe ? { subscribe: opts.subscribe } : {}),
+      subscribe: async (args) => {
+        const result = await run(args);
+        const tenant = perOperation.get(args.contextValue as object);
+        if (!tenant || !(Symbol.asyncIterator in result)) return result;
+        return guardOperation(result, (end) => watchTenant(authenticator, tenant, recheckMs, end));
+      },
       onNext: (ctx, _id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
         // A closing socket: graphql-ws would drop the result silently and pull the next one at once, running a
@@ -473,4 +556,111 @@ export function attachGraphQLWebSocket<C>(opts: {
       await new Promise<void>((r) => wss.close(() => r()));
     },
   };
+}
+
+/** Why a tenant's socket or operation must end: its token expired, its session ended, or that could not be checked. */
+type EndReason = 'expired' | 'ended' | 'unavailable';
+
+/**
+ * The expiry timer and session re-check of one tenant (a socket's, or one operation's on a shared socket): `end` is
+ * called at the token's `acceptedUntilMs` ('expired': the clock rule of HTTP, exp + the verifier's tolerance), and
+ * when `authenticator.stillActive` answers false ('ended') or fails ('unavailable'), checked every `recheckMs`.
+ * @returns the two timers, to clear when the socket or operation ends.
+ */
+function watchTenant(
+  authenticator: Authenticator,
+  tenant: TenantContext,
+  recheckMs: number,
+  end: (why: EndReason) => void,
+): TenantWatch {
+  // Max setTimeout is 2^31-1 ms (~24.8 days); tokens live minutes.
+  const ms = Math.min(Math.max(authenticator.acceptedUntilMs(tenant) - Date.now(), 0), 2 ** 31 - 1);
+  const expiry = setTimeout(() => end('expired'), ms);
+  let checking = false;
+  const recheck = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    authenticator
+      .stillActive(tenant)
+      .then(
+        (active) => active || end('ended'),
+        () => end('unavailable'),
+      )
+      .finally(() => (checking = false));
+  }, recheckMs);
+  return { expiry, recheck };
+}
+
+/** The error result that ends an operation of a shared socket, by reason (the 4401/1013 of a socket). */
+function endResult(why: EndReason): ExecutionResult {
+  const [message, code] =
+    why === 'expired'
+      ? ['The access token has expired.', 'UNAUTHENTICATED']
+      : why === 'ended'
+        ? [SESSION_ENDED, 'UNAUTHENTICATED']
+        : ['The session could not be confirmed; subscribe again.', 'UPSTREAM_UNAVAILABLE'];
+  return { errors: [new GraphQLError(message, { extensions: { code } })] };
+}
+
+/** The two timers of {@link watchTenant}. */
+type TenantWatch = { expiry: ReturnType<typeof setTimeout>; recheck: ReturnType<typeof setInterval> };
+
+/**
+ * The results of one operation of a shared socket until its tenant's watch ends it: then one error result
+ * ({@link endResult}) and the end. An iterator object rather than a generator, so that `return()` (graphql-ws's
+ * `complete`) stops the watch and returns the source at once, even while a `next()` waits.
+ */
+function guardOperation(
+  source: AsyncIterable<ExecutionResult>,
+  watch: (end: (why: EndReason) => void) => TenantWatch,
+): AsyncIterableIterator<ExecutionResult> {
+  const it = source[Symbol.asyncIterator]();
+  let ended: EndReason | null = null;
+  let finished = false;
+  let interrupt: (() => void) | null = null;
+  const timers = watch((why) => {
+    ended ??= why;
+    interrupt?.();
+  });
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timers.expiry);
+    clearInterval(timers.recheck);
+    interrupt?.();
+    void Promise.resolve(it.return?.()).catch(() => undefined);
+  };
+  const done = { done: true, value: undefined } as const;
+  const guarded: AsyncIterableIterator<ExecutionResult> = {
+    async next() {
+      if (finished) return done;
+      if (!ended) {
+        const step = await new Promise<IteratorResult<ExecutionResult> | null>((resolve, reject) => {
+          interrupt = () => resolve(null);
+          it.next().then(resolve, reject);
+        });
+        interrupt = null;
+        if (step) {
+          if (step.done) finish();
+          return step;
+        }
+        if (finished) return done;
+      }
+      const why = ended!;
+      finish();
+      return { done: false, value: endResult(why) };
+    },
+    async return() {
+      finish();
+      return done;
+    },
+    async throw(e?: unknown) {
+      finish();
+      throw e;
+    },
+    [Symbol.asyncIterator]() {
+      return guarded;
+    },
+  };
+  return guarded;
 }

@@ -10,6 +10,7 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   SESSION_ENDED,
+  SHARED_CONNECTION_PARAMS,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
   WS_CLOSE,
@@ -247,5 +248,103 @@ describe('credentials', () => {
       authDown = false;
       await client.dispose();
     }
+  });
+});
+
+describe("shared sockets (a credential per operation: the gateway's multiplexed upstream)", () => {
+  /** A shared socket: acknowledged without a credential of its own. */
+  async function shared() {
+    let closed: { code: number } | undefined;
+    let acked!: () => void;
+    const ready = new Promise<void>((r) => (acked = r));
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { ...SHARED_CONNECTION_PARAMS },
+      onNonLazyError: () => undefined,
+      on: { connected: () => acked(), closed: (e) => (closed = { code: (e as { code: number }).code }) },
+    });
+    await ready;
+    return { client, closed: () => closed };
+  }
+  /** Runs one operation with `authorization` in its extensions; its data, the errors of its results, its error. */
+  function runAs(client: Client, authorization: unknown, query: string) {
+    return new Promise<{ data: unknown[]; resultErrors: (string | undefined)[]; errors?: (string | undefined)[] }>(
+      (resolve) => {
+        const data: unknown[] = [];
+        const resultErrors: (string | undefined)[] = [];
+        client.subscribe(
+          { query, extensions: authorization === undefined ? {} : { authorization } },
+          {
+            next: (v) => {
+              if (v.data) data.push(v.data);
+              for (const e of v.errors ?? []) resultErrors.push(e.extensions?.code as string | undefined);
+            },
+            error: (e) =>
+              resolve({
+                data,
+                resultErrors,
+                errors: (e as { extensions?: { code?: string } }[]).map((x) => x.extensions?.code),
+              }),
+            complete: () => resolve({ data, resultErrors }),
+          },
+        );
+      },
+    );
+  }
+
+  it('runs each operation as its own token, and refuses one without a valid, live credential', async () => {
+    const { client, closed } = await shared();
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    const sid = randomUUID();
+    ended.add(sid);
+    const now = Math.floor(Date.now() / 1000);
+    const got = await Promise.all([
+      runAs(client, `Bearer ${await token({ userId: alice })}`, 'subscription { whoami }'),
+      runAs(client, `Bearer ${await token({ userId: bob })}`, 'subscription { whoami }'),
+      runAs(client, undefined, 'subscription { whoami }'),
+      runAs(client, 42, 'subscription { whoami }'),
+      runAs(client, `Bearer ${await token({ expSec: now - 60 })}`, 'subscription { whoami }'),
+      runAs(client, `Bearer ${await token({ sid })}`, 'subscription { whoami }'),
+    ]);
+    expect(got.map((g) => g.data)).toEqual([[{ whoami: alice }], [{ whoami: bob }], [], [], [], []]);
+    expect(got.map((g) => g.errors)).toEqual([
+      undefined,
+      undefined,
+      ['UNAUTHENTICATED'],
+      ['UNAUTHENTICATED'],
+      ['UNAUTHENTICATED'],
+      ['UNAUTHENTICATED'],
+    ]);
+    // The refusals were per operation: the socket is still open.
+    expect(closed()).toBeUndefined();
+    await client.dispose();
+  });
+
+  it(`ends an operation within ${RECHECK_MS} ms once its session ends; the socket and other operations go on`, async () => {
+    const { client, closed } = await shared();
+    const sid = randomUUID();
+    const doomed = runAs(client, `Bearer ${await token({ sid })}`, 'subscription { ticks(everyMs: 50, count: 1000) }');
+    const other = runAs(client, `Bearer ${await token()}`, 'subscription { ticks(everyMs: 50, count: 30) }');
+    await new Promise((r) => setTimeout(r, 2 * RECHECK_MS));
+    const endedAt = Date.now();
+    ended.add(sid);
+    const result = await doomed;
+    expect(Date.now() - endedAt).toBeLessThanOrEqual(RECHECK_MS + 200);
+    // Its last result is the error, then it completes; what came before is the start of the stream.
+    expect(result.resultErrors).toEqual(['UNAUTHENTICATED']);
+    expect(result.data.length).toBeGreaterThan(5);
+    expect(result.data).toEqual(result.data.map((_, i) => ({ ticks: i + 1 })));
+    const rest = await other;
+    expect(rest.data).toEqual(Array.from({ length: 30 }, (_, i) => ({ ticks: i + 1 })));
+    expect(closed()).toBeUndefined();
+    await client.dispose();
+  });
+
+  it('closes a shared socket that also carries a bad socket credential with 4401', async () => {
+    const bad = await rawConnection({ ...SHARED_CONNECTION_PARAMS, authorization: 'Bearer nope' });
+    expect([bad.acked, bad.code]).toEqual([false, 4401]);
   });
 });
