@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import { createOrgLimiter, hasErrorCode, type Logger, type OrgSlot, type TenantContext } from '@datapilot/common';
 import type { Analyst, AnalystHooks, AnalystLake } from './analyst/index.ts';
 import { createChatStore, type EventLogEntry, type Message, type MessagePatch } from './data/chat-store.ts';
-import type { MessageEvent, MessageEventHub, MessageEventKind } from './events.ts';
+import { isFinalEvent, type MessageEvent, type MessageEventHub, type MessageEventKind } from './events.ts';
 
 /** Gives the analyst the lake of one tenant; `@datapilot/lake-core`'s `createLake(...)` fits. */
 export interface TenantLakes {
@@ -26,6 +26,13 @@ const MAX_STATUS_CHARS = 200;
  * request fails with it): the other codes a FAILED message carries are DataPilot's (UPSTREAM_TIMEOUT, INTERNAL, ...).
  */
 export const CANCELLED = 'CANCELLED';
+/**
+ * `Message.errorCode` of an answer whose replica stopped before finishing it (killed, cut off from the database, or
+ * shut down with the answer still running): ended FAILED by a live replica (replicas.ts) or by the replica itself at
+ * shutdown. The member retries by asking again (`sendMessage` with the same question); a message error code like
+ * {@link CANCELLED}.
+ */
+export const INTERRUPTED = 'INTERRUPTED';
 
 /** Answers assistant messages in the background; see {@link createResponder}. */
 export interface Responder {
@@ -41,8 +48,8 @@ export interface Responder {
   /**
    * Starts answering `question` into the PENDING assistant `message` of `tenant` and returns at once; `slot` (from
    * {@link admit}) is released when the answer ends — stored COMPLETE or FAILED, whatever failed (a Spark error,
-   * a timeout, the store, a cancel). The hub knows the message as being answered when this returns, so a subscriber
-   * that attaches afterwards misses nothing.
+   * a timeout, the store, a cancel). Its events are stored in the outbox (a subscriber on any replica, attaching at
+   * any time, misses none of them: events.ts).
    */
   start(tenant: TenantContext, message: Message, question: string, slot: OrgSlot): void;
   /**
@@ -52,12 +59,19 @@ export interface Responder {
    *   interrupted (lake-core `query(..., { signal })`), nothing more is published but FAILED — and the message is
    *   stored FAILED with errorCode {@link CANCELLED} (event FAILED), as soon as the store write in flight, if any, is
    *   done: without waiting for Spark. If the answer was already storing COMPLETE, it ends COMPLETE.
-   * - not answered here (the process that answered it stopped mid-answer): stored FAILED/CANCELLED directly when it
-   *   is not final (`anyAuthor`: an ADMIN+ may cancel another member's answer), event FAILED on this hub.
+   * - not answered here (by another replica, or one that stopped mid-answer): stored FAILED/CANCELLED directly when
+   *   it is not final (`anyAuthor`: an ADMIN+ may cancel another member's answer), with its FAILED event in the
+   *   outbox (chat-store.ts `cancelAssistantMessage`); a replica still computing it stops at its next write, which
+   *   finds the message final.
    * - already final: returned unchanged.
    */
   cancel(tenant: TenantContext, message: Message, anyAuthor: boolean): Promise<Message>;
-  /** Stops taking new work and waits for running answers, at most `drainTimeoutMs`. */
+  /** Whether this process is computing the answer `messageId` now (replicas.ts: not an orphan). */
+  isAnswering(messageId: string): boolean;
+  /**
+   * Stops taking new work and waits for running answers, at most `drainTimeoutMs`; the answers still running then
+   * are stopped and stored FAILED with {@link INTERRUPTED} (event FAILED), so none is left STREAMING.
+   */
   close(): Promise<void>;
 }
 
@@ -67,6 +81,7 @@ const FAILURE_TEXT: Record<string, string> = {
   UPSTREAM_TIMEOUT: 'the query took too long',
   BAD_USER_INPUT: 'the lake refused the query',
   RATE_LIMITED: "the data lake is busy with your organization's other work",
+  INTERRUPTED: 'the service answering it stopped before it was finished',
 };
 /** The text a FAILED message is stored with: an apology naming the cause, or that the answer was cancelled. */
 export const failureText = (code: string) =>
@@ -105,7 +120,7 @@ const legacyLog = (m: Message): EventLogEntry[] => [
 
 /**
  * The events {@link createResponder} published for `message`, which is now COMPLETE or FAILED, rebuilt from what is
- * stored, for a subscriber that resumes after the hub dropped them (events.ts `openMessageEventStream`). The order
+ * stored, for a subscriber that resumes after the outbox rows were swept (events.ts `openMessageEventStream`). The order
  * is the message's stored outline (`eventLog`, written by `answer` below with every event it publishes: keep the
  * two together), sequences 1, 2, 3, ...:
  * - STATUS (the move to STREAMING; then each status line, `message.statusText` set to it), PLAN (`message.plan`),
@@ -120,7 +135,7 @@ const legacyLog = (m: Message): EventLogEntry[] => [
  * Each event's `message` is the message as of that event (status STREAMING; the status line, plan, SQL, result,
  * chart and text known then; `updatedAt` is the stored one); the final event carries the stored message.
  * @param afterSequence the last sequence the subscriber saw (default 0); events up to it are still returned.
- * @throws Error when `message` is not final (its events are the hub's business).
+ * @throws Error when `message` is not final (its events are the outbox's business).
  */
 export function publishedEvents(message: Message, afterSequence = 0): MessageEvent[] {
   if (message.status !== 'COMPLETE' && message.status !== 'FAILED')
@@ -195,6 +210,11 @@ const withSignal = (lake: AnalystLake, signal: AbortSignal): AnalystLake => ({
   query: (sql, args, opts) => lake.query(sql, args, { ...opts, signal: opts?.signal ?? signal }),
 });
 
+/** The abort reason of an answer whose message another replica ended (a write found it final). */
+const ENDED_ELSEWHERE = new Error('The answer was ended by another replica.');
+/** The abort reason of the answers still running when the responder closes. */
+const SHUTTING_DOWN = new Error('The service is shutting down.');
+
 /** What {@link createResponder} keeps of an answer being computed: its abort switch and its end. */
 type Job = { controller: AbortController; done: Promise<Message> };
 
@@ -213,8 +233,15 @@ type Job = { controller: AbortController; done: Promise<Message> };
  * Any error stores the message FAILED with the error's DataPilot code (INTERNAL for anything else, logged) and a short
  * apology (event FAILED); a cancel ({@link Responder.cancel}) stores FAILED with {@link CANCELLED}. What was stored
  * before (plan, SQL, result) stays. Every write goes through the tenant's {@link createChatStore}.
- * @param opts.streamDelayMs pause after each TEXT_DELTA event, in milliseconds (default 20): a finished text streams
- *   at that pace; a model's words are published as they arrive, at most one piece per pause.
+ *
+ * Events are not published in memory: each is stored in the outbox with the change it reports, in one transaction,
+ * and announced to every replica (chat-store.ts; events.ts reads them), numbered 1, 2, 3, ... per message. The first
+ * write stores `replicaId` as the message's `answeredBy`, so that a live replica ends it INTERRUPTED if this one
+ * stops renewing its heartbeat (replicas.ts). When a write finds the message final, another replica ended it (a
+ * cancel, or a recovery that took this one for dead): the answer stops there and publishes nothing more.
+ * @param opts.streamDelayMs time between two TEXT_DELTA events, in milliseconds (default 20; the write of a piece
+ *   counts in it): a finished text streams at that pace; a model's words are published as they arrive, at most one
+ *   piece per pause.
  * @param opts.drainTimeoutMs how long {@link Responder.close} waits for running answers (default 10 000 ms).
  * @param opts.maxConcurrentPerOrg answers one organization may have computed at once in this process, from
  *   {@link Responder.admit} to the end of the answer (default {@link DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG});
@@ -224,13 +251,20 @@ export function createResponder(opts: {
   pool: Pool;
   lakes: TenantLakes;
   analyst: Analyst;
-  hub: MessageEventHub;
+  /** This replica's id (replicas.ts), stored on the messages it answers. */
+  replicaId: string;
+  /**
+   * The replica's event hub: each running answer follows its own message, and stops at once (its Spark statement
+   * interrupted) when a final event it did not write arrives — a cancel on another replica, or a recovery that took
+   * this one for dead. Without it, the answer stops at its next write.
+   */
+  hub?: MessageEventHub;
   logger: Logger;
   streamDelayMs?: number;
   drainTimeoutMs?: number;
   maxConcurrentPerOrg?: number;
 }): Responder {
-  const { pool, lakes, analyst, hub, logger } = opts;
+  const { pool, lakes, analyst, replicaId, hub, logger } = opts;
   const delay = opts.streamDelayMs ?? 20;
   const questions = createOrgLimiter({
     what: 'questions being answered',
@@ -241,32 +275,45 @@ export function createResponder(opts: {
   const jobs = new Map<string, Job>();
   let closed = false;
 
-  async function answer(tenant: TenantContext, message: Message, question: string, signal: AbortSignal) {
+  async function answer(
+    tenant: TenantContext,
+    message: Message,
+    question: string,
+    controller: AbortController,
+  ): Promise<Message> {
+    const { signal } = controller;
     const store = createChatStore(pool, tenant);
     const log = logger.child({ orgId: tenant.orgId, messageId: message.id });
     let current = message;
     let sequence = 0;
     /** The published events in outline, stored with every write (publishedEvents reads it). */
     const outline: EventLogEntry[] = [];
-    const emit = (kind: MessageEventKind, msg: Message, textDelta: string | null = null) =>
-      hub.publish({ messageId: message.id, sequence: ++sequence, kind, textDelta, message: msg });
-    const update = async (patch: MessagePatch) => {
-      current = (await store.updateAssistantMessage(message.id, patch)) ?? { ...current, ...patch };
-      return current;
+    /** Stops the answer when a write finds the message ended by another replica. */
+    const endedElsewhere = () => {
+      if (!signal.aborted) controller.abort(ENDED_ELSEWHERE);
+      throw ENDED_ELSEWHERE;
     };
-    /** Records `entry` in the outline, stores `patch` with it, then publishes the event. */
+    /** Stores `patch` and, with it, the event `kind` (next number) whose snapshot is the stored message. */
+    const update = async (patch: MessagePatch, kind: Exclude<MessageEventKind, 'TEXT_DELTA'>) => {
+      const stored = await store.updateAssistantMessage(message.id, patch, { sequence: sequence + 1, kind });
+      if (!stored) return endedElsewhere();
+      sequence++;
+      return (current = stored);
+    };
+    /** Records `entry` in the outline, stores `patch` with it and its event. */
     const step = async (entry: EventLogEntry, patch: MessagePatch) => {
       outline.push(entry);
-      emit(entry.kind, await update({ ...patch, eventLog: [...outline] }));
+      await update({ ...patch, eventLog: [...outline] }, entry.kind as Exclude<MessageEventKind, 'TEXT_DELTA'>);
     };
 
     // The hooks' work runs in call order on one chain, whether or not the analyst awaits a hook; once the answer
-    // stops (cancelled, failed), queued work is skipped: nothing is published after the final event.
+    // stops (cancelled, failed, a write failed), queued work is skipped: nothing is published after the final event,
+    // and no event number is skipped.
     let stopping = false;
     let work: Promise<void> = Promise.resolve();
     let hookError: unknown = null;
     const queue = (fn: () => Promise<void>): Promise<void> => {
-      const next = work.then(() => (stopping || signal.aborted ? undefined : fn()));
+      const next = work.then(() => (stopping || signal.aborted || hookError !== null ? undefined : fn()));
       work = next.catch((e) => void (hookError ??= e));
       return next;
     };
@@ -275,15 +322,17 @@ export function createResponder(opts: {
     // Text: cut into textPieces as it arrives (what is not yet a whole piece waits for more), one TEXT_DELTA each.
     let streamed = '';
     let pendingText = '';
-    let text = '';
     const publishPiece = (piece: string) =>
       queue(async () => {
-        text += piece;
+        const started = Date.now();
+        if (!(await store.appendTextDelta(message.id, sequence + 1, piece))) endedElsewhere();
+        sequence++;
         const last = outline.at(-1);
         if (last?.kind === 'TEXT_DELTA') last.count++;
         else outline.push({ kind: 'TEXT_DELTA', count: 1 });
-        emit('TEXT_DELTA', { ...current, text }, piece);
-        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
+        // The pace is one piece per `delay`, the write included.
+        const rest = delay - (Date.now() - started);
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest));
       });
     const addText = (delta: string) => {
       streamed += delta;
@@ -335,7 +384,7 @@ export function createResponder(opts: {
 
     try {
       outline.push({ kind: 'STATUS' });
-      emit('STATUS', await update({ status: 'STREAMING', eventLog: [...outline] }));
+      await update({ status: 'STREAMING', eventLog: [...outline], answeredBy: replicaId }, 'STATUS');
       const history = await untilCancelled(store.priorQuestions(message.id, MAX_HISTORY));
       const reply = await untilCancelled(
         analyst.answer(
@@ -364,30 +413,41 @@ export function createResponder(opts: {
       await untilCancelled(work);
       if (hookError) throw hookError;
       stopping = true;
-      emit('COMPLETE', await update({ status: 'COMPLETE', text: finalText, eventLog: [...outline] }));
-      return current;
+      return await update({ status: 'COMPLETE', text: finalText, eventLog: [...outline] }, 'COMPLETE');
     } catch (e) {
       stopping = true;
-      const wasCancelled = signal.aborted;
+      const reason: unknown = signal.aborted ? signal.reason : null;
       // The write in flight, if any, finishes (and is published) first: the outline stays that of what was published.
       await work;
+      if (e === ENDED_ELSEWHERE || reason === ENDED_ELSEWHERE || hookError === ENDED_ELSEWHERE) {
+        log.info('answer ended by another replica');
+        return (await store.getMessage(message.id).catch(() => null)) ?? current;
+      }
       const known = hasErrorCode(e);
-      const code = wasCancelled
-        ? CANCELLED
-        : known
-          ? String((e as { extensions: { code: string } }).extensions.code)
-          : 'INTERNAL';
+      const code =
+        reason === SHUTTING_DOWN
+          ? INTERRUPTED
+          : reason !== null
+            ? CANCELLED
+            : known
+              ? String((e as { extensions: { code: string } }).extensions.code)
+              : 'INTERNAL';
       // A cancel is the member's decision; a DataPilot code (lake down, timeout) an expected condition; else a bug.
-      if (wasCancelled) log.info('answer cancelled');
+      if (reason !== null) log.info(code === INTERRUPTED ? 'answer interrupted by shutdown' : 'answer cancelled');
       else if (known) log.warn('answer failed', { code, message: (e as Error).message });
       else log.error('answer failed', { code, err: e });
       const failed: MessagePatch = { status: 'FAILED', errorCode: code, text: failureText(code), eventLog: outline };
-      const stored = await update(failed).catch((err) => {
-        log.error('could not store the failed answer', { err });
-        return { ...current, ...failed };
-      });
-      emit('FAILED', stored);
-      return stored;
+      // Numbered after the stored events (a piece whose write failed left no number behind). Not stored (the
+      // database is down): the message stays STREAMING with this replica's id, and the replica's own recovery
+      // sweep ends it once this answer is over (replicas.ts).
+      return store
+        .updateAssistantMessage(message.id, failed, { sequence: null, kind: 'FAILED' })
+        .then((stored) => stored ?? store.getMessage(message.id))
+        .then((stored) => stored ?? { ...current, ...failed })
+        .catch((err) => {
+          log.error('could not store the failed answer', { err });
+          return { ...current, ...failed };
+        });
     }
   }
 
@@ -395,9 +455,14 @@ export function createResponder(opts: {
     admit: (tenant) => questions.acquire(tenant.orgId),
     start(tenant, message, question, slot) {
       if (closed) throw new Error('the responder is closed');
-      hub.begin(message.id);
       const controller = new AbortController();
-      const done = answer(tenant, message, question, controller.signal).finally(() => {
+      // A final event while the answer runs is another replica's (this one's own ends the job first, or arrives
+      // when the answer no longer waits on anything the abort reaches).
+      const follow = hub?.listen(tenant.orgId, message.id, (e) => {
+        if (isFinalEvent(e) && !controller.signal.aborted) controller.abort(ENDED_ELSEWHERE);
+      });
+      const done = answer(tenant, message, question, controller).finally(() => {
+        follow?.detach();
         slot.release();
         running.delete(done);
         jobs.delete(message.id);
@@ -417,18 +482,20 @@ export function createResponder(opts: {
         { status: 'FAILED', errorCode: CANCELLED, text: failureText(CANCELLED) },
         anyAuthor,
       );
-      if (!stored) return (await store.getMessage(message.id)) ?? message;
-      // Nobody here was publishing its events: FAILED follows what was stored (a subscriber that saw more from the
-      // process that stopped gets it after what it saw: events.ts).
-      hub.publish(publishedEvents(stored).at(-1)!);
-      return stored;
+      return stored ?? (await store.getMessage(message.id)) ?? message;
     },
+    isAnswering: (messageId) => jobs.has(messageId),
     async close() {
       closed = true;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((r) => (timer = setTimeout(r, opts.drainTimeoutMs ?? 10_000)));
-      await Promise.race([Promise.allSettled([...running]), timeout]);
-      clearTimeout(timer);
+      const drained = (ms: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+        return Promise.race([Promise.allSettled([...running]), timeout]).finally(() => clearTimeout(timer));
+      };
+      await drained(opts.drainTimeoutMs ?? 10_000);
+      // What still runs is stopped and stored INTERRUPTED rather than left STREAMING until a recovery.
+      for (const job of jobs.values()) job.controller.abort(SHUTTING_DOWN);
+      await drained(2_000);
     },
   };
 }

@@ -2,6 +2,7 @@
  * The chat subgraph's server: Apollo Server 5 on a node:http server (HTTP GraphQL at /graphql) and graphql-ws on
  * the same port and path for subscriptions.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApolloServer } from '@apollo/server';
@@ -30,6 +31,7 @@ import {
 import { createAnalyst, type Analyst } from './analyst/index.ts';
 import { createMessageEventHub } from './events.ts';
 import { createResolvers } from './resolvers/index.ts';
+import { startReplicaWatch, type REPLICA_TIMING } from './replicas.ts';
 import { createResponder, type TenantLakes } from './responder.ts';
 
 /** The SDL this server runs, the same file the gateway composes. */
@@ -75,6 +77,8 @@ export type ChatServerOptions = {
    * with `retryAfterSeconds` and stores nothing (CHAT_MAX_CONCURRENT_QUESTIONS_PER_ORG; default 2).
    */
   maxConcurrentQuestionsPerOrg?: number;
+  /** The timing of the replica heartbeat and recovery sweep (replicas.ts; default REPLICA_TIMING). */
+  replicaTiming?: Partial<typeof REPLICA_TIMING>;
 };
 
 /** A running chat server. */
@@ -83,7 +87,12 @@ export type ChatServer = {
   url: string;
   /** `ws://host:port/graphql`: graphql-ws (subprotocol `graphql-transport-ws`). */
   wsUrl: string;
-  /** Closes sockets (code 1001) and the HTTP server, waits for running answers (bounded), stops Apollo. */
+  /** This replica's id (replicas.ts), stored on the messages it answers. */
+  replicaId: string;
+  /**
+   * Closes sockets (code 1001) and the HTTP server, waits for running answers (bounded; those still running then end
+   * FAILED/INTERRUPTED), removes the replica's heartbeat, stops its LISTEN connection and Apollo.
+   */
   close(): Promise<void>;
 };
 
@@ -95,17 +104,21 @@ export type ChatServer = {
  *   `{ authorization: "Bearer <jwt>" }`; missing/bad → close 4401. The socket is closed with 4401 when the token
  *   expires. Subscriptions run with the same {@link RequestContext} as HTTP requests.
  * - GET `/health` (alive) and `/ready` (PostgreSQL and Spark Connect answer), health.ts.
- * Events come from an in-process hub: run ONE replica until they move to PostgreSQL LISTEN/NOTIFY.
+ * Replicas: run as many as needed on one database. Message events go through PostgreSQL (an outbox table and
+ * LISTEN/NOTIFY, events.ts), so a subscriber on any replica follows an answer computed on any other; the answers a
+ * dead replica left unfinished are ended FAILED/INTERRUPTED by a live one (replicas.ts).
  * @throws the listen error (EADDRINUSE) when the port is taken.
  */
 export async function createChatServer(opts: ChatServerOptions): Promise<ChatServer> {
   const { pool, authenticator, logger } = opts;
-  const hub = createMessageEventHub();
+  const replicaId = randomUUID();
+  const hub = createMessageEventHub({ pool, logger });
   const analyst = opts.analyst ?? createAnalyst({ onWarning: (what, err) => logger.warn(what, { err }) });
   const responder = createResponder({
     pool,
     lakes: opts.lake,
     analyst,
+    replicaId,
     hub,
     logger,
     streamDelayMs: opts.streamDelayMs,
@@ -158,16 +171,36 @@ export async function createChatServer(opts: ChatServerOptions): Promise<ChatSer
     context: (base) => base,
   });
 
-  const url = await listen(http, opts.port, opts.host);
+  let watch: Awaited<ReturnType<typeof startReplicaWatch>> | undefined;
+  let url: string;
+  try {
+    watch = await startReplicaWatch({
+      pool,
+      replicaId,
+      logger,
+      isAnswering: (id) => responder.isAnswering(id),
+      timing: opts.replicaTiming,
+    });
+    url = await listen(http, opts.port, opts.host);
+  } catch (e) {
+    // Nothing was answered yet: the heartbeat row and the LISTEN connection go.
+    await watch?.stop();
+    await hub.close();
+    throw e;
+  }
+  const replicas = watch;
   const wsUrl = url.replace(/^http/, 'ws') + GRAPHQL_PATH;
-  logger.info('chat subgraph listening', { url, wsUrl });
+  logger.info('chat subgraph listening', { url, wsUrl, replicaId });
   return {
     url,
     wsUrl,
+    replicaId,
     async close() {
       await ws.close();
       await closeServer(http);
       await responder.close();
+      await replicas.stop();
+      await hub.close();
       await apollo.stop();
     },
   };

@@ -260,13 +260,18 @@ describe('cancelMessage', () => {
     const store = createChatStore(fx.pool, tenant);
     const c = await store.createConversation('orphan');
     const orphan = (await store.addExchange(c.id, 'How many penguins are there?'))!.assistantMessage;
-    await store.updateAssistantMessage(orphan.id, { status: 'STREAMING', eventLog: [{ kind: 'STATUS' }] });
+    // Its process stored the move to STREAMING and its event (the outbox), then stopped.
+    await store.updateAssistantMessage(
+      orphan.id,
+      { status: 'STREAMING', eventLog: [{ kind: 'STATUS' }] },
+      { sequence: 1, kind: 'STATUS' },
+    );
     const events = collect(client, EVENTS, { id: orphan.id });
-    await new Promise((r) => setTimeout(r, 200)); // subscribed: the STATUS snapshot is out
+    await new Promise((r) => setTimeout(r, 200)); // subscribed: the stored STATUS event is out
     const cancelled = await gql(server.url, CANCEL, { id: orphan.id }, token.asker);
     expect(cancelled.data!.cancelMessage).toMatchObject({ status: 'FAILED', errorCode: 'CANCELLED' });
     expect((await events).map((r) => [r.data.messageEvents.sequence, r.data.messageEvents.kind])).toEqual([
-      [0, 'STATUS'],
+      [1, 'STATUS'],
       [2, 'FAILED'],
     ]);
     const byB = await gql(server.url, MESSAGE, { id: orphan.id }, token.b);

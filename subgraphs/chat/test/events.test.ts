@@ -9,13 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataPilotError, createLogger, type TenantContext } from '@datapilot/common';
 import type { Analyst, AnalystHooks } from '../src/analyst/index.ts';
 import type { QueryPlan } from '../src/analyst/query-plan.ts';
-import { createChatStore, type ChatStore, type Message } from '../src/data/chat-store.ts';
+import { createChatStore, type ChatStore, type Message, type MessagePatch } from '../src/data/chat-store.ts';
 import {
   createMessageEventHub,
   createPushIterator,
   isFinalEvent,
   openMessageEventStream,
   type MessageEvent,
+  type MessageEventHub,
   type MessageEventKind,
 } from '../src/events.ts';
 import { createResponder, publishedEvents, textPieces } from '../src/responder.ts';
@@ -87,65 +88,78 @@ describe('textPieces', () => {
   });
 });
 
-describe('openMessageEventStream on real PostgreSQL', () => {
+describe('openMessageEventStream over the PostgreSQL outbox', () => {
   let fx: ChatFixture;
   let store: ChatStore;
+  let hub: MessageEventHub;
+  const hubs: MessageEventHub[] = [];
   const me = tenant(randomUUID(), randomUUID());
+  const newHub = () => {
+    const h = createMessageEventHub({ pool: fx.pool, logger: createLogger('events-test', 'error'), resyncMs: 60_000 });
+    hubs.push(h);
+    return h;
+  };
 
   beforeAll(async () => {
     fx = await startChatFixture();
     store = createChatStore(fx.pool, me);
+    hub = newHub();
   }, 120_000);
-  afterAll(async () => fx?.stop());
+  afterAll(async () => {
+    for (const h of hubs) await h.close();
+    await fx?.stop();
+  });
 
   async function pendingMessage(): Promise<Message> {
     const c = await store.createConversation('events');
     return (await store.addExchange(c.id, 'How many penguins are there?'))!.assistantMessage;
   }
-  const event = (
-    m: Message,
-    sequence: number,
-    kind: MessageEventKind,
-    textDelta: string | null = null,
-  ): MessageEvent => ({
-    messageId: m.id,
-    sequence,
-    kind,
-    textDelta,
-    message: m,
-  });
+  /**
+   * Stores event `sequence` of `m` as the responder does: a piece in the outbox, or a step (STREAMING, or the final
+   * status) with its event in one transaction.
+   */
+  const publish = async (m: Message, sequence: number, kind: MessageEventKind, textDelta: string | null = null) => {
+    if (kind === 'TEXT_DELTA') return store.appendTextDelta(m.id, sequence, textDelta!);
+    const status = kind === 'COMPLETE' || kind === 'FAILED' ? kind : 'STREAMING';
+    const patch = kind === 'SQL' ? { status, sql: `SELECT ${sequence}` } : { status };
+    return (await store.updateAssistantMessage(m.id, patch as MessagePatch, { sequence, kind })) !== null;
+  };
+  const shape = (e: MessageEvent) => [e.sequence, e.kind, e.textDelta, e.message.status, e.message.text];
 
-  it('replays what was published before, takes what arrives while loading, then live events, each once', async () => {
-    const hub = createMessageEventHub();
+  it('replays what was stored before, takes what arrives while loading, then live events, each once', async () => {
     const m = await pendingMessage();
-    hub.begin(m.id);
-    hub.publish(event(m, 1, 'STATUS'));
-    hub.publish(event(m, 2, 'TEXT_DELTA', 'a '));
-    // Published while the subscriber loads the message (between attaching and the answer of PostgreSQL),
-    // and published again by mistake: delivered once.
+    await publish(m, 1, 'STATUS');
+    await publish(m, 2, 'TEXT_DELTA', 'a ');
+    // Stored while the subscriber loads the message (between attaching and the answer of PostgreSQL); a second
+    // writer of the same number is refused by the outbox.
     const reader = {
+      orgId: me.orgId,
       getMessage: async (id: string) => {
-        hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
-        hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
+        await publish(m, 3, 'TEXT_DELTA', 'b ');
+        await expect(publish(m, 3, 'TEXT_DELTA', 'x ')).rejects.toMatchObject({ code: '23505' });
         return store.getMessage(id);
       },
     };
     const stream = (await openMessageEventStream(hub, reader, m.id))!;
-    hub.publish(event(m, 4, 'TEXT_DELTA', 'c'));
-    hub.publish(event(m, 5, 'COMPLETE'));
-    hub.publish(event(m, 6, 'TEXT_DELTA', 'late')); // after the final event: never delivered
+    await publish(m, 4, 'SQL');
+    await publish(m, 5, 'TEXT_DELTA', 'c');
+    await publish(m, 6, 'COMPLETE');
+    expect(await publish(m, 7, 'TEXT_DELTA', 'late')).toBe(false); // after the final event: refused, never delivered
     const events = await drain(stream);
-    expect(events.map((e) => [e.sequence, e.kind, e.textDelta])).toEqual([
-      [1, 'STATUS', null],
-      [2, 'TEXT_DELTA', 'a '],
-      [3, 'TEXT_DELTA', 'b '],
-      [4, 'TEXT_DELTA', 'c'],
-      [5, 'COMPLETE', null],
+    expect(events.map(shape)).toEqual([
+      [1, 'STATUS', null, 'STREAMING', ''],
+      [2, 'TEXT_DELTA', 'a ', 'STREAMING', 'a '],
+      [3, 'TEXT_DELTA', 'b ', 'STREAMING', 'a b '],
+      [4, 'SQL', null, 'STREAMING', ''],
+      [5, 'TEXT_DELTA', 'c', 'STREAMING', 'a b c'],
+      [6, 'COMPLETE', null, 'COMPLETE', ''],
     ]);
+    // The snapshots are the stored steps: a piece carries the step before it.
+    expect(events.map((e) => e.message.sql)).toEqual([null, null, null, 'SELECT 4', 'SELECT 4', 'SELECT 4']);
+    expect(events.at(-1)!.message).toEqual(await store.getMessage(m.id));
   });
 
   it('a message already final in the database: one final event with the stored message', async () => {
-    const hub = createMessageEventHub();
     const m = await pendingMessage();
     const done = await store.updateAssistantMessage(m.id, {
       status: 'FAILED',
@@ -158,22 +172,27 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     expect(await store.updateAssistantMessage(m.id, { status: 'COMPLETE', text: 'changed' })).toBeNull();
   });
 
-  it("another org's or another user's message: null, nothing left attached", async () => {
-    const hub = createMessageEventHub();
+  it("another org's or another user's message: null; another org's topic never gets its events", async () => {
     const m = await pendingMessage();
-    hub.begin(m.id);
-    for (const other of [tenant(randomUUID(), me.userId), tenant(me.orgId, randomUUID())]) {
+    await publish(m, 1, 'STATUS');
+    const otherOrg = tenant(randomUUID(), me.userId);
+    for (const other of [otherOrg, tenant(me.orgId, randomUUID())]) {
       expect(await openMessageEventStream(hub, createChatStore(fx.pool, other), m.id)).toBeNull();
     }
-    // Only the hub's own replay is left for this message: a later subscriber of the owner still gets everything.
-    hub.publish(event(m, 1, 'STATUS'));
+    // Even attached straight to the hub under its own org, the other org reads and hears nothing of the message.
+    const heard: MessageEvent[] = [];
+    const spy = hub.listen(otherOrg.orgId, m.id, (e) => heard.push(e));
+    expect(await spy.replay).toEqual([]);
     const stream = (await openMessageEventStream(hub, store, m.id))!;
-    hub.publish(event(m, 2, 'COMPLETE'));
-    expect((await drain(stream)).map((e) => e.sequence)).toEqual([1, 2]);
+    await publish(m, 2, 'TEXT_DELTA', 'secret ');
+    await publish(m, 3, 'COMPLETE');
+    expect((await drain(stream)).map((e) => e.sequence)).toEqual([1, 2, 3]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard).toEqual([]);
+    spy.detach();
   });
 
-  it('a message nobody answers here: a STATUS snapshot first; unsubscribing ends it', async () => {
-    const hub = createMessageEventHub();
+  it('a message not started yet: a STATUS snapshot first; unsubscribing ends it', async () => {
     const m = await pendingMessage();
     const stream = (await openMessageEventStream(hub, store, m.id))!;
     const first = await stream.next();
@@ -181,49 +200,87 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     const waiting = stream.next();
     await stream.return!();
     expect(await waiting).toEqual({ value: undefined, done: true });
-    expect(isFinalEvent(event(m, 1, 'FAILED'))).toBe(true);
+    expect(isFinalEvent({ ...first.value, kind: 'FAILED' })).toBe(true);
   });
-  it('afterSequence while answered here: the kept events after it, then live ones, each once', async () => {
-    const hub = createMessageEventHub();
+
+  it('afterSequence while in progress: the stored events after it, then live ones, each once', async () => {
     const m = await pendingMessage();
-    hub.begin(m.id);
-    hub.publish(event(m, 1, 'STATUS'));
-    hub.publish(event(m, 2, 'TEXT_DELTA', 'a '));
-    hub.publish(event(m, 3, 'TEXT_DELTA', 'b '));
-    // Published while the subscriber loads the message, twice by mistake: delivered once.
+    await publish(m, 1, 'STATUS');
+    await publish(m, 2, 'TEXT_DELTA', 'a ');
+    await publish(m, 3, 'TEXT_DELTA', 'b ');
     const reader = {
+      orgId: me.orgId,
       getMessage: async (id: string) => {
-        hub.publish(event(m, 4, 'TEXT_DELTA', 'c '));
-        hub.publish(event(m, 4, 'TEXT_DELTA', 'c '));
+        await publish(m, 4, 'TEXT_DELTA', 'c ');
         return store.getMessage(id);
       },
     };
     const stream = (await openMessageEventStream(hub, reader, m.id, 2))!;
-    hub.publish(event(m, 5, 'TEXT_DELTA', 'd'));
-    hub.publish(event(m, 6, 'COMPLETE'));
-    expect((await drain(stream)).map((e) => [e.sequence, e.textDelta])).toEqual([
-      [3, 'b '],
-      [4, 'c '],
-      [5, 'd'],
-      [6, null],
+    await publish(m, 5, 'TEXT_DELTA', 'd');
+    await publish(m, 6, 'COMPLETE');
+    expect((await drain(stream)).map((e) => [e.sequence, e.textDelta, e.message.text])).toEqual([
+      [3, 'b ', 'a b '],
+      [4, 'c ', 'a b c '],
+      [5, 'd', 'a b c d'],
+      [6, null, ''],
     ]);
   });
 
-  it('afterSequence on a message answered elsewhere: the sequence-0 snapshot, then only events after it', async () => {
-    const hub = createMessageEventHub();
+  it('afterSequence on a message not started yet: the sequence-0 snapshot, then only events after it', async () => {
     const m = await pendingMessage();
     const stream = (await openMessageEventStream(hub, store, m.id, 3))!;
-    for (const [seq, kind] of [
-      [3, 'TEXT_DELTA'],
-      [4, 'TEXT_DELTA'],
-      [5, 'COMPLETE'],
-    ] as const)
-      hub.publish(event(m, seq, kind));
+    await publish(m, 1, 'STATUS');
+    for (const seq of [2, 3, 4]) await publish(m, seq, 'TEXT_DELTA', `${seq} `);
+    await publish(m, 5, 'COMPLETE');
     expect((await drain(stream)).map((e) => [e.sequence, e.kind])).toEqual([
       [0, 'STATUS'],
       [4, 'TEXT_DELTA'],
       [5, 'COMPLETE'],
     ]);
+  });
+
+  it('an event too large for a NOTIFY is announced by its position and read from the outbox', async () => {
+    const m = await pendingMessage();
+    const stream = (await openMessageEventStream(hub, store, m.id))!;
+    await publish(m, 1, 'STATUS');
+    // About 60 kB of result rows: far over the 8000-byte payload limit.
+    const result = { columns: [{ name: 'n', type: 'bigint' }], rows: Array.from({ length: 6000 }, (_, i) => [i]) };
+    await store.updateAssistantMessage(m.id, { result }, { sequence: 2, kind: 'RESULT' });
+    await publish(m, 3, 'TEXT_DELTA', 'done');
+    await publish(m, 4, 'COMPLETE');
+    const events = await drain(stream);
+    expect(events.map((e) => [e.sequence, e.kind])).toEqual([
+      [0, 'STATUS'], // subscribed before the answer started
+      [1, 'STATUS'],
+      [2, 'RESULT'],
+      [3, 'TEXT_DELTA'],
+      [4, 'COMPLETE'],
+    ]);
+    expect(events[2]!.message.result).toEqual(result);
+    expect(events[3]!.message).toMatchObject({ result, text: 'done' });
+  });
+
+  it('two hubs (two replicas) each hear every event once, in order; a hub whose connection dropped catches up', async () => {
+    const second = newHub();
+    const m = await pendingMessage();
+    await publish(m, 1, 'STATUS');
+    const streamA = (await openMessageEventStream(hub, store, m.id))!;
+    const streamB = (await openMessageEventStream(second, store, m.id))!;
+    await publish(m, 2, 'TEXT_DELTA', 'one ');
+    await new Promise((r) => setTimeout(r, 300));
+    // Every LISTEN connection of the test database is cut; the hubs reconnect and re-read past their last event.
+    const { rows } = await fx.ownerPool.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND query = 'LISTEN chat_message_events'`,
+    );
+    expect(rows[0]!.n).toBe(2);
+    for (let seq = 3; seq <= 7; seq++) await publish(m, seq, 'TEXT_DELTA', `${seq} `);
+    await publish(m, 8, 'COMPLETE');
+    const expected = [1, 2, 3, 4, 5, 6, 7, 8];
+    const [a, b] = await Promise.all([drain(streamA), drain(streamB)]);
+    expect(a.map((e) => e.sequence)).toEqual(expected);
+    expect(b.map(shape)).toEqual(a.map(shape));
+    expect(a.map((e) => e.textDelta ?? '').join('')).toBe('one 3 4 5 6 7 ');
   });
 
   it('a COMPLETE message rebuilt from PostgreSQL: the pieces of its stored text between STATUS/SQL/RESULT and COMPLETE', async () => {
@@ -256,7 +313,7 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     );
     expect(events.at(-1)!.message).toEqual(done);
     // Through the stream: only the events after the resume point.
-    const rest = await drain((await openMessageEventStream(createMessageEventHub(), store, m.id, 3 + 1))!);
+    const rest = await drain((await openMessageEventStream(hub, store, m.id, 3 + 1))!);
     expect(rest.map((e) => e.sequence)).toEqual(events.slice(4).map((e) => e.sequence));
   });
 
@@ -275,7 +332,6 @@ describe('openMessageEventStream on real PostgreSQL', () => {
       [3, 'FAILED'],
     ]);
     // A subscriber that saw more (pieces streamed before a store failure, not stored) gets FAILED right after them.
-    const hub = createMessageEventHub();
     const rest = await drain((await openMessageEventStream(hub, store, m.id, 7))!);
     expect(rest.map((e) => [e.sequence, e.kind, e.message.errorCode])).toEqual([[8, 'FAILED', 'UPSTREAM_TIMEOUT']]);
     expect(() => publishedEvents({ ...failed, status: 'STREAMING' })).toThrow(/only a final message/);
@@ -313,13 +369,13 @@ describe('openMessageEventStream on real PostgreSQL', () => {
     expect(events.at(-1)!.message).toEqual(failed);
   });
 
-  it('a final event published here at or below what the subscriber saw is delivered once, right after it', async () => {
-    const hub = createMessageEventHub();
+  it('a final event numbered at or below what the subscriber saw is delivered once, right after it', async () => {
     const m = await pendingMessage();
+    // The subscriber saw 5 events of an answer whose outbox rows are gone (swept); the FAILED of a cancel is numbered
+    // after the stored ones (1).
     const stream = (await openMessageEventStream(hub, store, m.id, 5))!;
-    hub.publish(event(m, 3, 'TEXT_DELTA', 'old')); // seen: dropped
-    hub.publish(event(m, 2, 'FAILED'));
-    hub.publish(event(m, 9, 'FAILED')); // after the end: never delivered
+    const failed = await store.cancelAssistantMessage(m.id, { status: 'FAILED', errorCode: 'CANCELLED' }, false);
+    expect(failed).toMatchObject({ status: 'FAILED' });
     expect((await drain(stream)).map((e) => [e.sequence, e.kind])).toEqual([
       [0, 'STATUS'],
       [6, 'FAILED'],
@@ -345,20 +401,25 @@ describe('createResponder on real PostgreSQL: what it publishes is what publishe
     ', Chinstrap 68.',
   ];
 
+  let hub: MessageEventHub;
+
   beforeAll(async () => {
     fx = await startChatFixture();
     store = createChatStore(fx.pool, me);
+    hub = createMessageEventHub({ pool: fx.pool, logger: createLogger('responder-test', 'error') });
   }, 120_000);
-  afterAll(async () => fx?.stop());
+  afterAll(async () => {
+    await hub?.close();
+    await fx?.stop();
+  });
 
-  /** Answers one question with `analyst`; returns the events published live and the stored message. */
+  /** Answers one question with `analyst`; returns the events heard live (through the outbox) and the stored message. */
   async function run(analyst: Analyst['answer']) {
-    const hub = createMessageEventHub();
     const responder = createResponder({
       pool: fx.pool,
       lakes: { forTenant: () => ({ listTables: async () => [], query: async () => result }) },
       analyst: { answer: analyst },
-      hub,
+      replicaId: 'responder-test',
       logger: createLogger('responder-test', 'error'),
       streamDelayMs: 0,
     });
@@ -366,7 +427,7 @@ describe('createResponder on real PostgreSQL: what it publishes is what publishe
     const m = (await store.addExchange(c.id, 'How many penguins?'))!.assistantMessage;
     const live: MessageEvent[] = [];
     const ended = new Promise<void>((resolve) =>
-      hub.listen(m.id, (e) => {
+      hub.listen(me.orgId, m.id, (e) => {
         live.push(e);
         if (isFinalEvent(e)) resolve();
       }),

@@ -92,7 +92,7 @@ describe('row-level security (the runtime role datapilot_chat)', () => {
     b = await seed(randomUUID(), 2);
   });
 
-  it('every table of schema chat has ENABLE and FORCE row level security and a policy', async () => {
+  it('every tenant table of schema chat has ENABLE and FORCE row level security and a policy (replicas holds no org rows)', async () => {
     const { rows } = await fx.ownerPool.query<{ relname: string; on: boolean; forced: boolean; policies: number }>(
       `SELECT c.relname, c.relrowsecurity AS on, c.relforcerowsecurity AS forced,
          (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
@@ -101,7 +101,12 @@ describe('row-level security (the runtime role datapilot_chat)', () => {
     );
     expect(rows).toEqual([
       { relname: 'conversations', on: true, forced: true, policies: 1 },
-      { relname: 'messages', on: true, forced: true, policies: 1 },
+      // The org wall, and the outbox sweep's policies for the migrating role (migration 006).
+      { relname: 'message_events', on: true, forced: true, policies: 3 },
+      // The org wall, and the recovery discovery's for the migrating role (migration 006).
+      { relname: 'messages', on: true, forced: true, policies: 2 },
+      // The replicas' heartbeats: no organization's rows (migration 006).
+      { relname: 'replicas', on: false, forced: false, policies: 0 },
     ]);
   });
 

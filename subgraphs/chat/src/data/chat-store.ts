@@ -68,10 +68,103 @@ export type Message = {
   updatedAt: string;
 };
 
-/** Fields of an assistant message the responder may change; unset fields keep their value. */
+/**
+ * Fields of an assistant message the responder may change; unset fields keep their value. `answeredBy` is the id of
+ * the replica answering it (replicas.ts; not part of {@link Message}), stored with the move to STREAMING.
+ */
 export type MessagePatch = Partial<
   Pick<Message, 'status' | 'text' | 'sql' | 'result' | 'errorCode' | 'plan' | 'chart' | 'statusText' | 'eventLog'>
->;
+> & { answeredBy?: string };
+
+/**
+ * An event to store with a message change, in the same transaction (the outbox, migrations/006): its kind and number
+ * (`sequence` null: the next number after the message's stored events, for an event written by a replica that was
+ * not publishing the message, e.g. the FAILED of a cancel or of a recovery). Its snapshot is the message as stored
+ * by the change.
+ */
+export type OutboxEvent = { sequence: number | null; kind: Exclude<MessageEventKind, 'TEXT_DELTA'> };
+
+/** One stored event of the outbox: TEXT_DELTA rows carry `textDelta` and no snapshot, every other kind a snapshot. */
+export type StoredMessageEvent = {
+  sequence: number;
+  kind: MessageEventKind;
+  textDelta: string | null;
+  message: Message | null;
+};
+
+/** The PostgreSQL channel on which every stored message event is announced (NOTIFY), for every replica. */
+export const MESSAGE_EVENTS_CHANNEL = 'chat_message_events';
+/**
+ * Largest NOTIFY payload sent, in bytes (PostgreSQL refuses 8000 and more); a larger event is announced by its
+ * position alone and read from the outbox.
+ */
+const MAX_NOTIFY_BYTES = 7_900;
+
+/**
+ * What a NOTIFY on {@link MESSAGE_EVENTS_CHANNEL} carries (JSON): the org `o`, message `m`, sequence `s`, kind `k`,
+ * and when the payload stays under {@link MAX_NOTIFY_BYTES}, the piece `d` (TEXT_DELTA) or the snapshot `x` (other
+ * kinds). Without them (or without `s`), a listener reads the outbox past what it has.
+ */
+export type EventNotice = {
+  o: string;
+  m: string;
+  s?: number;
+  k?: MessageEventKind;
+  d?: string;
+  x?: Message;
+};
+
+/** The payload of the NOTIFY of `event` of message `messageId` of `orgId` ({@link EventNotice}). */
+function noticePayload(orgId: string, messageId: string, event: StoredMessageEvent): string {
+  const full: EventNotice = { o: orgId, m: messageId, s: event.sequence, k: event.kind };
+  if (event.textDelta !== null) full.d = event.textDelta;
+  if (event.message !== null) full.x = event.message;
+  const text = JSON.stringify(full);
+  if (Buffer.byteLength(text) <= MAX_NOTIFY_BYTES) return text;
+  return JSON.stringify({ o: orgId, m: messageId, s: event.sequence, k: event.kind });
+}
+
+/**
+ * Stores `event` of message `messageId` (org `orgId`) in the outbox and announces it, inside the caller's tenant
+ * transaction (the NOTIFY is delivered when it commits, after the row is visible).
+ * @returns the event's sequence.
+ */
+async function insertEvent(
+  client: PoolClient,
+  orgId: string,
+  messageId: string,
+  event: { sequence: number | null; kind: MessageEventKind; textDelta: string | null; message: Message | null },
+): Promise<number> {
+  const insert = `INSERT INTO chat.message_events (message_id, org_id, sequence, kind, text_delta, message)
+    VALUES ($1, $2, COALESCE($3::integer, (SELECT COALESCE(max(e.sequence), 0) + 1 FROM chat.message_events e
+                                           WHERE e.message_id = $1)), $4, $5, $6::jsonb)
+    RETURNING sequence`;
+  const params = [
+    messageId,
+    orgId,
+    event.sequence,
+    event.kind,
+    event.textDelta,
+    event.message === null ? null : JSON.stringify(event.message),
+  ];
+  if (event.sequence !== null) {
+    // One round trip: the row, then its NOTIFY.
+    const payload = noticePayload(orgId, messageId, event as StoredMessageEvent);
+    await client.query(`WITH e AS (${insert}) SELECT pg_notify($7, $8) FROM e`, [
+      ...params,
+      MESSAGE_EVENTS_CHANNEL,
+      payload,
+    ]);
+    return event.sequence;
+  }
+  const { rows } = await client.query<{ sequence: number }>(insert, params);
+  const sequence = rows[0]!.sequence;
+  await client.query('SELECT pg_notify($1, $2)', [
+    MESSAGE_EVENTS_CHANNEL,
+    noticePayload(orgId, messageId, { ...event, sequence } as StoredMessageEvent),
+  ]);
+  return sequence;
+}
 
 /** Statuses after which a message never changes again. */
 export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
@@ -87,6 +180,8 @@ export const FINAL_STATUSES: readonly MessageStatus[] = ['COMPLETE', 'FAILED'];
  * messages, the answer's updates, the sharing itself — stays the creator's alone.
  */
 export interface ChatStore {
+  /** The caller's organization: every read and write of this store is of its rows only. */
+  readonly orgId: string;
   /** Creates a private conversation owned by the caller. `title` must already be validated (1..200 chars). */
   createConversation(title: string): Promise<Conversation>;
   /**
@@ -130,15 +225,26 @@ export interface ChatStore {
   ): Promise<{ userMessage: Message; assistantMessage: Message } | null>;
   /**
    * Updates the ASSISTANT message `id` of one of the caller's own conversations unless it is already COMPLETE/FAILED
-   * (final messages never change).
-   * @returns the updated message, or null when none was updated.
+   * (final messages never change). With `event`, stores that event of it (the updated message as its snapshot) in
+   * the outbox and announces it, in the same transaction: a step and its event are both stored or neither is.
+   * @returns the updated message, or null when none was updated (no event stored then).
+   * @throws the unique violation of the outbox when `event.sequence` is taken (another writer numbered it).
    */
-  updateAssistantMessage(id: string, patch: MessagePatch): Promise<Message | null>;
+  updateAssistantMessage(id: string, patch: MessagePatch, event?: OutboxEvent): Promise<Message | null>;
+  /**
+   * Stores and announces the TEXT_DELTA event `sequence` of the ASSISTANT message `id` (of the caller's org) with its
+   * piece `textDelta`, unless the message is final: another replica ended it (a cancel, a recovery). Takes a share
+   * lock on the message row, so that a concurrent end of the message numbers its FAILED after this piece.
+   * @returns false when the message is final or not the org's (nothing stored).
+   */
+  appendTextDelta(id: string, sequence: number, textDelta: string): Promise<boolean>;
   /**
    * Stores the ASSISTANT message `id` with `patch` (the FAILED state of a cancelled answer) unless it is already
    * COMPLETE/FAILED, for a caller who may read its conversation and is the member who asked (`authorId`), or any
    * such caller when `anyAuthor` (an ADMIN or OWNER: the resolver checks the role). For `cancelMessage` when no
-   * process of this service is computing the answer (it stopped mid-answer).
+   * replica of this service is computing the answer here. Stores its FAILED event in the outbox (numbered after the
+   * stored ones) in the same transaction, which tells the replica computing it, if any, to stop (its next write
+   * finds the message final).
    * @returns the updated message, or null when none was updated.
    */
   cancelAssistantMessage(id: string, patch: MessagePatch, anyAuthor: boolean): Promise<Message | null>;
@@ -226,6 +332,7 @@ const PATCH_COLUMNS: [keyof MessagePatch, string, boolean][] = [
   ['chart', 'chart', true],
   ['statusText', 'status_text', false],
   ['eventLog', 'event_log', true],
+  ['answeredBy', 'answered_by', false],
 ];
 
 /**
@@ -260,6 +367,7 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
     inTenantTransaction(pool, tenant, (client) => client.query<R>(sql, params));
 
   return {
+    orgId,
     async createConversation(title) {
       const { rows } = await query<ConversationRow>(
         `INSERT INTO chat.conversations (org_id, user_id, title) VALUES ($1, $2, $3) RETURNING ${CONVERSATION_COLUMNS}`,
@@ -353,30 +461,58 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
       });
     },
 
-    async updateAssistantMessage(id, patch) {
+    updateAssistantMessage(id, patch, event) {
       const set = patchSet(patch, 4);
-      const { rows } = await query<MessageRow>(
-        `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
-         FROM chat.conversations c
-         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${WRITABLE}
-           AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [orgId, userId, id, ...set.params],
-      );
-      return rows[0] ? toMessage(rows[0]) : null;
+      return inTransaction(async (client) => {
+        const { rows } = await client.query<MessageRow>(
+          `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
+           FROM chat.conversations c
+           WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${WRITABLE}
+             AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
+           RETURNING ${MESSAGE_COLUMNS}`,
+          [orgId, userId, id, ...set.params],
+        );
+        if (!rows[0]) return null;
+        const message = toMessage(rows[0]);
+        if (event) await insertEvent(client, orgId, id, { ...event, textDelta: null, message });
+        return message;
+      });
     },
 
-    async cancelAssistantMessage(id, patch, anyAuthor) {
-      const set = patchSet(patch, 5);
-      const { rows } = await query<MessageRow>(
-        `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
-         FROM chat.conversations c
-         WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${READABLE}
-           AND (m.author_id = $2 OR $4) AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
-         RETURNING ${MESSAGE_COLUMNS}`,
-        [orgId, userId, id, anyAuthor, ...set.params],
+    async appendTextDelta(id, sequence, textDelta) {
+      // One statement (a piece is the most frequent event): the share lock on the unfinished message, the row, its
+      // NOTIFY; nothing when the message is final.
+      const payload = noticePayload(orgId, id, { sequence, kind: 'TEXT_DELTA', textDelta, message: null });
+      const { rowCount } = await query(
+        `WITH m AS (
+           SELECT m.id, m.org_id FROM chat.messages m
+           WHERE m.id = $1 AND m.org_id = $2 AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
+           FOR SHARE),
+         e AS (
+           INSERT INTO chat.message_events (message_id, org_id, sequence, kind, text_delta)
+           SELECT m.id, m.org_id, $3, 'TEXT_DELTA', $4 FROM m RETURNING 1)
+         SELECT pg_notify($5, $6) FROM e`,
+        [id, orgId, sequence, textDelta, MESSAGE_EVENTS_CHANNEL, payload],
       );
-      return rows[0] ? toMessage(rows[0]) : null;
+      return rowCount === 1;
+    },
+
+    cancelAssistantMessage(id, patch, anyAuthor) {
+      const set = patchSet(patch, 5);
+      return inTransaction(async (client) => {
+        const { rows } = await client.query<MessageRow>(
+          `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
+           FROM chat.conversations c
+           WHERE m.id = $3 AND m.org_id = $1 AND c.id = m.conversation_id AND c.org_id = m.org_id AND ${READABLE}
+             AND (m.author_id = $2 OR $4) AND m.role = 'ASSISTANT' AND m.status NOT IN ('COMPLETE', 'FAILED')
+           RETURNING ${MESSAGE_COLUMNS}`,
+          [orgId, userId, id, anyAuthor, ...set.params],
+        );
+        if (!rows[0]) return null;
+        const message = toMessage(rows[0]);
+        await insertEvent(client, orgId, id, { sequence: null, kind: 'FAILED', textDelta: null, message });
+        return message;
+      });
     },
 
     async priorQuestions(id, limit) {
@@ -409,4 +545,62 @@ export function createChatStore(pool: Pool, tenant: TenantContext): ChatStore {
         .map((r) => ({ question: r.question, plan: r.plan?.plan ?? null }));
     },
   };
+}
+
+/**
+ * The stored events of message `messageId` of organization `orgId` with a sequence above `afterSequence`, in order
+ * (the outbox, migrations/006): what a replica's hub reads when it starts following a message, and to catch up when
+ * an announcement was too large or missed. Scoped to `orgId` twice (the WHERE clause and the org wall): the caller
+ * passes the org of the subscriber whose read of the message was allowed. Empty once the rows were swept.
+ */
+export async function readMessageEvents(
+  pool: Pool,
+  orgId: string,
+  messageId: string,
+  afterSequence = 0,
+): Promise<StoredMessageEvent[]> {
+  const { rows } = await inTenantTransaction(pool, { orgId }, (client) =>
+    client.query<{ sequence: number; kind: MessageEventKind; text_delta: string | null; message: Message | null }>(
+      `SELECT e.sequence, e.kind, e.text_delta, e.message FROM chat.message_events e
+       WHERE e.org_id = $1 AND e.message_id = $2 AND e.sequence > $3 ORDER BY e.sequence`,
+      [orgId, messageId, afterSequence],
+    ),
+  );
+  return rows.map((r) => ({ sequence: r.sequence, kind: r.kind, textDelta: r.text_delta, message: r.message }));
+}
+
+/**
+ * Ends the unfinished ASSISTANT message `id` of organization `orgId` with `patch` (FAILED, its error code and text)
+ * if it is still orphaned for replica `me` (migrations/006 `answer_orphaned`: its replica stopped renewing for
+ * `staleSeconds`, or it is `me`'s own and `me` is not answering it), and stores its FAILED event (numbered after the
+ * stored ones) in the same transaction. For replicas.ts; no user is involved, so only the org scopes it.
+ * @returns the message as stored, or null when it was not ended here (final already, or its replica is alive).
+ */
+export function interruptOrphanedAnswer(
+  pool: Pool,
+  orgId: string,
+  id: string,
+  me: string,
+  staleSeconds: number,
+  patch: MessagePatch,
+): Promise<Message | null> {
+  const set = patchSet(patch, 5);
+  return inTenantTransaction(
+    pool,
+    { orgId },
+    async (client) => {
+      const { rows } = await client.query<MessageRow>(
+        `UPDATE chat.messages AS m SET ${set.sql}, updated_at = clock_timestamp()
+         WHERE m.id = $2 AND m.org_id = $1 AND m.role = 'ASSISTANT' AND m.status IN ('PENDING', 'STREAMING')
+           AND chat.answer_orphaned(m.answered_by, m.updated_at, $3, $4)
+         RETURNING ${MESSAGE_COLUMNS}`,
+        [orgId, id, me, staleSeconds, ...set.params],
+      );
+      if (!rows[0]) return null;
+      const message = toMessage(rows[0]);
+      await insertEvent(client, orgId, id, { sequence: null, kind: 'FAILED', textDelta: null, message });
+      return message;
+    },
+    (out) => out !== null,
+  );
 }

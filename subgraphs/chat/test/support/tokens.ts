@@ -3,7 +3,7 @@
  * them (alg EdDSA, iss/aud of @datapilot/common, claims sub/org/role/exp); the public key goes to createTokenVerifier.
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import {
   TOKEN_ALG,
   TOKEN_AUDIENCE,
@@ -15,6 +15,8 @@ import {
 
 export type TestIssuer = {
   verifier: TokenVerifier;
+  /** The public key as a JWKS (`{ keys: [...] }`, kid `test`), for a service that fetches it (AUTH_JWKS_URL). */
+  jwks: { keys: JWK[] };
   /** A token for `userId` in `orgId`; `ttlSeconds` from now (default 600; may be negative: already expired). */
   sign(p: { orgId: string; userId: string; role?: Role; ttlSeconds?: number }): Promise<string>;
   /** A token of the right shape signed by ANOTHER key: must be refused. */
@@ -36,6 +38,7 @@ export async function createTestIssuer(): Promise<TestIssuer> {
       .sign(key);
   return {
     verifier: createTokenVerifier({ jwks: publicKey, clockToleranceSec: 0 }),
+    jwks: { keys: [{ ...(await exportJWK(publicKey)), kid: 'test', alg: TOKEN_ALG, use: 'sig' }] },
     sign: (p) => signWith(privateKey, p),
     signForeign: (p) => signWith(foreign.privateKey, p),
   };
