@@ -36,6 +36,12 @@ const analyst = createAnalyst({
   semantic: createNeo4jSemanticSource(graph),
   llm,
   onWarning: (what, err) => logger.warn(what, { err }),
+  // Where each answer's time went (ms per step), for LOG_LEVEL=debug and bench/chat.ts.
+  onTimings: (t, orgId) =>
+    logger.debug('analyst timings', {
+      orgId,
+      ms: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+    }),
 });
 
 // Migrations as the schema's owner (DATABASE_MIGRATION_URL), requests as the runtime role (DATABASE_URL).

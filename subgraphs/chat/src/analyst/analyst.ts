@@ -6,15 +6,19 @@ import { planQuestion } from './plan.ts';
 import type { QueryPlan } from './query-plan.ts';
 import { EMPTY_SEMANTIC_SOURCE, type SemanticLayer, type SemanticSource } from './semantic.ts';
 import { PlanError, toSql, validatePlan } from './sql.ts';
-import type { AnalystAnswer, AnalystLake, Catalog, LakeResult, PriorTurn, SqlParam } from './types.ts';
+import type { AnalystAnswer, AnalystLake, Catalog, LakeResult, LakeTable, PriorTurn, SqlParam } from './types.ts';
 
-/** Hooks called while answering, in this order, each awaited: to store and stream progress. */
+/**
+ * Hooks called while answering, in this order, each awaited before the next is called: to store and stream
+ * progress. Slow steps run while a hook works: the lake listing and the semantic layer are read during `onStatus`,
+ * and the statement runs during `onPlan` and `onSql`.
+ */
 export type AnalystHooks = {
   /** A short line on what the analyst is doing ("Reading your tables"). */
   onStatus?(text: string): Promise<void> | void;
   /** The plan is known and valid (before its SQL exists): the plan and the plan in words. */
   onPlan?(plan: QueryPlan, summary: string): Promise<void> | void;
-  /** The SQL is known (before it runs). */
+  /** The SQL is known (its statement has just been started; its result is not known yet). */
   onSql?(sql: string, params: Record<string, SqlParam>): Promise<void> | void;
   /** The result is known (normalized to JSON values). */
   onResult?(result: LakeResult): Promise<void> | void;
@@ -26,6 +30,42 @@ export type AnalystHooks = {
    */
   onTextDelta?(delta: string): Promise<void> | void;
 };
+
+/**
+ * Where the time of one answer went, in milliseconds (wall clock, `performance.now()`), for the log and the
+ * benchmark (bench/chat.ts). `tables` and `semantic` run at once; `read` is both together. Steps not reached (an
+ * abstention stops after `plan`) are absent.
+ */
+export type AnalystTimings = {
+  /** `onStatus('Reading your tables')`: the status line stored and published (during `read`). */
+  status?: number;
+  /** `lake.listTables()`: the object-store listing and Delta logs. */
+  tables?: number;
+  /** `semantic.load(orgId)`: the semantic layer (Neo4j, or the source's cache). */
+  semantic?: number;
+  /** Both reads, from start to the later one's end. */
+  read?: number;
+  /** {@link buildCatalog} (or the catalog cache). */
+  catalog?: number;
+  /** Planning and validation (the model's plan when an LLM is plugged in). */
+  plan?: number;
+  /** `onPlan` + `onSql`: the plan and SQL stored and published (the statement already runs meanwhile). */
+  publish?: number;
+  /**
+   * The rest of `lake.query()` after `publish`: the Spark statement (with the session's view registration when
+   * needed), or the result cache's answer.
+   */
+  query?: number;
+  /** `onResult` + chart + `onChart`. */
+  result?: number;
+  /** The answer text (describe, or the model's streamed words). */
+  text?: number;
+  /** The whole `answer()`. */
+  total?: number;
+};
+
+/** Default of `maxCachedCatalogs` ({@link createAnalyst}): catalogs of this many organizations are kept. */
+export const DEFAULT_MAX_CACHED_CATALOGS = 100;
 
 /** What one question is answered against. */
 export type AnalystScope = {
@@ -86,12 +126,45 @@ export function normalizeResult(r: LakeResult): LakeResult {
  *   column names and types only).
  * @param opts.llm the LLM plug (optional).
  * @param opts.onWarning called when the semantic layer cannot be read or the model fails (the answer goes on without).
+ * @param opts.onTimings called once per answer that returns (answered or abstained) with where its time went.
+ * @param opts.maxCachedCatalogs organizations whose catalog is kept between questions (default
+ *   {@link DEFAULT_MAX_CACHED_CATALOGS}; least recently asked out). A catalog is reused while the organization's
+ *   listing and semantic layer are unchanged; with it go the planner's indexes of its values and phrases, which are
+ *   most of the time of planning (catalog.ts `valueIndex`).
  */
 export function createAnalyst(
-  opts: { semantic?: SemanticSource; llm?: LlmClient | null; onWarning?: (what: string, e: unknown) => void } = {},
+  opts: {
+    semantic?: SemanticSource;
+    llm?: LlmClient | null;
+    onWarning?: (what: string, e: unknown) => void;
+    onTimings?: (t: AnalystTimings, orgId: string) => void;
+    maxCachedCatalogs?: number;
+  } = {},
 ): Analyst {
   const semantic = opts.semantic ?? EMPTY_SEMANTIC_SOURCE;
   const warn = opts.onWarning ?? (() => {});
+  const maxCatalogs = opts.maxCachedCatalogs ?? DEFAULT_MAX_CACHED_CATALOGS;
+  /** Per organization: its last catalog and what it was built from; least recently used first. */
+  const catalogs = new Map<string, { layer: SemanticLayer; tables: string; catalog: Catalog }>();
+
+  /**
+   * The catalog of `orgId` from `tables` and `layer`: the one built for that organization before when both are the
+   * same — the same layer object (the semantic source returns the same object while the layer is unchanged) and
+   * the same listing (names, Delta versions, columns) — else a new one. Keyed by organization: an entry is only
+   * ever read for the organization it was built for.
+   */
+  function catalogOf(orgId: string, tables: LakeTable[], layer: SemanticLayer): Catalog {
+    const listing = JSON.stringify(tables);
+    const hit = catalogs.get(orgId);
+    catalogs.delete(orgId);
+    const entry =
+      hit && hit.layer === layer && hit.tables === listing
+        ? hit
+        : { layer, tables: listing, catalog: buildCatalog(tables, layer) };
+    catalogs.set(orgId, entry);
+    while (catalogs.size > maxCatalogs) catalogs.delete(catalogs.keys().next().value!);
+    return entry.catalog;
+  }
 
   async function planWithLlm(
     llm: LlmClient,
@@ -124,26 +197,49 @@ export function createAnalyst(
   return {
     async answer(question, scope, hooks = {}) {
       const { lake, orgId, signal } = scope;
-      await hooks.onStatus?.('Reading your tables');
-      const [tables, layer] = await Promise.all([
-        lake.listTables(),
-        semantic.load(orgId).catch((e): SemanticLayer => {
-          warn('the semantic layer could not be read; answering from the lake alone', e);
-          return { datasets: [], relationships: [] };
-        }),
+      const t: AnalystTimings = {};
+      const began = performance.now();
+      let mark = began;
+      /** Records the time since the previous mark as step `k`. */
+      const lap = (k: keyof AnalystTimings) => {
+        const now = performance.now();
+        t[k] = now - mark;
+        mark = now;
+      };
+      const timed = <T>(k: 'tables' | 'semantic', p: Promise<T>) =>
+        p.finally(() => void (t[k] = performance.now() - mark));
+      const done = <T>(answer: T): T => {
+        t.total = performance.now() - began;
+        opts.onTimings?.(t, orgId);
+        return answer;
+      };
+      // The status line is stored and published while the lake and the layer are read (the hooks keep their order).
+      const [, tables, layer] = await Promise.all([
+        Promise.resolve(hooks.onStatus?.('Reading your tables')).then(() => void (t.status = performance.now() - mark)),
+        timed('tables', lake.listTables()),
+        timed(
+          'semantic',
+          semantic.load(orgId).catch((e): SemanticLayer => {
+            warn('the semantic layer could not be read; answering from the lake alone', e);
+            return { datasets: [], relationships: [] };
+          }),
+        ),
       ]);
+      lap('read');
       signal?.throwIfAborted();
-      const catalog = buildCatalog(tables, layer);
-      const abstained = (reason: string) => ({
-        text: abstainText(catalog, reason),
-        plan: null,
-        planSummary: null,
-        sql: null,
-        params: null,
-        result: null,
-        chart: null,
-        streamed: false,
-      });
+      const catalog = catalogOf(orgId, tables, layer);
+      lap('catalog');
+      const abstained = (reason: string) =>
+        done({
+          text: abstainText(catalog, reason),
+          plan: null,
+          planSummary: null,
+          sql: null,
+          params: null,
+          result: null,
+          chart: null,
+          streamed: false,
+        });
 
       let plan: QueryPlan | null = null;
       if (opts.llm) {
@@ -161,15 +257,22 @@ export function createAnalyst(
           throw e;
         }
       }
+      lap('plan');
       const summary = planSummary(plan);
-      await hooks.onPlan?.(plan, summary);
       const { sql, params } = toSql(plan, catalog);
-      await hooks.onSql?.(sql, params);
       signal?.throwIfAborted();
-      const result = normalizeResult(await lake.query(sql, params, signal ? { signal } : undefined));
+      // The statement starts now; the plan and the SQL are stored and published while it runs.
+      const running = lake.query(sql, params, signal ? { signal } : undefined);
+      running.catch(() => undefined); // awaited below; a failing hook must not leave it unhandled
+      await hooks.onPlan?.(plan, summary);
+      await hooks.onSql?.(sql, params);
+      lap('publish');
+      const result = normalizeResult(await running);
+      lap('query');
       await hooks.onResult?.(result);
       const chart = chartSpec(plan, result);
       if (chart) await hooks.onChart?.(chart);
+      lap('result');
 
       let text = describe(plan, result);
       let streamed = false;
@@ -198,7 +301,8 @@ export function createAnalyst(
           streamed = true;
         }
       }
-      return { text, plan, planSummary: summary, sql, params, result, chart, streamed };
+      lap('text');
+      return done({ text, plan, planSummary: summary, sql, params, result, chart, streamed });
     },
   };
 }

@@ -8,6 +8,7 @@ export {
   type Analyst,
   type AnalystHooks,
   type AnalystScope,
+  type AnalystTimings,
 } from './analyst.ts';
 export { buildCatalog, columnKind, columnTerms, tableTerms } from './catalog.ts';
 export { planQuestion, tokenize } from './plan.ts';

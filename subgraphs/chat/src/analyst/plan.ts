@@ -138,6 +138,40 @@ const phraseOf = (tokens: Token[], s: Span) =>
 const GROUP_CUES: Cue[] = ['GROUP', 'WHICH', 'TOP', 'BOTTOM', 'MOST_COMMON', 'LEAST_COMMON'];
 const FOLLOW_UP = /^\s*(and|what about|how about|now|same|also|then|instead|but|show (it|that|this|them)|only|just)\b/i;
 
+/** The phrases that name the catalog's columns, metrics and tables (lemmas joined by spaces) → what they name. */
+type PhraseIndexes = {
+  columnIndex: Map<string, CatalogColumn[]>;
+  metricIndex: Map<string, CatalogMetric[]>;
+  tableIndex: Map<string, CatalogTable[]>;
+};
+/** {@link phraseIndexes} per catalog object (catalogs are not modified once built; see catalog.ts valueIndex). */
+const PHRASE_INDEXES = new WeakMap<Catalog, PhraseIndexes>();
+
+/** The {@link PhraseIndexes} of `catalog`, built on its first question and kept as long as the catalog is. */
+function phraseIndexes(catalog: Catalog): PhraseIndexes {
+  const known = PHRASE_INDEXES.get(catalog);
+  if (known) return known;
+  const indexes: PhraseIndexes = {
+    columnIndex: group(
+      catalog.tables.flatMap((t) =>
+        t.columns.flatMap((c) => columnTerms(c).map((p) => [p, c] as [string, CatalogColumn])),
+      ),
+    ),
+    metricIndex: group(
+      catalog.tables.flatMap((t) =>
+        (t.metrics ?? []).flatMap((m) =>
+          [m.name.replace(/_/g, ' '), ...m.synonyms]
+            .map((p) => p.toLowerCase().split(/\s+/).map(lemma).join(' '))
+            .map((p) => [p, m] as [string, CatalogMetric]),
+        ),
+      ),
+    ),
+    tableIndex: group(catalog.tables.flatMap((t) => tableTerms(t).map((p) => [p, t] as [string, CatalogTable]))),
+  };
+  PHRASE_INDEXES.set(catalog, indexes);
+  return indexes;
+}
+
 /** Values of the catalog (and their aliases) named in the question, on tokens no other phrase explains. */
 function findValues(tokens: Token[], catalog: Catalog, free: (i: number) => boolean) {
   const index = valueIndex(catalog);
@@ -339,21 +373,7 @@ function analyze(
 
   // 1. Phrases. Columns and tables may overlap ("weather" is both); time words, cues and adjectives skip column
   // words; values take the rest.
-  const columnIndex = group(
-    catalog.tables.flatMap((t) =>
-      t.columns.flatMap((c) => columnTerms(c).map((p) => [p, c] as [string, CatalogColumn])),
-    ),
-  );
-  const metricIndex = group(
-    catalog.tables.flatMap((t) =>
-      (t.metrics ?? []).flatMap((m) =>
-        [m.name.replace(/_/g, ' '), ...m.synonyms]
-          .map((p) => p.toLowerCase().split(/\s+/).map(lemma).join(' '))
-          .map((p) => [p, m] as [string, CatalogMetric]),
-      ),
-    ),
-  );
-  const tableIndex = group(catalog.tables.flatMap((t) => tableTerms(t).map((p) => [p, t] as [string, CatalogTable])));
+  const { columnIndex, metricIndex, tableIndex } = phraseIndexes(catalog);
   const metrics = findPhrases(
     tokens,
     metricIndex,

@@ -51,7 +51,8 @@ export const EMPTY_SEMANTIC_SOURCE: SemanticSource = {
 };
 
 // One read: datasets, their columns and metrics; then the relationships. Every MATCH binds orgId = $orgId, so the
-// organization's id (from the verified token, never from a question) is the only scope.
+// organization's id (from the verified token, never from a question) is the only scope. Both in a fixed order, so
+// that an unchanged layer reads as the same JSON.
 const READ_DATASETS = `
 MATCH (d:Dataset {orgId: $orgId})
 OPTIONAL MATCH (d)-[:HAS_COLUMN]->(c:Column {orgId: $orgId})
@@ -59,12 +60,15 @@ WITH d, c ORDER BY c.position
 WITH d, collect(c {.name, .description, .semanticType, .unit, .synonyms, .sampleValues, .valuesComplete,
                    .aliasNames, .aliasValues, .minValue, .maxValue, .isKey, .distinctCount}) AS columns
 OPTIONAL MATCH (d)-[:HAS_METRIC]->(m:Metric {orgId: $orgId})
+WITH d, columns, m ORDER BY m.name
 RETURN d.name AS name, d.description AS description, d.deltaVersion AS deltaVersion, columns,
-       collect(m {.name, .description, .aggregate, .column, .synonyms}) AS metrics`;
+       collect(m {.name, .description, .aggregate, .column, .synonyms}) AS metrics
+ORDER BY name`;
 const READ_RELATIONSHIPS = `
 MATCH (a:Column {orgId: $orgId})-[r:REFERENCES]->(b:Column {orgId: $orgId})
 RETURN a.dataset AS fromTable, a.name AS fromColumn, b.dataset AS toTable, b.name AS toColumn,
-       r.cardinality AS cardinality`;
+       r.cardinality AS cardinality
+ORDER BY fromTable, fromColumn, toTable, toColumn`;
 
 const num = (v: unknown): number | null =>
   v === null || v === undefined
@@ -78,7 +82,10 @@ const SEMANTIC_TYPES = new Set(['TIME', 'CATEGORY', 'MEASURE', 'IDENTIFIER', 'GE
 
 /**
  * Reads organizations' layers from Neo4j (two Cypher queries per load), caching each for `ttlMs` (default 5 s) so
- * a burst of questions reads once; an edit shows within that time.
+ * a burst of questions reads once; an edit shows within that time. A read that finds the layer as it was (the same
+ * JSON) returns the object of the previous read, so an unchanged layer keeps its identity across reads: the
+ * analyst keeps the catalog built from it (and the planner's indexes of it) while the identity holds. At most
+ * `maxOrgs` organizations (default 1 000) are kept, least recently read out.
  */
 export function createNeo4jSemanticSource(
   driver: Driver,
@@ -87,6 +94,20 @@ export function createNeo4jSemanticSource(
   const ttl = opts.ttlMs ?? 5_000;
   const maxOrgs = opts.maxOrgs ?? 1_000;
   const cache = new Map<string, { at: number; layer: Promise<SemanticLayer> }>();
+  /** Per organization: the last layer read and its JSON text (to tell an unchanged layer on the next read). */
+  const last = new Map<string, { json: string; layer: SemanticLayer }>();
+
+  /** `read(orgId)`, or the previous read's object when the layer read is the same as it (JSON text). */
+  async function readKeepingIdentity(orgId: string): Promise<SemanticLayer> {
+    const fresh = await read(orgId);
+    const json = JSON.stringify(fresh);
+    const prev = last.get(orgId);
+    if (prev && prev.json === json) return prev.layer;
+    last.delete(orgId);
+    last.set(orgId, { json, layer: fresh });
+    while (last.size > maxOrgs) last.delete(last.keys().next().value!);
+    return fresh;
+  }
 
   async function read(orgId: string): Promise<SemanticLayer> {
     const session = driver.session({ defaultAccessMode: 'READ' });
@@ -144,11 +165,15 @@ export function createNeo4jSemanticSource(
     load(orgId) {
       const hit = cache.get(orgId);
       if (hit && Date.now() - hit.at < ttl) return hit.layer;
-      const layer = read(orgId);
+      const layer = readKeepingIdentity(orgId);
       cache.delete(orgId);
       cache.set(orgId, { at: Date.now(), layer });
       layer.catch(() => cache.delete(orgId));
-      while (cache.size > maxOrgs) cache.delete(cache.keys().next().value!);
+      while (cache.size > maxOrgs) {
+        const oldest = cache.keys().next().value!;
+        cache.delete(oldest);
+        last.delete(oldest);
+      }
       return layer;
     },
   };
