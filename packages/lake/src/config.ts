@@ -1,6 +1,12 @@
 import { devSecret, int, optStr, str, url, type Logger } from '@datapilot/common';
 import { createSparkConnectClient, type SparkConnectClient } from './spark-connect.ts';
-import { DEFAULT_STATEMENT_LIMITS, createLake, type Lake } from './org-lake.ts';
+import {
+  DEFAULT_RESULT_CACHE,
+  DEFAULT_SESSION_LIMITS,
+  DEFAULT_STATEMENT_LIMITS,
+  createLake,
+  type Lake,
+} from './org-lake.ts';
 import { createObjectStore, type ObjectStore } from './object-store.ts';
 
 /**
@@ -38,6 +44,36 @@ export const LAKE_CONFIG = {
     0,
     60_000,
   ),
+  LAKE_RESULT_CACHE_MB: int(
+    'bound on the result cache of lake questions (per process, all organizations), in MiB; 0 turns it off',
+    DEFAULT_RESULT_CACHE.maxBytes >> 20,
+    0,
+    4_096,
+  ),
+  LAKE_RESULT_CACHE_FRESH_MS: int(
+    'how long a cached result trusts a Delta version without checking the log again, in milliseconds',
+    DEFAULT_RESULT_CACHE.freshMs,
+    0,
+    60_000,
+  ),
+  LAKE_MAX_SESSIONS: int(
+    'Spark Connect sessions this process keeps open (one per organization; least recently used released first)',
+    DEFAULT_SESSION_LIMITS.max,
+    1,
+    10_000,
+  ),
+  LAKE_SESSION_IDLE_MS: int(
+    'an organization session unused this long is released on the Spark server, in milliseconds',
+    DEFAULT_SESSION_LIMITS.idleMs,
+    1_000,
+    86_400_000,
+  ),
+  LAKE_PREWARM: int(
+    "1: listing an organization's tables warms its Spark session in the background (views, Delta snapshots); 0: off",
+    0,
+    0,
+    1,
+  ),
 };
 
 /** The parsed {@link LAKE_CONFIG} values. */
@@ -54,6 +90,16 @@ export type LakeConfig = {
   LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG?: number;
   /** Default {@link DEFAULT_STATEMENT_LIMITS}.waitMs. */
   LAKE_STATEMENT_WAIT_MS?: number;
+  /** Default {@link DEFAULT_RESULT_CACHE}.maxBytes in MiB. */
+  LAKE_RESULT_CACHE_MB?: number;
+  /** Default {@link DEFAULT_RESULT_CACHE}.freshMs. */
+  LAKE_RESULT_CACHE_FRESH_MS?: number;
+  /** Default {@link DEFAULT_SESSION_LIMITS}.max. */
+  LAKE_MAX_SESSIONS?: number;
+  /** Default {@link DEFAULT_SESSION_LIMITS}.idleMs. */
+  LAKE_SESSION_IDLE_MS?: number;
+  /** 1: background warm-up of sessions on listing (default 0). */
+  LAKE_PREWARM?: number;
 };
 
 /** The lake's object store from {@link LAKE_CONFIG} values. @throws Error for a malformed bucket or endpoint. */
@@ -70,7 +116,8 @@ export function objectStoreFromConfig(config: LakeConfig): ObjectStore {
 
 /**
  * Creates the Spark Connect client, the object store and the org-scoped lake from {@link LAKE_CONFIG} values
- * (statement limits: the defaults of {@link DEFAULT_STATEMENT_LIMITS} when absent).
+ * (statement limits, result cache, session bounds: the defaults of {@link DEFAULT_STATEMENT_LIMITS},
+ * {@link DEFAULT_RESULT_CACHE}, {@link DEFAULT_SESSION_LIMITS} when absent; no background warm-up).
  */
 export function createLakeFromConfig(
   config: LakeConfig,
@@ -82,5 +129,18 @@ export function createLakeFromConfig(
     perOrg: config.LAKE_MAX_CONCURRENT_STATEMENTS_PER_ORG ?? DEFAULT_STATEMENT_LIMITS.perOrg,
     waitMs: config.LAKE_STATEMENT_WAIT_MS ?? DEFAULT_STATEMENT_LIMITS.waitMs,
   };
-  return { spark, store, lake: createLake({ spark, store, logger, statementLimits }) };
+  const resultCache = {
+    maxBytes: (config.LAKE_RESULT_CACHE_MB ?? DEFAULT_RESULT_CACHE.maxBytes >> 20) << 20,
+    freshMs: config.LAKE_RESULT_CACHE_FRESH_MS ?? DEFAULT_RESULT_CACHE.freshMs,
+  };
+  const sessions = {
+    max: config.LAKE_MAX_SESSIONS ?? DEFAULT_SESSION_LIMITS.max,
+    idleMs: config.LAKE_SESSION_IDLE_MS ?? DEFAULT_SESSION_LIMITS.idleMs,
+  };
+  const prewarm = config.LAKE_PREWARM === 1;
+  return {
+    spark,
+    store,
+    lake: createLake({ spark, store, logger, statementLimits, resultCache, sessions, prewarm }),
+  };
 }

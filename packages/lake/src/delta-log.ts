@@ -17,6 +17,13 @@ import type { ObjectStore } from './object-store.ts';
 /** A Delta table's state as the log says: its version and its top-level columns (Spark SQL type names). */
 export type DeltaSnapshot = { version: number; columns: ColumnInfo[] };
 
+/**
+ * The row count of a Delta table's version from its log: the sum of `numRecords` of the `stats` of its active files
+ * (minus each file's deletion-vector `cardinality`), or null when an active file has no `numRecords` (the writer
+ * collected no statistics: then only a scan counts it).
+ */
+export type DeltaRowCount = { version: number; numRecords: number | null };
+
 const COMMIT = /^(\d{20})\.json$/;
 const CHECKPOINT = /^(\d{20})\.checkpoint(?:\.(\d{10})\.(\d{10}))?\.parquet$/;
 const pad = (v: number) => String(v).padStart(20, '0');
@@ -25,6 +32,8 @@ const pad = (v: number) => String(v).padStart(20, '0');
 const MAX_LOG_FILE_BYTES = 64 << 20;
 /** How many commits are read backwards for a `metaData` action before the checkpoint is consulted. */
 const MAX_COMMITS_SCANNED = 100;
+/** Most commits after the checkpoint replayed for a row count; beyond, the count is null (Spark counts). */
+const MAX_COMMITS_REPLAYED = 1_000;
 
 /** A Delta schema type (PROTOCOL.md "Schema Serialization Format"): a primitive name or a nested object. */
 type DeltaType =
@@ -70,6 +79,24 @@ export interface DeltaLogReader {
   snapshot(tablePrefix: string): Promise<DeltaSnapshot | undefined>;
   /** Only the version (one or two listings, no commit is read), or undefined as for {@link snapshot}. */
   version(tablePrefix: string): Promise<number | undefined>;
+  /**
+   * The table's current version and its row count from the log alone (PROTOCOL.md "Per-file Statistics",
+   * "Action Reconciliation"): the active files are the checkpoint's `add` actions, then each later commit's `add`
+   * (a path added, or re-added) and `remove` (a path gone), in version order; the count is the sum of their
+   * `stats.numRecords` minus `deletionVector.cardinality`. Null `numRecords` when a file lacks statistics or more than
+   * 1 000 commits follow the checkpoint. Cached per table and version (a version's files never change): a repeated
+   * call costs the version's listing only, and none when `knownVersion` (the version a listing just found) is cached.
+   * Undefined when there is no table (as {@link snapshot}).
+   * @throws as {@link snapshot}.
+   */
+  rowCount(tablePrefix: string, knownVersion?: number): Promise<DeltaRowCount | undefined>;
+  /**
+   * Whether the table has moved on from `version` (cheap: one listing of the log from that commit on, using no
+   * `_last_checkpoint`): true when a later commit exists or the commit `version` itself is gone (table deleted or
+   * replaced). For keys of caches that must not serve a result of an older version.
+   * @throws as {@link snapshot}.
+   */
+  changedSince(tablePrefix: string, version: number): Promise<boolean>;
 }
 
 /**
@@ -79,6 +106,11 @@ export interface DeltaLogReader {
 export function createDeltaLogReader(store: ObjectStore, opts: { cacheSize?: number } = {}): DeltaLogReader {
   const cacheSize = opts.cacheSize ?? 1_000;
   const schemas = new Map<string, ColumnInfo[]>();
+  const counts = new Map<string, number | null>();
+  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+    if (map.size >= cacheSize) map.delete(map.keys().next().value!);
+    map.set(key, value);
+  };
 
   /** Log files at or after the last checkpoint: commit versions and the newest checkpoint's part keys. */
   const listLog = async (tablePrefix: string) => {
@@ -134,7 +166,69 @@ export function createDeltaLogReader(store: ObjectStore, opts: { cacheSize?: num
     throw new Error(`no metaData action in ${l.log} at version ${l.version}`);
   };
 
+  /** An `add` action's rows: its stats' `numRecords` less its deletion vector's cardinality; null without stats. */
+  type AddAction = { path?: string; stats?: string | null; deletionVector?: { cardinality?: number | bigint } | null };
+  const countOf = (add: AddAction): number | null => {
+    if (!add.stats) return null;
+    const n = (JSON.parse(add.stats) as { numRecords?: unknown }).numRecords;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) return null;
+    return n - Number(add.deletionVector?.cardinality ?? 0);
+  };
+
+  const readRowCount = async (l: Awaited<ReturnType<typeof listLog>>): Promise<number | null> => {
+    const files = new Map<string, number | null>();
+    for (const key of l.checkpointKeys) {
+      const bytes = await store.get(key, { maxBytes: MAX_LOG_FILE_BYTES });
+      if (!bytes) throw new Error(`checkpoint ${key} vanished`);
+      const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      const rows = (await parquetReadObjects({ file, columns: ['add'] })) as { add?: AddAction | null }[];
+      for (const { add } of rows) if (add?.path) files.set(add.path, countOf(add));
+    }
+    const after = l.commits.filter((v) => l.checkpoint === undefined || v > l.checkpoint).sort((a, b) => a - b);
+    if (after.length > MAX_COMMITS_REPLAYED) return null;
+    // A log without a checkpoint starts at commit 0; one whose early commits were cleaned up needs its checkpoint.
+    if (l.checkpoint === undefined && after[0] !== 0) return null;
+    for (const v of after) {
+      const bytes = await store.get(`${l.log}${pad(v)}.json`, { maxBytes: MAX_LOG_FILE_BYTES });
+      if (!bytes) throw new Error(`commit ${v} of ${l.log} vanished`);
+      for (const line of new TextDecoder().decode(bytes).split('\n')) {
+        if (!line.includes('"add"') && !line.includes('"remove"')) continue;
+        const action = JSON.parse(line) as { add?: AddAction; remove?: { path?: string } };
+        if (action.add?.path) files.set(action.add.path, countOf(action.add));
+        else if (action.remove?.path) files.delete(action.remove.path);
+      }
+    }
+    let total = 0;
+    for (const n of files.values()) {
+      if (n === null) return null;
+      total += n;
+    }
+    return total;
+  };
+
   return {
+    async rowCount(tablePrefix, knownVersion) {
+      const known = knownVersion === undefined ? undefined : counts.get(`${tablePrefix}@${knownVersion}`);
+      if (known !== undefined) return { version: knownVersion!, numRecords: known };
+      const l = await listLog(tablePrefix);
+      if (l.version < 0) return undefined;
+      const key = `${tablePrefix}@${l.version}`;
+      if (!counts.has(key)) remember(counts, key, await readRowCount(l));
+      return { version: l.version, numRecords: counts.get(key)! };
+    },
+    async changedSince(tablePrefix, version) {
+      const log = `${tablePrefix}_delta_log/`;
+      // `<v>.crc` sorts just before `<v>.json`, and checkpoints of v before both: the listing starts at commit v.
+      const entries = await store.listObjects(log, { startAfter: `${log}${pad(version)}.crc`, limit: 1_000 });
+      let found = false;
+      for (const { key } of entries) {
+        const c = COMMIT.exec(key.slice(log.length));
+        if (!c) continue;
+        if (Number(c[1]) > version) return true;
+        if (Number(c[1]) === version) found = true;
+      }
+      return !found;
+    },
     async version(tablePrefix) {
       const l = await listLog(tablePrefix);
       return l.version < 0 ? undefined : l.version;
@@ -146,8 +240,7 @@ export function createDeltaLogReader(store: ObjectStore, opts: { cacheSize?: num
       let columns = schemas.get(cacheKey);
       if (!columns) {
         columns = await readSchema(l);
-        if (schemas.size >= cacheSize) schemas.delete(schemas.keys().next().value!);
-        schemas.set(cacheKey, columns);
+        remember(schemas, cacheKey, columns);
       }
       return { version: l.version, columns };
     },

@@ -10,5 +10,6 @@ export {
   deltaTypeName,
   type DeltaLogReader,
   type DeltaSnapshot,
+  type DeltaRowCount,
 } from './delta-log.ts';
 export * from './config.ts';

@@ -360,15 +360,18 @@ export function createSparkConnectClient(opts: SparkConnectOptions): SparkConnec
   async function prepare(sessionId: string, timeoutMs: number): Promise<void> {
     const state = sessions.get(sessionId) ?? {};
     sessions.set(sessionId, state);
-    state.ready ??= (async () => {
-      for (const [k, v] of Object.entries(sessionConf)) {
+    // The settings go at once (one round trip instead of one per setting; the first creates the session).
+    state.ready ??= Promise.all(
+      Object.entries(sessionConf).map(([k, v]) => {
         const query = `SET ${k}=${v}`;
-        await traceStatement('spark', query, () => run(sessionId, { sql: { query } }, timeoutMs));
-      }
-    })().catch((e) => {
-      state.ready = undefined;
-      throw e;
-    });
+        return traceStatement('spark', query, () => run(sessionId, { sql: { query } }, timeoutMs));
+      }),
+    )
+      .then(() => undefined)
+      .catch((e) => {
+        state.ready = undefined;
+        throw e;
+      });
     return state.ready;
   }
 

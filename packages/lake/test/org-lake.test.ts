@@ -8,7 +8,9 @@ import {
   StatementAbortedError,
   createLake,
   createSparkConnectClient,
+  type KeysetRowsPage,
   type Lake,
+  type RowPosition,
   type SparkConnectClient,
   type SqlResult,
 } from '../src/index.ts';
@@ -77,31 +79,99 @@ describe('org A', () => {
     expect(counts[3]).toMatchObject({ extensions: { code: 'NOT_FOUND' } });
   }, 120_000);
 
-  it('pages through rows in a stable order, every row exactly once', async () => {
+  it('pages through rows by keyset in a stable order, every row exactly once, forward and backward', async () => {
     const a = lake.forTenant(A);
+    const fwd = (size: number, after: RowPosition | null = null, before: RowPosition | null = null) =>
+      a.rowsPage('orders', { size, backward: false, after, before });
     const seen: unknown[] = [];
-    for (let offset = 0; ; offset += 50) {
-      const page = await a.rows('orders', { limit: 50, offset });
-      seen.push(...page.rows);
-      if (page.rows.length < 50) break;
+    const positions: RowPosition[] = [];
+    let after: RowPosition | null = null;
+    for (;;) {
+      const { page, positions: ps } = await fwd(50, after);
+      seen.push(...page.items.map((i) => i.node));
+      positions.push(...ps);
+      expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
+      if (!page.pageInfo.hasNextPage) break;
+      after = ps.at(-1)!;
     }
     expect(seen).toEqual(Array.from({ length: ORDER_COUNT }, (_, i) => orderRow(i + 1)));
-    const again = await a.rows('orders', { limit: 3, offset: 117 });
-    expect(again.rows).toEqual([orderRow(118), orderRow(119), orderRow(120)]);
+    // Every row's key is its own (order_id is unique): nth 1, key = the columns as Spark prints them.
+    expect(positions[0]).toEqual({ key: ['1', '2', '1.25', '2024-01-01 01:00:00'], nth: 1 });
+    const again = await fwd(3, positions[116]!);
+    expect(again.page.items.map((i) => i.node)).toEqual([orderRow(118), orderRow(119), orderRow(120)]);
     expect(again.columns).toEqual(ORDER_COLUMNS);
-    const customers = await a.rows('customers', { limit: 10, offset: 0 });
-    expect(customers.rows).toEqual(CUSTOMERS);
+    // Backward: the 3 rows before order 101; and the last 2 rows of the table.
+    const back = await a.rowsPage('orders', { size: 3, backward: true, after: null, before: positions[100]! });
+    expect(back.page.items.map((i) => i.node)).toEqual([orderRow(98), orderRow(99), orderRow(100)]);
+    expect(back.page.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: true });
+    const last = await a.rowsPage('orders', { size: 2, backward: true, after: null, before: null });
+    expect(last.page.items.map((i) => i.node)).toEqual([orderRow(119), orderRow(120)]);
+    // Between two cursors.
+    const between = await fwd(10, positions[9]!, positions[13]!);
+    expect(between.page.items.map((i) => i.node)).toEqual([orderRow(11), orderRow(12), orderRow(13)]);
+    const { page: customers } = await a.rowsPage('customers', { size: 10, backward: false, after: null, before: null });
+    expect(customers.items.map((i) => i.node)).toEqual(CUSTOMERS);
   }, 180_000);
 
-  it('rejects a bad limit/offset and an unknown table', async () => {
+  it('tells identical rows apart by their count: every duplicate once, across page boundaries', async () => {
+    // Org C's `dups`: 4 rows of (1, 'x'), 2 of (2, null), 1 of (null, 'z'): in key order (nulls first).
+    await fx.write(
+      `CREATE OR REPLACE TABLE delta.\`${fx.tableUri(ORG_C, 'dups')}\` USING delta AS SELECT * FROM VALUES ` +
+        `${Array(4).fill("(1, 'x')").join(', ')}, (2, NULL), (2, NULL), (NULL, 'z') AS t(a, b)`,
+    );
+    const c = lake.forTenant(C);
+    const expected = [{ a: null, b: 'z' }, ...Array(4).fill({ a: 1, b: 'x' }), ...Array(2).fill({ a: 2, b: null })];
+    // Pages of 2 and 3 start and end inside the runs of equal rows.
+    for (const size of [2, 3]) {
+      const got: unknown[] = [];
+      let after: RowPosition | null = null;
+      for (let i = 0; i < 10; i++) {
+        const { page, positions }: KeysetRowsPage = await c.rowsPage('dups', {
+          size,
+          backward: false,
+          after,
+          before: null,
+        });
+        got.push(...page.items.map((x) => x.node));
+        if (!page.pageInfo.hasNextPage) break;
+        after = positions.at(-1)!;
+      }
+      expect(got, `size ${size}`).toEqual(expected);
+    }
+    // Backward from the end, pages of 2 (the run of four is cut in the middle: its count comes from Spark).
+    const back: unknown[] = [];
+    let before: RowPosition | null = null;
+    for (let i = 0; i < 10; i++) {
+      const { page, positions }: KeysetRowsPage = await c.rowsPage('dups', {
+        size: 2,
+        backward: true,
+        after: null,
+        before,
+      });
+      back.unshift(...page.items.map((x) => x.node));
+      if (!page.pageInfo.hasPreviousPage) break;
+      before = positions[0]!;
+    }
+    expect(back).toEqual(expected);
+    for (const o of await fx.store.listObjects(`gold/org=${ORG_C}/dups/`)) await fx.store.delete(o.key);
+  }, 300_000);
+
+  it('rejects a bad page size, a cursor that does not fit the table and an unknown table', async () => {
     const a = lake.forTenant(A);
-    await expect(a.rows('orders', { limit: 10_001, offset: 0 })).rejects.toMatchObject({
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
-    await expect(a.rows('orders', { limit: 1, offset: -1 })).rejects.toMatchObject({
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
-    await expect(a.rows('orders; DROP', { limit: 1, offset: 0 })).rejects.toMatchObject({
+    const bad = [
+      { size: 10_001, backward: false, after: null, before: null },
+      { size: 1, backward: false, after: { key: ['1'], nth: 1 }, before: null },
+      { size: 1, backward: false, after: { key: ['1', '2', '3', '4'], nth: 0 }, before: null },
+      // Values Spark cannot read as the columns' types: BAD_USER_INPUT, not INTERNAL.
+      { size: 1, backward: false, after: { key: ['x', '2', '1.25', 'not a time'], nth: 1 }, before: null },
+    ];
+    for (const req of bad)
+      await expect(a.rowsPage('orders', req), JSON.stringify(req)).rejects.toMatchObject({
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+    await expect(
+      a.rowsPage('orders; DROP', { size: 1, backward: false, after: null, before: null }),
+    ).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
   });
@@ -137,7 +207,8 @@ describe('org A', () => {
 
   it('a signal stops a running query in Spark; a signal that already fired sends nothing', async () => {
     const a = lake.forTenant(A);
-    expect(await a.rowCount('orders')).toBe(ORDER_COUNT); // the session and views exist: what follows is the query
+    // The session and views exist: what follows is the query.
+    expect((await a.query('SELECT count(*) AS warm FROM orders')).rows).toEqual([[ORDER_COUNT]]);
     const controller = new AbortController();
     // 120 orders x 1e9: far longer than the test.
     const pending = a
@@ -176,7 +247,7 @@ describe('org B (isolation)', () => {
     expect(tables).toEqual([{ name: 'inventory', version: 0, columns: INVENTORY_COLUMNS }]);
     expect(await b.getTable('customers')).toBeNull();
     await expect(b.rowCount('customers')).rejects.toMatchObject({ extensions: { code: 'NOT_FOUND' } });
-    await expect(b.rows('orders', { limit: 1, offset: 0 })).rejects.toMatchObject({
+    await expect(b.rowsPage('orders', { size: 1, backward: false, after: null, before: null })).rejects.toMatchObject({
       extensions: { code: 'NOT_FOUND' },
     });
   }, 120_000);
@@ -244,10 +315,11 @@ describe('registration follows the object store, sessions recover', () => {
   }, 180_000);
 
   it('starts a fresh session when Spark closed the old one', async () => {
-    expect(await lake.forTenant(B).rowCount('inventory')).toBe(3);
+    // Statements of different text: an identical one would be served from the result cache, without Spark.
+    expect((await lake.forTenant(B).query('SELECT count(*) AS before_release FROM inventory')).rows).toEqual([[3]]);
     const old = sessionsUsed.at(-1)!;
     await spark.releaseSession(old); // what an idle timeout does on the server
-    expect(await lake.forTenant(B).rowCount('inventory')).toBe(3);
+    expect((await lake.forTenant(B).query('SELECT count(*) AS after_release FROM inventory')).rows).toEqual([[3]]);
     const now = sessionsUsed.at(-1)!;
     expect(now).not.toBe(old);
     // The new session is isolated like the old one.
@@ -257,10 +329,10 @@ describe('registration follows the object store, sessions recover', () => {
   }, 120_000);
 
   it('re-registers when Spark forgot a view of the session (retry once in a new session)', async () => {
-    expect(await lake.forTenant(A).rowCount('orders')).toBe(ORDER_COUNT);
+    expect((await lake.forTenant(A).query('SELECT count(*) AS n FROM orders')).rows).toEqual([[ORDER_COUNT]]);
     const sid = sessionsUsed.at(-1)!;
     await spark.executeSql(sid, 'DROP VIEW orders');
-    const res: SqlResult = await lake.forTenant(A).query('SELECT count(*) FROM orders');
+    const res: SqlResult = await lake.forTenant(A).query('SELECT count(*) AS after_drop FROM orders');
     expect(res.rows).toEqual([[ORDER_COUNT]]);
     expect(sessionsUsed.at(-1)).not.toBe(sid);
   }, 120_000);

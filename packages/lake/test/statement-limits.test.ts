@@ -68,13 +68,13 @@ describe('refusing at once (waitMs 0), two statements per org', () => {
 
     const refused = await lake
       .forTenant(A)
-      .rowCount('orders')
+      .query('SELECT count(*) AS third FROM orders')
       .catch((e) => e);
     expect(codeOf(refused)).toBe('RATE_LIMITED');
     const retry = refused.extensions.retryAfterSeconds;
     expect(Number.isInteger(retry) && retry >= 1).toBe(true);
     // B at the same moment: admitted, and its answer is the fixture's 3 inventory rows.
-    expect(await lake.forTenant(B).rowCount('inventory')).toBe(3);
+    expect((await lake.forTenant(B).query('SELECT count(*) FROM inventory')).rows).toEqual([[3]]);
 
     expect(await Promise.all(running)).toEqual(['UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT']);
     expect(lake.statementsInFlight(ORG_A)).toBe(0);
@@ -104,7 +104,11 @@ describe('refusing at once (waitMs 0), two statements per org', () => {
     expect(failures).toEqual(['NOT_FOUND', 'BAD_USER_INPUT']);
     expect(lake.statementsInFlight(ORG_A)).toBe(0);
     // Both slots are free again: two statements at once are admitted.
-    expect(await Promise.all([a.rowCount('orders'), a.rowCount('customers')])).toEqual([ORDER_COUNT, 5]);
+    const counts = await Promise.all([
+      a.query('SELECT count(*) FROM orders'),
+      a.query('SELECT count(*) FROM customers'),
+    ]);
+    expect(counts.map((r) => r.rows)).toEqual([[[ORDER_COUNT]], [[5]]]);
   }, 120_000);
 });
 
@@ -117,9 +121,9 @@ describe('waiting (one statement per org)', () => {
       .query(ENDLESS)
       .catch((e) => [codeOf(e), Date.now()]);
     await untilInFlight(lake, ORG_A, 1);
-    const count = await lake.forTenant(A).rowCount('orders');
+    const count = await lake.forTenant(A).query('SELECT count(*) FROM orders');
     const countDone = Date.now();
-    expect(count).toBe(ORDER_COUNT);
+    expect(count.rows).toEqual([[ORDER_COUNT]]);
     const [code, endlessDone] = (await endless) as [string, number];
     expect(code).toBe('UPSTREAM_TIMEOUT');
     // The count ran only after the endless statement gave its slot back, after its 4 s deadline.
@@ -134,7 +138,7 @@ describe('waiting (one statement per org)', () => {
     const started = Date.now();
     const refused = await lake
       .forTenant(A)
-      .rowCount('orders')
+      .query('SELECT count(*) FROM orders')
       .catch((e) => e);
     expect(Date.now() - started).toBeGreaterThanOrEqual(490);
     expect(codeOf(refused)).toBe('RATE_LIMITED');

@@ -279,7 +279,7 @@ export type MessageEventKind =
   | 'CHART'
   /** Final: the message is COMPLETE. */
   | 'COMPLETE'
-  /** Final: the message FAILED (`message.errorCode` says why; CANCELLED after `cancelMessage`). */
+  /** Final: the message FAILED (`message.errorCode` says why; CANCELLED after `cancelMessage`, INTERRUPTED when its replica stopped). */
   | 'FAILED'
   /**
    * The analyst's interpretation of the question is known: `message.plan` (table, measure, filters, grouping in words,

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Pool } from 'pg';
 import type { TenantContext } from '@datapilot/common';
-import type { Lake, ObjectStore, RowsPage, TableInfo } from '@datapilot/lake-core';
+import type { KeysetRowsPage, Lake, ObjectStore, RowsRequest, TableInfo } from '@datapilot/lake-core';
 import { createLakeRecords, type LakeRecords, type PipelineRun, type Upload } from './records.ts';
 import type { RunEvents } from '../runs/events.ts';
 import { createUploads, type UploadLimits } from '../uploads.ts';
@@ -27,8 +27,8 @@ export type LakeData = {
   table(name: string): Promise<TableInfo | null>;
   /** Row count of a table of the org; the counts asked in one request go to Spark as one statement. */
   rowCount(name: string): Promise<number>;
-  /** `limit` rows from position `offset` (see OrgLake.rows). */
-  rows(name: string, limit: number, offset: number): Promise<RowsPage>;
+  /** A page of a table's rows by keyset (see OrgLake.rowsPage). */
+  rowsPage(name: string, req: RowsRequest): Promise<KeysetRowsPage>;
   /** The org's uploads and runs. */
   records: LakeRecords;
   /** createUpload / completeUpload / reloadTable of the org. */
@@ -70,7 +70,7 @@ export function createLakeData(deps: LakeDataDeps, tenant: TenantContext): LakeD
     tables: () => org.listTables(),
     table: (name) => org.getTable(name),
     rowCount: (name) => counts.load(name),
-    rows: (name, limit, offset) => org.rows(name, { limit, offset }),
+    rowsPage: (name, req) => org.rowsPage(name, req),
     records,
     uploads: createUploads(tenant, {
       records,

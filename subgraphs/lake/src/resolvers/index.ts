@@ -18,7 +18,7 @@ import {
   type RequestContext,
 } from '@datapilot/common';
 import { isTableName, type TableInfo } from '@datapilot/lake-core';
-import { decodeCursor, offsetPage } from '../data/cursor.ts';
+import { decodeCursor, encodeCursor } from '../data/cursor.ts';
 import type { LakeData } from '../data/lake-data.ts';
 import type { PipelineRun, QualityReport, Upload } from '../data/records.ts';
 import { runEventStream, type PipelineRunEvent } from '../runs/events.ts';
@@ -124,12 +124,18 @@ export function createResolvers() {
         const d = data(ctx);
         let total: Promise<number> | undefined;
         const count = () => (total ??= d.rowCount(t.name));
-        const page: Page<Record<string, unknown>> = await offsetPage(
-          pageRequest(args, decodeCursor, 50, MAX_PAGE_SIZE),
-          async (offset, limit) => (await d.rows(t.name, limit, offset)).rows,
-          count,
-        );
-        return { count, ...connection(page) };
+        const req = pageRequest(args, (c) => decodeCursor(t.name, c), 50, MAX_PAGE_SIZE);
+        const { page, positions } = await d.rowsPage(t.name, req);
+        const items = page.items.map((e, i) => ({ node: e.node, cursor: encodeCursor(t.name, positions[i]!) }));
+        const withCursors: Page<Record<string, unknown>> = {
+          items,
+          pageInfo: {
+            ...page.pageInfo,
+            startCursor: items[0]?.cursor ?? null,
+            endCursor: items.at(-1)?.cursor ?? null,
+          },
+        };
+        return { count, ...connection(withCursors) };
       },
     },
     LakeRowConnection: {
