@@ -52,6 +52,7 @@ import { writeDemoSemanticLayer } from '../subgraphs/chat/test/support/demo-grap
 import { AUTH_SERVICE_CONFIG } from '../subgraphs/auth/src/config.ts';
 import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, machineInfo, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
+import { gql } from './lib/gql.ts';
 
 const NEEDED = [
   'DATABASE_URL',
@@ -92,23 +93,6 @@ const newQuestion = () => {
 const TARGET = { newOrgComplete: 3_000, warmFirstEvent: 100, warmComplete: 1_500 };
 
 const log = (msg: string) => console.error(`[bench:chat] ${msg}`);
-
-type Gql<T> = { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-
-/** POSTs a GraphQL operation to `url` (…/graphql); `T` is the shape of its `data`. */
-async function gql<T = unknown>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<Gql<T>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Gql<T>;
-}
 
 /** An organization of the benchmark: its id, a member's token, a conversation and an open graphql-ws client. */
 type Org = { orgId: string; token: string; conversationId: string; ws: Client };

@@ -43,6 +43,7 @@ import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
 import { runLoad } from './lib/load.ts';
 import { ensureEngines } from './lib/engines.ts';
+import { gql as post, type Gql } from './lib/gql.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
@@ -89,16 +90,9 @@ const TARGET_LABEL: Record<Target, string> = {
 const ratio = (a: number, b: number) => (a > 0 && b > 0 ? a / b : NaN);
 const log = (msg: string) => console.error(`[bench:gateway] ${msg}`);
 
-type Gql<T> = { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-
 /** POSTs a GraphQL operation; `T` is the shape of its `data`. @throws Error on GraphQL errors. */
 async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as Gql<T>;
+  const body = await post<T>(url, query, variables, token);
   if (body.errors?.length || !body.data) throw new Error(`${url}: ${JSON.stringify(body.errors ?? body)}`);
   return body.data;
 }

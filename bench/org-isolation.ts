@@ -37,6 +37,7 @@ import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { LAKE_SERVICE_CONFIG } from '../subgraphs/lake/src/config.ts';
 import { DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG } from '../subgraphs/chat/src/responder.ts';
 import { DEFAULT_STATEMENT_LIMITS } from '../packages/lake/src/index.ts';
+import { gql } from './lib/gql.ts';
 
 const NEEDED = ['DATABASE_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'SPARK_REMOTE'];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -55,23 +56,6 @@ const TABLES_QUERY = '{ lakeTables { name version columns { name type } } }';
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-type Gql<T> = { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-
-/** POSTs a GraphQL operation to `url` (…/graphql); `T` is the shape of its `data`. */
-async function gql<T = unknown>(
-  url: string,
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<Gql<T>> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Gql<T>;
-}
 
 /** The value at rank ⌈q·n⌉ of the sorted sample (nearest-rank percentile), in milliseconds. */
 function percentile(sorted: number[], q: number): number {

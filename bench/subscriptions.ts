@@ -41,6 +41,7 @@ import { REPO_ROOT } from '../scripts/stack.ts';
 import { createDemoLake } from '../subgraphs/chat/test/support/demo-lake.ts';
 import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
+import { gql as post } from './lib/gql.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -246,17 +247,9 @@ function socketsTo(pid: number, port: number): number {
 /** A GraphQL error as received (JSON). */
 type GqlError = { message: string; extensions?: { code?: string } };
 
-type Gql<T> = { data?: T | null; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the benchmark reads the answers it asked for
-async function gql<T = any>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Gql<T>;
-}
+const gql = <T = any>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string) =>
+  post<T>(url, query, variables, token);
 
 /**
  * The observer: one socket per organization straight to chat, subscribed to each message; every event's arrival
