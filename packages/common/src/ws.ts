@@ -193,6 +193,14 @@ export const MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET = 20_000;
 export const SHARED_CONNECTION_PARAMS = Object.freeze({ perOperationCredentials: true });
 
 /**
+ * How many times a socket's send bounds ({@link WsSendBounds}) a shared socket gets: it multiplexes up to
+ * {@link MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET} operations of many subscribers (the gateway's upstream), so a burst
+ * across them is not one slow client; with the default bounds, 64,000 results and 64 MiB unsent at most. The
+ * gateway bounds each of its own clients with the socket bounds.
+ */
+export const SHARED_SOCKET_SEND_BOUND_FACTOR = 64;
+
+/**
  * graphql-ws `onSubscribe` check of {@link MAX_SUBSCRIPTIONS_PER_SOCKET}: graphql-ws records each operation in
  * `ctx.subscriptions` before this hook runs (the new one included) and removes it when it ends.
  * @returns a RATE_LIMITED error for the new subscription when the socket has too many, else undefined.
@@ -325,6 +333,8 @@ type SocketState = {
   stop(): void;
   /** The results waiting to be sent on this socket (in its send queues). */
   budget: SendBudget;
+  /** Most bytes this socket may hold unsent before its next result (the shared socket's are scaled). */
+  maxBufferedBytes: number;
 };
 
 /**
@@ -400,6 +410,8 @@ export function attachGraphQLWebSocket<C>(opts: {
 
   /** Starts the expiry timer and the session re-check of an accepted socket (none for a shared socket). */
   const watch = (socket: WebSocket, tenant: TenantContext | null): SocketState => {
+    // A shared socket carries many subscribers' operations: its bounds are scaled (SHARED_SOCKET_SEND_BOUND_FACTOR).
+    const scale = tenant ? 1 : SHARED_SOCKET_SEND_BOUND_FACTOR;
     const controller = new AbortController();
     const close = (code: number, reason: string) => {
       if (socket.readyState === socket.OPEN) socket.close(code, reason);
@@ -421,7 +433,7 @@ export function attachGraphQLWebSocket<C>(opts: {
     const budget: SendBudget = {
       pending: 0,
       stopped: false,
-      max: sendBounds.maxPendingMessages,
+      max: sendBounds.maxPendingMessages * scale,
       overflow() {
         if (budget.stopped) return;
         budget.stopped = true;
@@ -445,6 +457,7 @@ export function attachGraphQLWebSocket<C>(opts: {
       tenant,
       connection,
       budget,
+      maxBufferedBytes: sendBounds.maxBufferedBytes * scale,
       stop() {
         clearTimeout(expiry);
         clearInterval(recheck);
@@ -537,8 +550,9 @@ export function attachGraphQLWebSocket<C>(opts: {
         // the operation ends and its source is returned.
         if (socket.readyState !== socket.OPEN) throw new SocketNotWritable('The socket is closing.');
         // About to write one more result: a socket still holding more than its bound of unsent bytes gives up.
-        if (socket.bufferedAmount > sendBounds.maxBufferedBytes) {
-          sockets.get(socket)?.budget.overflow();
+        const state = sockets.get(socket);
+        if (socket.bufferedAmount > (state?.maxBufferedBytes ?? sendBounds.maxBufferedBytes)) {
+          state?.budget.overflow();
           throw new SocketNotWritable('The client is too far behind.');
         }
         return result.errors ? { ...result, errors: format(result.errors) } : undefined;

@@ -31,6 +31,8 @@ export function decodeCursor(table: string, cursor: string): RowPosition | null 
   if (!Array.isArray(v) || v.length !== 4 || v[0] !== TAG || v[1] !== table) return null;
   const [, , key, nth] = v as [string, string, unknown, unknown];
   if (!Array.isArray(key) || !key.every((x) => x === null || typeof x === 'string')) return null;
+  // The key's own text is bounded (MAX_ROW_KEY_CHARS), not only the cursor's: escapes make the two differ.
+  if (key.reduce((n: number, x) => n + (x?.length ?? 0), 0) > MAX_ROW_KEY_CHARS) return null;
   if (typeof nth !== 'number' || !Number.isInteger(nth) || nth < 1 || nth > MAX_ROW_TIES) return null;
   const p = { key: key as (string | null)[], nth };
   return encodeCursor(table, p) === cursor ? p : null;
