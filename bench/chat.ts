@@ -53,6 +53,7 @@ import { AUTH_SERVICE_CONFIG } from '../subgraphs/auth/src/config.ts';
 import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, machineInfo, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
 import { gql } from './lib/gql.ts';
+import { lakeEngineEnv } from './lib/engines.ts';
 
 const NEEDED = [
   'DATABASE_URL',
@@ -244,12 +245,7 @@ async function main() {
   try {
     const ports = { auth: await freePort(), chat: await freePort() };
     const base = {
-      SPARK_REMOTE: process.env.SPARK_REMOTE!,
-      S3_ENDPOINT: process.env.S3_ENDPOINT!,
-      S3_REGION: process.env.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID!,
-      S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
-      LAKE_BUCKET: demo.store.bucket,
+      ...lakeEngineEnv(demo.store.bucket),
       NEO4J_URI: process.env.NEO4J_URI!,
       NEO4J_USER: process.env.NEO4J_USER ?? 'neo4j',
       NEO4J_PASSWORD: process.env.NEO4J_PASSWORD!,

@@ -38,6 +38,7 @@ import { LAKE_SERVICE_CONFIG } from '../subgraphs/lake/src/config.ts';
 import { DEFAULT_MAX_CONCURRENT_QUESTIONS_PER_ORG } from '../subgraphs/chat/src/responder.ts';
 import { DEFAULT_STATEMENT_LIMITS } from '../packages/lake/src/index.ts';
 import { gql } from './lib/gql.ts';
+import { lakeEngineEnv } from './lib/engines.ts';
 
 const NEEDED = ['DATABASE_URL', 'S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'SPARK_REMOTE'];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -175,12 +176,7 @@ async function main() {
   try {
     const ports = { auth: await freePort(), lake: await freePort(), chat: await freePort(), chatOff: await freePort() };
     const base = {
-      SPARK_REMOTE: process.env.SPARK_REMOTE!,
-      S3_ENDPOINT: process.env.S3_ENDPOINT!,
-      S3_REGION: process.env.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID!,
-      S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
-      LAKE_BUCKET: demo.store.bucket,
+      ...lakeEngineEnv(demo.store.bucket),
       AUTH_JWKS_URL: `http://127.0.0.1:${ports.auth}/.well-known/jwks.json`,
       LOG_LEVEL: 'warn',
     };

@@ -42,6 +42,7 @@ import { createDemoLake } from '../subgraphs/chat/test/support/demo-lake.ts';
 import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
 import { gql as post } from './lib/gql.ts';
+import { lakeEngineEnv } from './lib/engines.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -330,12 +331,7 @@ async function main() {
   try {
     const ports = { auth: await freePort(), chat: await freePort(), gateway: await freePort() };
     const base = {
-      SPARK_REMOTE: process.env.SPARK_REMOTE!,
-      S3_ENDPOINT: process.env.S3_ENDPOINT!,
-      S3_REGION: process.env.S3_REGION ?? 'us-east-1',
-      S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID!,
-      S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
-      LAKE_BUCKET: demo.store.bucket,
+      ...lakeEngineEnv(demo.store.bucket),
       AUTH_JWKS_URL: `http://127.0.0.1:${ports.auth}/.well-known/jwks.json`,
       LOG_LEVEL: 'warn',
     };

@@ -62,3 +62,18 @@ export async function ensureEngines(log: (msg: string) => void = () => undefined
     },
   };
 }
+
+/**
+ * The lake engines' variables a service started by a benchmark needs, from this process's environment (as
+ * {@link ensureEngines} left it): Spark Connect, the S3 store and its keys, and the bucket `bucket`.
+ */
+export function lakeEngineEnv(bucket: string): Record<string, string> {
+  return {
+    SPARK_REMOTE: process.env.SPARK_REMOTE!,
+    S3_ENDPOINT: process.env.S3_ENDPOINT!,
+    S3_REGION: process.env.S3_REGION ?? 'us-east-1',
+    S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID!,
+    S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY!,
+    LAKE_BUCKET: bucket,
+  };
+}
