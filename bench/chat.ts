@@ -33,7 +33,7 @@
  * Run: `source /work/dev/env.sh && npx tsx bench/chat.ts [--quick]`. Writes `.local/bench/chat.json`.
  * BENCH_CHAT_CPU_PROF=<dir>: the chat process writes a V8 CPU profile (`.cpuprofile`) into `<dir>` when it stops.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +54,7 @@ import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, machineInfo, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
 import { gql } from './lib/gql.ts';
 import { lakeEngineEnv } from './lib/engines.ts';
+import { cpuProfileEnv } from './lib/profile.ts';
 
 const NEEDED = [
   'DATABASE_URL',
@@ -152,25 +153,6 @@ async function ask(chatUrl: string, org: Org, question: string): Promise<Answer>
   }
   return answer;
 }
-
-/**
- * A CommonJS preload that profiles the process it is loaded into (node:inspector, sampling every 1 ms) and writes the
- * profile to `file` when the process exits.
- */
-const cpuProfilePreload = (file: string) => `
-const inspector = require('node:inspector');
-const fs = require('node:fs');
-const session = new inspector.Session();
-session.connect();
-session.post('Profiler.enable');
-session.post('Profiler.setSamplingInterval', { interval: 1000 });
-session.post('Profiler.start');
-process.on('exit', () => {
-  session.post('Profiler.stop', (err, res) => {
-    if (!err) fs.writeFileSync(${JSON.stringify(file)}, JSON.stringify(res.profile));
-  });
-});
-`;
 
 const firstEvent = (a: Answer) => a.events[0]?.ms ?? NaN;
 const complete = (a: Answer) => (a.final === 'COMPLETE' ? a.events.at(-1)!.ms : NaN);
@@ -276,17 +258,10 @@ async function main() {
     await spawn('auth', ports.auth, { AUTH_PORT: String(ports.auth), ACCESS_TOKEN_TTL_SECONDS: '3600' });
     // BENCH_CHAT_CPU_PROF=<dir>: the chat process writes a V8 CPU profile there when it stops (a preload module:
     // Node refuses --cpu-prof in NODE_OPTIONS).
-    const prof = process.env.BENCH_CHAT_CPU_PROF;
-    let preload: string | undefined;
-    if (prof) {
-      mkdirSync(prof, { recursive: true });
-      preload = path.join(logDir, 'cpu-profile.cjs');
-      writeFileSync(preload, cpuProfilePreload(path.resolve(prof, `chat-${Date.now()}.cpuprofile`)));
-    }
     const chat = await spawn('chat', ports.chat, {
       CHAT_PORT: String(ports.chat),
       LOG_LEVEL: 'debug',
-      ...(preload ? { NODE_OPTIONS: `--require ${preload}` } : {}),
+      ...cpuProfileEnv('chat', process.env.BENCH_CHAT_CPU_PROF, logDir),
     });
     const chatUrl = `http://127.0.0.1:${ports.chat}/graphql`;
     const wsUrl = `ws://127.0.0.1:${ports.chat}/graphql`;

@@ -24,11 +24,14 @@
  * the clients connected, per subscriber. Upstream sockets: the gateway's TCP sockets to chat's port while the
  * answers stream (its /proc/<pid>/fd matched with /proc/net/tcp).
  *
+ * BENCH_GATEWAY_CPU_PROF=<dir> / BENCH_CHAT_CPU_PROF=<dir>: the gateway / chat process writes a V8 CPU profile
+ * (`.cpuprofile`) into `<dir>` when it stops.
+ *
  * Run: `source /work/dev/env.sh && npx tsx bench/subscriptions.ts [--quick]` (needs DATABASE_URL, S3_ENDPOINT,
  * S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, SPARK_REMOTE). Writes `.local/bench/subscriptions.json` (report.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -43,10 +46,13 @@ import { CHAT_SERVICE_CONFIG } from '../subgraphs/chat/src/config.ts';
 import { fmt, latencyStats, markdownTable, writeResult, type LatencyStats } from './lib/report.ts';
 import { gql as post } from './lib/gql.ts';
 import { lakeEngineEnv } from './lib/engines.ts';
+import { cpuProfileEnv } from './lib/profile.ts';
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? [1_000] : [1_000, 10_000];
+/** Each size is measured through the gateway, then through the bare relay (the baseline), same clients and chat. */
+const SERVERS: Server[] = ['gateway', 'bare'];
 const ORGS = QUICK ? 1 : 2;
 /** Answers in progress at once, per organization. */
 const QUESTIONS_PER_ORG = QUICK ? 2 : 3;
@@ -92,14 +98,27 @@ type WorkerCommand =
   | { cmd: 'connect'; url: string; tokens: string[]; deadline: number }
   | { cmd: 'subscribe'; messageIds: string[]; messageOf: number[] }
   | { cmd: 'collect'; timeoutMs: number }
-  | { cmd: 'close' };
+  | { cmd: 'close' }
+  | { cmd: 'observe'; chatWs: string; orgs: { token: string; messageIds: string[] }[] }
+  | { cmd: 'observed' };
 
 async function worker() {
   type C = { ws: WebSocket; report: ClientReport };
   let clients: C[] = [];
+  let observers: ReturnType<typeof observe>[] = [];
   const reply = (m: unknown) => process.send!(m);
   process.on('message', async (m: WorkerCommand) => {
-    if (m.cmd === 'connect') {
+    if (m.cmd === 'observe') {
+      for (const o of observers) o.close();
+      observers = m.orgs.map((o) => observe(m.chatWs, o.token, o.messageIds));
+      await Promise.all(observers.map((o) => o.ready));
+      reply({ ready: true });
+    } else if (m.cmd === 'observed') {
+      reply({
+        at: observers.flatMap((o) => o.at.map((x) => [...x.entries()])),
+        done: observers.flatMap((o) => o.done),
+      });
+    } else if (m.cmd === 'connect') {
       let failed = 0;
       const open = (token: string) =>
         new Promise<C | null>((resolve) => {
@@ -175,6 +194,8 @@ async function worker() {
     } else if (m.cmd === 'close') {
       for (const c of clients) c.ws.terminate();
       clients = [];
+      for (const o of observers) o.close();
+      observers = [];
       reply({ closed: true });
     }
   });
@@ -282,7 +303,13 @@ function observe(chatWs: string, token: string, messageIds: string[]) {
   return { at, done, ready, close: () => ws.close() };
 }
 
+/** What the clients subscribe through: DataPilot's gateway, or the baseline (bench/lib/bare-relay.ts). */
+type Server = 'gateway' | 'bare';
+
 type RoundResult = {
+  server: Server;
+  /** Latency of the events published after each client's first arrived: the fan-out alone, upstream start excluded. */
+  steady: LatencyStats;
   subscribers: number;
   connected: number;
   messages: number;
@@ -326,6 +353,8 @@ async function main() {
   log(`service logs in ${logDir}`);
   const children: Child[] = [];
   const workers: Worker[] = [];
+  /** The observer's process and the bare relay. */
+  const helpers: ChildProcess[] = [];
   const db = await startTestDatabase();
   const demo = await createDemoLake();
   try {
@@ -362,6 +391,8 @@ async function main() {
       // Pieces 500 ms apart: an answer streams for about 6 s, so that 10,000 subscribers can be subscribed (on this
       // loaded 2-core machine) while most of it is still to come; the default 20 ms ends it in 0.2 s.
       CHAT_STREAM_DELAY_MS: '500',
+      // BENCH_CHAT_CPU_PROF=<dir>: chat writes a V8 CPU profile there when it stops.
+      ...cpuProfileEnv('chat', process.env.BENCH_CHAT_CPU_PROF, logDir),
       ...('DATABASE_MIGRATION_URL' in CHAT_SERVICE_CONFIG
         ? { DATABASE_URL: await db.urlAs('datapilot_chat'), DATABASE_MIGRATION_URL: db.url }
         : { DATABASE_URL: db.url }),
@@ -375,6 +406,8 @@ async function main() {
       LAKE_URL: dead,
       LAKE_WS_URL: dead.replace('http', 'ws'),
       GRAPH_URL: dead,
+      // BENCH_GATEWAY_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it stops.
+      ...cpuProfileEnv('gateway', process.env.BENCH_GATEWAY_CPU_PROF, logDir),
     });
     const authUrl = `http://127.0.0.1:${ports.auth}/graphql`;
     const chatUrl = `http://127.0.0.1:${ports.chat}/graphql`;
@@ -414,19 +447,42 @@ async function main() {
     };
 
     for (let w = 0; w < CLIENT_PROCESSES; w++) workers.push(startWorker());
+    // The observer gets a process of its own: this one samples the server's memory and sockets (sync /proc reads of
+    // up to 10,000 fds), which would delay its event loop and so the reference clock of every latency.
+    const observer = startWorker();
+    helpers.push(observer.proc);
+    // The baseline: a bare ws relay (bench/lib/bare-relay.ts), same clients, same chat, same answers.
+    const barePort = await freePort();
+    const bare = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'bench/lib/bare-relay.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, RELAY_PORT: String(barePort), RELAY_UPSTREAM: chatWs },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    helpers.push(bare);
+    await new Promise<void>((resolve, reject) => {
+      bare.stdout!.on('data', (d: Buffer) => String(d).includes('READY') && resolve());
+      bare.once('exit', (code) => reject(new Error(`the bare relay exited (${code})`)));
+    });
+    const servers = {
+      gateway: { url: gatewayWs, pid: gateway.proc.pid! },
+      bare: { url: `ws://127.0.0.1:${barePort}`, pid: bare.pid! },
+    };
 
     const results: RoundResult[] = [];
     for (const subscribers of ROUNDS) {
-      log(`round: ${subscribers} subscribers`);
-      results.push(await round(subscribers));
+      for (const server of SERVERS) {
+        log(`round: ${subscribers} subscribers on the ${server === 'bare' ? 'bare relay' : 'gateway'}`);
+        results.push(await round(subscribers, server));
+      }
     }
 
-    async function round(subscribers: number): Promise<RoundResult> {
+    async function round(subscribers: number, server: Server): Promise<RoundResult> {
       const t0 = Date.now();
+      const { url: serverUrl, pid } = servers[server];
       log(`  signing up ${ORGS} organization(s), ${SESSIONS} sessions each; writing their demo tables through Spark`);
       const orgs = await signupOrgs();
-      const rssBefore = rssOf(gateway.proc.pid!);
-      const cpuConnect0 = cpuMsOf(gateway.proc.pid!);
+      const rssBefore = rssOf(pid);
+      const cpuConnect0 = cpuMsOf(pid);
       // Client i follows message i mod M with session (i div M) mod S of that message's organization.
       const M = ORGS * QUESTIONS_PER_ORG;
       const orgOfMessage = (m: number) => m % ORGS;
@@ -440,7 +496,7 @@ async function main() {
         workers.map((wk, w) =>
           wk.ask<{ connected: number; failed: number }>({
             cmd: 'connect',
-            url: gatewayWs,
+            url: serverUrl,
             tokens: share(w).map((i) => tokens[i]!),
             deadline: Date.now() + CONNECT_CAP_MS,
           }),
@@ -474,32 +530,31 @@ async function main() {
           return r.data.sendMessage.assistantMessage.id as string;
         }),
       );
-      const watchers = orgs.map((o, oi) => {
-        const mine = asked.map((id, m) => (orgOfMessage(m) === oi ? id : null));
-        const ob = observe(
-          chatWs,
-          o.tokens[0]!,
-          mine.filter((x): x is string => x !== null),
-        );
-        const index = mine.map((id, m) => (id ? m : -1)).filter((m) => m >= 0);
-        return { ob, index };
+      // The observer's messages, organization by organization; `order[k]` is the message of its k-th stream.
+      const order = orgs.flatMap((_, oi) => asked.map((_, m) => m).filter((m) => orgOfMessage(m) === oi));
+      await observer.ask({
+        cmd: 'observe',
+        chatWs,
+        orgs: orgs.map((o, oi) => ({
+          token: o.tokens[0]!,
+          messageIds: asked.filter((_, m) => orgOfMessage(m) === oi),
+        })),
       });
-      await Promise.all(watchers.map((w) => w.ob.ready));
-      const cpuConnect = cpuMsOf(gateway.proc.pid!) - cpuConnect0;
-      const cpuStream0 = cpuMsOf(gateway.proc.pid!);
+      const cpuConnect = cpuMsOf(pid) - cpuConnect0;
+      const cpuStream0 = cpuMsOf(pid);
       const subscribeStart = now();
       await Promise.all(
         workers.map((wk, w) => wk.ask({ cmd: 'subscribe', messageIds: asked, messageOf: share(w).map((i) => i % M) })),
       );
       const subscribeSpreadMs = now() - subscribeStart;
       // While the answers stream: the gateway's memory and its sockets to chat.
-      let rssPeak = rssOf(gateway.proc.pid!);
+      let rssPeak = rssOf(pid);
       let upstreamSockets = 0;
       let ticks = 0;
       const sampler = setInterval(() => {
-        rssPeak = Math.max(rssPeak, rssOf(gateway.proc.pid!));
+        rssPeak = Math.max(rssPeak, rssOf(pid));
         // The sockets to chat, every second (reading 10,000 fds costs the machine too).
-        if (ticks++ % 10 === 0) upstreamSockets = Math.max(upstreamSockets, socketsTo(gateway.proc.pid!, ports.chat));
+        if (ticks++ % 10 === 0) upstreamSockets = Math.max(upstreamSockets, socketsTo(pid, ports.chat));
       }, 100);
       const reports = (
         await Promise.all(
@@ -507,16 +562,22 @@ async function main() {
         )
       ).flatMap((r) => r.reports);
       clearInterval(sampler);
-      const cpuStream = cpuMsOf(gateway.proc.pid!) - cpuStream0;
-      rssPeak = Math.max(rssPeak, rssOf(gateway.proc.pid!));
-      // Give the observers their last events, then compare.
+      const cpuStream = cpuMsOf(pid) - cpuStream0;
+      rssPeak = Math.max(rssPeak, rssOf(pid));
+      // Give the observer its last events, then compare.
       const obsDeadline = Date.now() + 10_000;
-      while (Date.now() < obsDeadline && !watchers.every((w) => w.ob.done.every(Boolean))) await sleep(100);
+      let seen: { at: [number, number][][]; done: boolean[] };
+      do seen = await observer.ask({ cmd: 'observed' });
+      while (!seen.done.every(Boolean) && Date.now() < obsDeadline && (await sleep(100), true));
       const observed = new Array<Map<number, number>>(M);
-      for (const w of watchers) w.index.forEach((m, k) => (observed[m] = w.ob.at[k]!));
-      for (const w of watchers) w.ob.close();
+      order.forEach((m, k) => (observed[m] = new Map(seen.at[k])));
 
       const latencies: number[] = [];
+      /**
+       * Latencies of the events published after the client received its first one: the fan-out alone (the events
+       * before wait for the upstream subscription to start at chat).
+       */
+      const steady: number[] = [];
       let replayed = 0;
       let delivered = 0;
       let lost = 0;
@@ -539,12 +600,17 @@ async function main() {
           for (const e of r.errors) errorCodes[String(e)] = (errorCodes[String(e)] ?? 0) + 1;
         }
         if (!r.completed) incomplete++;
+        let firstArrival = Infinity;
         r.seqs.forEach((s, k) => {
           const published = observed[r.message]!.get(s);
           if (s < 1 || published === undefined) return;
           delivered++;
           if (published < r.subscribedAt) replayed++;
-          else latencies.push(r.ats[k]! - published);
+          else {
+            latencies.push(r.ats[k]! - published);
+            if (published >= firstArrival) steady.push(r.ats[k]! - published);
+            firstArrival = Math.min(firstArrival, r.ats[k]!);
+          }
         });
       }
       // One client of each message, with what the observer saw: the first place to look when events are lost.
@@ -552,10 +618,17 @@ async function main() {
         const r = reports.find((x) => x.message === m);
         return { message: m, observed: [...o.keys()], client: r?.seqs ?? [], errors: r?.errors ?? [] };
       });
-      await Promise.all(workers.map((wk) => wk.ask({ cmd: 'close' })));
+      if (process.env.BENCH_SUBSCRIPTIONS_DUMP)
+        writeFileSync(
+          `${process.env.BENCH_SUBSCRIPTIONS_DUMP}-${subscribers}.json`,
+          JSON.stringify({ observed: observed.map((o) => [...o.entries()]), reports }),
+        );
+      await Promise.all([...workers, observer].map((wk) => wk.ask({ cmd: 'close' })));
       await sleep(1_000);
       const latency = latencyStats(latencies);
       const result: RoundResult = {
+        server,
+        steady: latencyStats(steady),
         subscribers,
         connected: nConnected,
         messages: M,
@@ -585,13 +658,17 @@ async function main() {
     }
 
     const load1 = loadavg();
+    const serverName = (r: RoundResult) => (r.server === 'bare' ? 'bare ws relay (baseline)' : 'DataPilot gateway');
     const rows = results.map((r) => [
+      serverName(r),
       String(r.subscribers),
       `${r.connected}`,
       `${r.messages} × ${Math.round(r.eventsPerMessage.reduce((a, b) => a + b, 0) / r.messages)}`,
       fmt(r.latency.p50, 1),
       fmt(r.latency.p99, 1),
       fmt(r.latency.max, 1),
+      fmt(r.steady.p50, 1),
+      fmt(r.steady.p99, 1),
       String(r.lost),
       String(r.replayed),
       `${r.clientsWithErrors}${
@@ -604,9 +681,12 @@ async function main() {
       fmt(r.rssPerSubscriberKiB, 1),
       `${fmt(r.rssBeforeMiB, 0)} → ${fmt(r.rssPeakMiB, 0)}`,
       String(r.upstreamSockets),
+      fmt(r.gatewayCpuUsPerEvent, 1),
     ]);
     const notes: string[] = [];
     for (const r of results) {
+      if (r.server === 'bare') continue;
+      const base = results.find((b) => b.server === 'bare' && b.subscribers === r.subscribers);
       const target = r.subscribers >= 10_000 ? 'target (10,000 subscribers)' : 'at this size';
       notes.push(
         `${r.subscribers} subscribers: p99 ${fmt(r.latency.p99, 1)} ms ${r.latency.p99 <= TARGET_P99_MS ? '≤' : '>'} ` +
@@ -616,14 +696,23 @@ async function main() {
           `delivered); ${r.late} subscribed after the answer had ended (one final snapshot with the whole message). ` +
           `Gateway CPU: ${fmt(r.gatewayCpuMsPerConnection, 2)} ms per connection; ${fmt(r.gatewayCpuSeconds, 1)} s from ` +
           `the subscribes to the end (${fmt(r.gatewayCpuUsPerEvent, 1)} µs per event delivered, subscribing included): ` +
-          "CPU time, which the machine's load inflates far less than wall time.",
+          "CPU time, which the machine's load inflates far less than wall time." +
+          (base
+            ? ` Side by side, the bare ws relay: p99 ${fmt(base.latency.p99, 1)} ms (gateway ${fmt(r.latency.p99 / base.latency.p99, 2)}×), ` +
+              `after the first event p99 ${fmt(base.steady.p99, 1)} ms (gateway ${fmt(r.steady.p99 / base.steady.p99, 2)}×), ` +
+              `${fmt(base.gatewayCpuUsPerEvent, 1)} µs CPU per event (gateway ${fmt(r.gatewayCpuUsPerEvent / base.gatewayCpuUsPerEvent, 2)}×).`
+            : ''),
       );
     }
     notes.push(
       'Latency = client arrival − arrival of the same event at an observer subscribed directly to chat (same machine ' +
         "clock): what the gateway adds (upstream hop, fan-out, client socket) plus the client processes' own event " +
         `loops (${CLIENT_PROCESSES} processes on the same 2 cores). "replayed": events published before that client's ` +
-        "subscribe was sent, delivered from the shared subscription's history (not counted as latency).",
+        "subscribe was sent, delivered from the shared subscription's history (not counted as latency). " +
+        '"after first": the events published after the client received its first one (the fan-out alone; those ' +
+        'before also wait for the upstream subscription to start at chat). The bare ws relay (bench/lib/bare-relay.ts) is the baseline: ' +
+        'one upstream subscription per message, each event serialized once and written to every socket in one loop, ' +
+        'no authentication, validation, plan or bounds — what any Node relay pays for the sockets alone.',
     );
     notes.push(
       `Machine load: loadavg ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end ` +
@@ -633,21 +722,25 @@ async function main() {
       'subscriptions',
       [
         {
-          title: `Subscriptions: graphql-ws subscribers on one gateway process${QUICK ? ' (--quick)' : ''}`,
+          title: `Subscriptions: graphql-ws subscribers on one gateway process, side by side with a bare ws relay${QUICK ? ' (--quick)' : ''}`,
           markdown: markdownTable(
             [
+              'server',
               'subscribers',
               'connected',
               'answers × events',
               'p50 ms',
               'p99 ms',
               'max ms',
+              'after first p50',
+              'after first p99',
               'lost',
               'replayed',
               'clients with errors',
-              'gateway RSS KiB/subscriber',
-              'gateway RSS MiB',
+              'server RSS KiB/subscriber',
+              'server RSS MiB',
               'upstream sockets',
+              'CPU µs/event',
             ],
             rows,
           ),
@@ -659,6 +752,7 @@ async function main() {
     if (results.some((r) => r.connected === 0 || r.latency.n === 0)) process.exitCode = 1;
   } finally {
     for (const w of workers) w.proc.kill();
+    for (const h of helpers) h.kill();
     for (const c of children.reverse()) await c.stop();
     await demo.cleanup().catch(() => undefined);
     await db.close().catch(() => undefined);

@@ -21,9 +21,11 @@ import {
   type Logger,
   type OperationBounds,
   type RequestContext,
-  type SendQueue,
+  type ResultStream,
+  type SerializedResult,
   type WsConnection,
   type WsSendBounds,
+  type GraphQLWebSocket,
 } from '@datapilot/common';
 import type { TrustedDocuments } from './trusted-documents.ts';
 
@@ -33,7 +35,7 @@ export const CLOSE = WS_CLOSE;
 /** The operation as `executeQueryPlan` takes it (not exported by name by @apollo/gateway). */
 type OperationContext = ReturnType<typeof buildOperationContext>;
 
-/** What each relayed subscription runs with: the socket's tenant and its send queues. */
+/** What each relayed subscription runs with: the socket's tenant and the operation's connection. */
 type EdgeContext = RequestContext & { connection: WsConnection };
 
 /** A planned subscription: its primary fetch (the upstream subscription) and what the rest of the plan needs. */
@@ -75,26 +77,27 @@ export function describeUpstreamFailure(e: unknown): string {
   return String(e);
 }
 
-/** One subscriber of a {@link Group}: its send queue on its own socket. */
-type Subscriber = { queue: SendQueue<ExecutionResult> };
+/** One subscriber of a {@link Group}: the result stream of its operation on its own socket. */
+type Subscriber = { stream: ResultStream };
 
 /**
  * Subscribers of the same subscription — same subgraph URL, same document, operation name and variables, same
- * credential (token) — served by ONE upstream subscription: each upstream event is filled through the plan once and
- * handed to every subscriber. The results delivered so far are kept (up to {@link MAX_GROUP_HISTORY}) and replayed to
- * a subscriber that joins late, so that it receives exactly what the first one did.
+ * credential (token) — served by ONE upstream subscription: each upstream event is filled through the plan once,
+ * serialized once, and written to every subscriber's socket. The results delivered so far are kept (up to
+ * {@link MAX_GROUP_HISTORY}) and replayed to a subscriber that joins late, so that it receives exactly what the first
+ * one did.
  */
 type Group = {
   key: string;
   subscribers: Set<Subscriber>;
-  history: ExecutionResult[];
+  history: SerializedResult[];
   /** Whether a new subscriber may join (false past the history bound, or once the group ended). */
   joinable: boolean;
   /** Upstream events received on the current upstream subscription. */
   received: number;
   /** Upstream (re)subscribe attempts so far. */
   attempts: number;
-  /** Whether the group is over: every subscriber's queue ended. */
+  /** Whether the group is over: every subscriber's stream ended. */
   ended: boolean;
   /** Results are filled and delivered one after the other, in upstream order. */
   chain: Promise<void>;
@@ -201,7 +204,7 @@ export function attachSubscriptionEdge(opts: {
     return client;
   };
 
-  const ws = attachGraphQLWebSocket<EdgeContext>({
+  const ws: GraphQLWebSocket = attachGraphQLWebSocket<EdgeContext>({
     server: opts.server,
     path: opts.path,
     schema: apiGraphQLSchema,
@@ -283,22 +286,25 @@ export function attachSubscriptionEdge(opts: {
   }
 
   /**
-   * Hands `result` to every subscriber of `group` and keeps it for late ones (within the history bound). Each push
-   * makes graphql-ws write to that subscriber's socket in a microtask, so a fan-out to thousands would hold the event
-   * loop for all of them at once (no socket read meanwhile: the upstream's keep-alive pongs, other groups' events):
-   * past {@link FANOUT_CHUNK} subscribers the rest waits for the next turn of the loop (`setImmediate`). The group's
-   * chain waits for the whole fan-out, so results stay in order; those who join meanwhile have it from the history.
+   * Writes `result` to every subscriber of `group` and keeps it for late ones (within the history bound). It is
+   * serialized once (`ws.serialize`: errors formatted as every socket sends them) and each subscriber's socket gets
+   * that text framed with its own operation id (ws.ts `ResultStream`): the cost per subscriber is one socket write.
+   * A fan-out to thousands would still hold the event loop for all of them at once (no socket read meanwhile: the
+   * upstream's keep-alive pongs, other groups' events): past {@link FANOUT_CHUNK} subscribers the rest waits for the
+   * next turn of the loop (`setImmediate`). The group's chain waits for the whole fan-out, so results stay in order;
+   * those who join meanwhile have it from the history.
    */
   async function deliver(group: Group, result: ExecutionResult) {
     if (group.ended) return;
+    const serialized = ws.serialize(result);
     if (group.joinable) {
-      if (group.history.length < MAX_GROUP_HISTORY) group.history.push(result);
+      if (group.history.length < MAX_GROUP_HISTORY) group.history.push(serialized);
       else retire(group);
     }
     const targets = [...group.subscribers];
     for (let i = 0; i < targets.length; i++) {
       if (i > 0 && i % FANOUT_CHUNK === 0) await new Promise((r) => setImmediate(r));
-      targets[i]!.queue.push(result);
+      targets[i]!.stream.write(serialized);
     }
   }
 
@@ -317,7 +323,7 @@ export function attachSubscriptionEdge(opts: {
     group.ended = true;
     retire(group);
     group.stop();
-    for (const s of group.subscribers) s.queue.end();
+    for (const s of group.subscribers) s.stream.end();
     group.subscribers.clear();
   }
 
@@ -392,8 +398,9 @@ export function attachSubscriptionEdge(opts: {
   }
 
   /**
-   * One client subscription: its group (joined, or started), and the subscriber's send queue as the result stream —
-   * no layer in between, since every result of every subscriber goes through it. A refusal is one result.
+   * One client subscription: its group (joined, or started), and the subscriber's result stream, whose iterator is
+   * what graphql-ws runs (it yields nothing itself: results are written to the socket by the group). A refusal is one
+   * result.
    */
   function relay(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
     const ctx = args.contextValue as EdgeContext;
@@ -451,10 +458,10 @@ export function attachSubscriptionEdge(opts: {
       start(group, url, primary, variables, token);
     }
     const joined = group;
-    // Each subscriber's results wait in its own send queue, bounded per socket (ws.ts; beyond, the client is closed
+    // Each subscriber's results are written to its socket, bounded per socket (ws.ts; beyond, the client is closed
     // with 4008 and leaves the group). The last one leaving ends the upstream subscription.
     const subscriber: Subscriber = {
-      queue: ctx.connection.sendQueue<ExecutionResult>(() => {
+      stream: ctx.connection.resultStream(() => {
         joined.subscribers.delete(subscriber);
         if (joined.subscribers.size === 0 && !joined.ended) {
           joined.ended = true;
@@ -463,10 +470,10 @@ export function attachSubscriptionEdge(opts: {
         }
       }),
     };
-    for (const r of joined.history) subscriber.queue.push(r);
-    if (joined.ended) subscriber.queue.end();
+    for (const r of joined.history) subscriber.stream.write(r);
+    if (joined.ended) subscriber.stream.end();
     else joined.subscribers.add(subscriber);
-    return subscriber.queue.iterator;
+    return subscriber.stream.iterator;
   }
 
   return async () => {

@@ -50,9 +50,9 @@ export const WS_CLOSE = { UNAUTHORIZED: 4401, UPSTREAM_UNAVAILABLE: 1013, SLOW_C
  */
 export type WsSendBounds = {
   /**
-   * Most results produced for the socket (all its subscriptions together) and not yet handed to it: graphql-ws sends
-   * one result of a subscription at a time and waits until the socket has written it, so a client that does not
-   * read leaves the rest here. Default 1000.
+   * Most results written to the socket by its pushed streams ({@link WsConnection.resultStream}, all its
+   * subscriptions together) and not yet flushed to the network. (A pulled source needs no bound: graphql-ws writes
+   * one result of a subscription at a time and pulls the next only once the socket has taken it.) Default 1000.
    */
   maxPendingMessages: number;
   /** Most bytes written to the socket and not yet taken by the network (ws `bufferedAmount`), in bytes. Default 1 MiB. */
@@ -90,65 +90,73 @@ export const SLOW_CONSUMER_REASON = 'Too many pending messages; reconnect and re
 /** Ends an operation whose socket can no longer be written to (closing, or given up as a slow consumer). */
 class SocketNotWritable extends Error {}
 
-/** What the send queues of one socket share: the results waiting in all of them, and how to give up on the socket. */
+/**
+ * What the result streams of one socket share: the results written and not yet flushed to the network, and how to
+ * give up on the socket.
+ */
 type SendBudget = { pending: number; stopped: boolean; overflow(): void; readonly max: number };
 
 /**
- * A queue of results for one subscription of a socket, fed by a push source (e.g. an upstream socket that delivers
- * whatever the client reads or not): `iterator` hands them to graphql-ws one at a time, as the socket writes them.
- * See {@link WsConnection.sendQueue}.
+ * An execution result serialized once for any number of sockets (see {@link GraphQLWebSocket.serialize}): the UTF-8
+ * JSON of a graphql-ws `next` message's `payload` (`{data, errors, extensions}`, errors already through the
+ * service's `formatError`), followed by the `}` that closes the message.
  */
-export type SendQueue<T> = {
-  /** Queues `value`; past the socket's `maxPendingMessages` the socket is closed with 4008 instead. */
-  push(value: T): void;
-  /** Ends the stream after the values queued so far; with `error`, `next()` then rejects with it. */
-  end(error?: unknown): void;
-  /** The values in order; `return()` drops what waits and calls `onStop`. */
-  iterator: AsyncIterableIterator<T>;
+export type SerializedResult = { readonly bytes: Buffer };
+
+/**
+ * One subscription's results written straight to its socket (see {@link WsConnection.resultStream}): each
+ * {@link SerializedResult} is framed as that operation's `next` message and handed to the socket at once — no
+ * queue, no per-subscriber serialization, no promise per result.
+ */
+export type ResultStream = {
+  /**
+   * Writes `result` as the operation's next result. Refused (false) once the stream ended or stopped, and when the
+   * socket is too far behind ({@link WsSendBounds}): then the socket is closed with 4008 and every stream of it
+   * stops (each `onStop` runs).
+   */
+  write(result: SerializedResult): boolean;
+  /** Ends the operation after what was written: graphql-ws then sends its `complete`. */
+  end(): void;
+  /** What the subscription returns to graphql-ws: yields nothing itself, finishes when the stream ends or stops. */
+  iterator: AsyncIterableIterator<ExecutionResult>;
 };
 
-/** The queue of {@link SendQueue}; `onStop` runs once, when the consumer returned or the socket gave up. */
-function sendQueue<T>(budget: SendBudget, onStop: () => void): SendQueue<T> & { drop(): void } {
-  const queue: T[] = [];
-  let ended = false; // nothing more will be queued
-  let failure: { error: unknown } | null = null;
+/**
+ * The {@link ResultStream} of operation `id` on `socket`. `onStop` runs once: when the consumer returned (the client
+ * completed the operation, or its socket closed) or the socket gave up; not after `end()`.
+ */
+function resultStream(
+  socket: WebSocket,
+  id: string,
+  limits: { budget: SendBudget; maxBufferedBytes: number; written: () => void },
+  onStop: () => void,
+): ResultStream & { drop(): void } {
+  // graphql-transport-ws `next`: {"id":<id>,"type":"next","payload":<ExecutionResult>}; `id` is the client's (a
+  // string, checked by graphql-ws), escaped by JSON.stringify.
+  const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+  let finished = false; // nothing more is written
   let stopped = false;
-  let waiter: (() => void) | null = null;
-  const wake = () => {
+  let waiter: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  const done = { value: undefined, done: true } as const;
+  const finish = () => {
+    finished = true;
     const w = waiter;
     waiter = null;
-    w?.();
+    w?.(done);
   };
   const drop = () => {
-    budget.pending -= queue.length;
-    queue.length = 0;
-    failure = null;
-    ended = true;
+    finish();
     if (!stopped) {
       stopped = true;
       onStop();
     }
-    wake();
   };
-  const iterator: AsyncIterableIterator<T> = {
-    async next() {
-      for (;;) {
-        if (queue.length) {
-          budget.pending--;
-          return { value: queue.shift()!, done: false };
-        }
-        if (failure) {
-          const { error } = failure;
-          failure = null;
-          throw error;
-        }
-        if (ended) return { value: undefined, done: true };
-        await new Promise<void>((r) => (waiter = r));
-      }
-    },
+  const { budget } = limits;
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next: () => (finished ? Promise.resolve(done) : new Promise((r) => (waiter = r))),
     async return() {
       drop();
-      return { value: undefined, done: true };
+      return done;
     },
     async throw(e?: unknown) {
       drop();
@@ -159,19 +167,22 @@ function sendQueue<T>(budget: SendBudget, onStop: () => void): SendQueue<T> & { 
     },
   };
   return {
-    push(value) {
-      if (ended) return;
-      queue.push(value);
+    write(result) {
+      if (finished) return false;
+      if (socket.readyState !== socket.OPEN) {
+        // Closing: graphql-ws returns every operation of the socket when it has closed; nothing can be sent now.
+        drop();
+        return false;
+      }
+      if (budget.pending >= budget.max || socket.bufferedAmount > limits.maxBufferedBytes) {
+        budget.overflow();
+        return false;
+      }
       budget.pending++;
-      wake();
-      if (budget.pending > budget.max) budget.overflow();
+      socket.send(Buffer.concat([prefix, result.bytes]), { binary: false }, limits.written);
+      return true;
     },
-    end(error) {
-      if (ended) return;
-      ended = true;
-      if (error !== undefined) failure = { error };
-      wake();
-    },
+    end: finish,
     iterator,
     drop,
   };
@@ -305,23 +316,29 @@ export function prepareSubscription(
 }
 
 /**
- * One WebSocket connection, as the `context` function of {@link attachGraphQLWebSocket} sees it: `signal` aborts
- * when the socket closes (whatever the reason), after its subscriptions were ended.
+ * One operation's WebSocket connection, as the `context` function of {@link attachGraphQLWebSocket} sees it:
+ * `signal` aborts when the socket closes (whatever the reason), after its subscriptions were ended.
  */
 export type WsConnection = {
   readonly signal: AbortSignal;
   /**
-   * A {@link SendQueue} for one subscription whose results are pushed (the gateway's relay: an upstream socket
-   * delivers them whether this client reads or not). Its waiting results count against the socket's
-   * `maxPendingMessages` ({@link WsSendBounds}); past it the socket is closed with 4008 and every queue of the
-   * socket is dropped (`onStop` runs: stop the source). A pulled source (an async generator) needs none: graphql-ws
-   * pulls the next result only once the socket has written the previous one.
+   * A {@link ResultStream} for this operation, whose results are pushed (the gateway's relay: an upstream socket
+   * delivers them whether this client reads or not) and written to the socket as they come; the subscription returns
+   * its `iterator`. What it wrote and the network has not taken yet counts against the socket's
+   * {@link WsSendBounds}; past them the socket is closed with 4008 and every stream of the socket stops (`onStop`
+   * runs: stop the source). A pulled source (an async generator) needs none: graphql-ws pulls the next result only
+   * once the socket has written the previous one. At most one per operation.
    */
-  sendQueue<T>(onStop: () => void): SendQueue<T>;
+  resultStream(onStop: () => void): ResultStream;
 };
 
 /** A running WebSocket endpoint; see {@link attachGraphQLWebSocket}. */
 export type GraphQLWebSocket = {
+  /**
+   * `result` as every socket of this endpoint sends it (errors through `formatError`), serialized once: for a result
+   * written to many {@link ResultStream}s (one upstream event fanned out to thousands of subscribers).
+   */
+  serialize(result: ExecutionResult): SerializedResult;
   /** Closes every socket (code 1001), stops graphql-ws and the WebSocket server. */
   close(): Promise<void>;
 };
@@ -329,9 +346,10 @@ export type GraphQLWebSocket = {
 type SocketState = {
   /** The socket's tenant; null on a shared socket (each operation carries its own credential). */
   tenant: TenantContext | null;
-  connection: WsConnection;
+  /** The connection of operation `id` (its result stream is framed with that id). */
+  connection(id: string): WsConnection;
   stop(): void;
-  /** The results waiting to be sent on this socket (in its send queues). */
+  /** The results written by this socket's result streams and not yet flushed to the network. */
   budget: SendBudget;
   /** Most bytes this socket may hold unsent before its next result (the shared socket's are scaled). */
   maxBufferedBytes: number;
@@ -365,9 +383,9 @@ type SocketState = {
  *   socket runs at most {@link MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once (RATE_LIMITED beyond).
  * - What waits to be sent is bounded per socket (`sendBounds`, {@link WsSendBounds}). graphql-ws writes one result
  *   of a subscription at a time and pulls the next only once the socket took it, so a pulled source waits by itself;
- *   pushed results wait in the socket's send queues ({@link WsConnection.sendQueue}). When a result pushed finds more
- *   than `maxPendingMessages` results waiting in them, or a result about to be written finds more than
- *   `maxBufferedBytes` bytes unsent in the socket, the queues are dropped, their sources told to stop, and the socket
+ *   pushed results are written as they come ({@link WsConnection.resultStream}). When a result about to be written
+ *   finds more than `maxPendingMessages` results of the socket's streams not flushed yet, or more than
+ *   `maxBufferedBytes` bytes unsent in the socket, the streams are stopped, their sources told to stop, and the socket
  *   is closed with {@link WS_CLOSE}.SLOW_CONSUMER (4008); its subscriptions end. The close frame follows the unsent
  *   bytes; a peer that never reads them is cut off by `ws` after its 30 s close timeout. One socket thus holds at most
  *   `maxPendingMessages` results, plus about `maxBufferedBytes` bytes and the one result each subscription writes.
@@ -426,9 +444,9 @@ export function attachGraphQLWebSocket<C>(opts: {
               ),
         )
       : { expiry: undefined, recheck: undefined };
-    const queues = new Set<{ drop(): void }>();
+    const streams = new Set<{ drop(): void }>();
     const dropAll = () => {
-      for (const q of [...queues]) q.drop();
+      for (const q of [...streams]) q.drop();
     };
     const budget: SendBudget = {
       pending: 0,
@@ -441,23 +459,25 @@ export function attachGraphQLWebSocket<C>(opts: {
         close(WS_CLOSE.SLOW_CONSUMER, SLOW_CONSUMER_REASON);
       },
     };
-    const connection: WsConnection = {
-      signal: controller.signal,
-      sendQueue<T>(onStop: () => void) {
-        const q = sendQueue<T>(budget, () => {
-          queues.delete(q);
-          onStop();
-        });
-        queues.add(q);
-        if (budget.stopped) q.drop();
-        return q;
-      },
-    };
+    const maxBufferedBytes = sendBounds.maxBufferedBytes * scale;
+    // One callback for every write of the socket: its result has been flushed (or the write failed).
+    const limits = { budget, maxBufferedBytes, written: () => void budget.pending-- };
     return {
       tenant,
-      connection,
+      connection: (id) => ({
+        signal: controller.signal,
+        resultStream(onStop: () => void) {
+          const q = resultStream(socket, id, limits, () => {
+            streams.delete(q);
+            onStop();
+          });
+          streams.add(q);
+          if (budget.stopped) q.drop();
+          return q;
+        },
+      }),
       budget,
-      maxBufferedBytes: sendBounds.maxBufferedBytes * scale,
+      maxBufferedBytes,
       stop() {
         clearTimeout(expiry);
         clearInterval(recheck);
@@ -501,7 +521,7 @@ export function attachGraphQLWebSocket<C>(opts: {
         return true;
       },
       onClose: (ctx) => sockets.get(ctx.extra.socket)?.stop(),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const state = sockets.get(ctx.extra.socket);
         if (!state) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
         const limited = subscriptionLimit(ctx, state.tenant ? undefined : MAX_SUBSCRIPTIONS_PER_SHARED_SOCKET);
@@ -532,7 +552,7 @@ export function attachGraphQLWebSocket<C>(opts: {
         const query = resolved.query ?? payload.query;
         const prepared = prepareSubscription(schema, { ...payload, query }, bounds, documents);
         if (Array.isArray(prepared)) return prepared;
-        const contextValue = opts.context({ tenant, requestId: randomUUID() }, state.connection);
+        const contextValue = opts.context({ tenant, requestId: randomUUID() }, state.connection(id));
         if (!state.tenant && typeof contextValue === 'object' && contextValue !== null)
           perOperation.set(contextValue, tenant);
         return { schema, ...prepared, contextValue };
@@ -564,6 +584,11 @@ export function attachGraphQLWebSocket<C>(opts: {
     wss,
   );
   return {
+    serialize(result) {
+      const { errors, ...rest } = result;
+      const payload = errors ? { ...rest, errors: format(errors) } : rest;
+      return { bytes: Buffer.from(`${JSON.stringify(payload)}}`) };
+    },
     async close() {
       for (const socket of wss.clients) socket.close(1001, 'Server shutting down.');
       await disposable.dispose();
