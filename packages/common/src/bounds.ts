@@ -369,8 +369,29 @@ export function operationCost(
 }
 
 /**
+ * What {@link checkOperation} measured of one parsed document that does not depend on the request: its literals, the
+ * depth and fields of each operation, and the cost of each operation that declares no variables (per schema).
+ * Servers reuse a parsed document for every request with the same text (Apollo Server's document store, ws.ts's
+ * {@link DocumentCache}), so a repeated operation is measured once; the entries go with the document (WeakMap).
+ */
+type DocumentMeasures = {
+  literals?: InputMeasure;
+  operations: Map<OperationDefinitionNode, { depth: number; fields: number }>;
+  costs: Map<OperationDefinitionNode, WeakMap<GraphQLSchema, number>>;
+};
+const documentMeasures = new WeakMap<DocumentNode, DocumentMeasures>();
+
+function measuresOf(document: DocumentNode): DocumentMeasures {
+  let m = documentMeasures.get(document);
+  if (!m) documentMeasures.set(document, (m = { operations: new Map(), costs: new Map() }));
+  return m;
+}
+
+/**
  * Checks one resolved operation of a parsed (and validated) document against `bounds`, in this order: the input
  * literals of the document, the request's variables, the operation's depth and fields, its cost.
+ * The measures that depend on the document alone are kept with it ({@link DocumentMeasures}); the variables are
+ * measured, and the cost of an operation with variables computed, on every call.
  * @param variables the request's variables as received (raw JSON), or undefined.
  * @throws DataPilotError BAD_USER_INPUT naming the measure and its bound (the cost refusal carries
  *   `extensions.cost` and `extensions.maxCost`).
@@ -386,8 +407,9 @@ export function checkOperation(
 ): void {
   const { schema, document, operation } = args;
   const variables = args.variables ?? {};
+  const known = measuresOf(document);
   for (const [m, what] of [
-    [measureLiterals(document), 'The values written in the document'],
+    [(known.literals ??= measureLiterals(document)), 'The values written in the document'],
     [measureJson(variables), 'The variables'],
   ] as const) {
     if (m.depth > bounds.maxInputDepth)
@@ -397,12 +419,23 @@ export function checkOperation(
     if (m.values > bounds.maxInputValues)
       throw refuse(`${what} hold ${m.values} input values; at most ${bounds.maxInputValues} are allowed.`);
   }
-  const { depth, fields } = measureOperation(operation, fragmentsOf(document));
+  let shape = known.operations.get(operation);
+  if (!shape) known.operations.set(operation, (shape = measureOperation(operation, fragmentsOf(document))));
+  const { depth, fields } = shape;
   if (depth > bounds.maxDepth)
     throw refuse(`The operation is ${depth} levels deep; at most ${bounds.maxDepth} are allowed.`);
   if (fields > bounds.maxFields)
     throw refuse(`The operation selects ${fields} fields; at most ${bounds.maxFields} are allowed.`);
-  const cost = operationCost(schema, document, operation, variables);
+  // Without variables the cost is the document's own (per schema: the gateway's and a subgraph's differ).
+  let cost: number;
+  if (operation.variableDefinitions?.length) cost = operationCost(schema, document, operation, variables);
+  else {
+    let bySchema = known.costs.get(operation);
+    if (!bySchema) known.costs.set(operation, (bySchema = new WeakMap()));
+    const hit = bySchema.get(schema);
+    if (hit === undefined) bySchema.set(schema, (cost = operationCost(schema, document, operation)));
+    else cost = hit;
+  }
   if (cost > bounds.maxCost)
     throw refuse(
       `The operation may return ${cost} items (its cost); the budget is ${bounds.maxCost}. ` +

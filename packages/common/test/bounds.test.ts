@@ -245,6 +245,53 @@ describe('checkOperation', () => {
         'Ask for smaller pages (first, limit) or fewer lists in one operation.',
     );
   });
+
+  it('checks a parsed document again on every request: variables each time, and the same answer from what it kept', () => {
+    // One document object reused, as servers reuse parsed documents (Apollo's document store, ws.ts's cache).
+    const paged = firstOp(
+      `query($n: Int) { a: table(name: "a") { rows(first: $n) { edges { node { id } } } } b: table(name: "b") { rows(first: $n) { edges { node { id } } } } }`,
+    );
+    const run = (variables: Record<string, unknown>, bounds = DEFAULT_BOUNDS) =>
+      outcome(() => checkOperation({ schema, document: paged.doc, operation: paged.op, variables }, bounds));
+    // 2 × 1 000 = 2 000 items, then 2 × 6 000 → each page counted 1 000 at most: 2 000; 2 × 10 → 20.
+    expect(run({ n: 1000 }, { ...DEFAULT_BOUNDS, maxCost: 1999 })).toBe(
+      'BAD_USER_INPUT: The operation may return 2000 items (its cost); the budget is 1999. ' +
+        'Ask for smaller pages (first, limit) or fewer lists in one operation.',
+    );
+    expect(run({ n: 10 }, { ...DEFAULT_BOUNDS, maxCost: 1999 })).toBe('accepted');
+    expect(run({ n: 1000 }, { ...DEFAULT_BOUNDS, maxCost: 1999 })).toMatch(/may return 2000 items/);
+    // Without variables: the kept cost is that of this document, refused again under a lower bound.
+    const fixed = firstOp(`{ ${Array.from({ length: 11 }, (_, i) => `t${i}: ${ROWS}`).join(' ')} }`);
+    const once = (bounds = DEFAULT_BOUNDS) =>
+      outcome(() => checkOperation({ schema, document: fixed.doc, operation: fixed.op }, bounds));
+    expect(once()).toMatch(/may return 11000 items/);
+    expect(once({ ...DEFAULT_BOUNDS, maxCost: 11_000 })).toBe('accepted');
+    expect(once()).toMatch(/may return 11000 items/);
+    // ... and kept per schema: `rows` defaults to 5 items in `other` (11 aliases: 55) and to 50 in `schema` (550).
+    const other = buildSchema(`
+      type Query { table(name: String): Table }
+      type Table { rows(first: Int = 5): Conn! }
+      type Conn { edges: [Edge!]! }
+      type Edge { node: Item }
+      type Item { id: ID }
+    `);
+    const unpaged = firstOp(
+      `{ ${Array.from({ length: 11 }, (_, i) => `t${i}: table(name: "t") { rows { edges { node { id } } } }`).join(' ')} }`,
+    );
+    const under549 = (s: typeof schema) =>
+      outcome(() =>
+        checkOperation(
+          { schema: s, document: unpaged.doc, operation: unpaged.op },
+          { ...DEFAULT_BOUNDS, maxCost: 549 },
+        ),
+      );
+    expect(under549(other)).toBe('accepted');
+    expect(under549(schema)).toBe(
+      'BAD_USER_INPUT: The operation may return 550 items (its cost); the budget is 549. ' +
+        'Ask for smaller pages (first, limit) or fewer lists in one operation.',
+    );
+    expect(under549(other)).toBe('accepted');
+  });
 });
 
 describe('useOperationBounds', () => {
