@@ -44,6 +44,7 @@ import { fmt, latencyStats, markdownTable, writeResult, type LatencyStats } from
 import { runLoad } from './lib/load.ts';
 import { ensureEngines } from './lib/engines.ts';
 import { gql as post, type Gql } from './lib/gql.ts';
+import { cpuProfileEnv } from './lib/profile.ts';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
@@ -218,8 +219,8 @@ async function main() {
     await all([
       spawn('datapilot-gateway', entryOf('gateway'), ports.datapilot, {
         ...datapilotEnv(ports.datapilot),
-        // BENCH_GATEWAY_NODE_OPTIONS: e.g. a profiler preload (`--import <file>`) for DataPilot's gateway only.
-        ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
+        // BENCH_GATEWAY_CPU_PROF=<dir>: DataPilot's gateway writes a V8 CPU profile there when it stops.
+        ...cpuProfileEnv('gateway', process.env.BENCH_GATEWAY_CPU_PROF, logDir),
       }),
       ...(BEFORE_ENTRY
         ? [spawn('datapilot-gateway-before', BEFORE_ENTRY, ports.before, datapilotEnv(ports.before))]

@@ -694,6 +694,15 @@ export function createLake(deps: LakeDeps): Lake {
               ? ` AND ${quoteIdent(k.first.name)} ${op} CAST(:${prefix}0 AS ${k.first.type})`
               : '';
           const where = (conds: string[]) => (conds.length ? ` WHERE ${conds.join(' AND ')}` : ' WHERE true');
+          /**
+           * The first `limit` rows in `order` of those `filter` keeps, with their key text (and `extra` columns): the
+           * top-K runs on the bare columns in a subquery, so that Spark computes the key text of those rows only
+           * (with the projection below the sort, TakeOrderedAndProject casts every column of every row of the
+           * table to text: 2.5-3× the time on 3 million rows). The outer ORDER BY keeps the order (a subquery's is
+           * not guaranteed) and costs a sort of `limit` rows.
+           */
+          const topK = (filter: string, order: string, limit: number, extra = '') =>
+            `${select}${extra} FROM (SELECT ${cols}${from}${filter} ORDER BY ${order} LIMIT ${limit}) ORDER BY ${order}`;
           const run = (sql: string) =>
             inSession((sid) => spark.executeSql(sid, sql, args), [name]).then((r) => r.rows as unknown[][]);
           const keyOf = (row: unknown[]) => row[row.length - 1] as (string | null)[];
@@ -729,9 +738,7 @@ export function createLake(deps: LakeDeps): Lake {
             if (req.after) conds.push(`${k.struct} >= ${k.bound('a')}`);
             if (req.before) conds.push(`${k.struct} <= ${k.bound('b')}`);
             const limit = (req.after?.nth ?? 0) + req.size + 1;
-            const sql =
-              `${select}${from}${where(conds)}${skip(req.after, 'a', '>=')}` +
-              ` ORDER BY ${k.order(false)} LIMIT ${limit}`;
+            const sql = topK(`${where(conds)}${skip(req.after, 'a', '>=')}`, k.order(false), limit);
             let rows = await run(sql);
             let firstNth = 1;
             let nearFound = false;
@@ -764,9 +771,12 @@ export function createLake(deps: LakeDeps): Lake {
           const lower: string[] = [];
           if (req.after) lower.push(`${k.struct} >= ${k.bound('a')}`);
           const limit = req.size + 1 + (req.after?.nth ?? 0);
-          const earlier =
-            `${select}, 1 AS __dp_part${from}${where([...(b ? [`${k.struct} < ${k.bound('b')}`] : []), ...lower])}` +
-            `${skip(req.after, 'a', '>=')} ORDER BY ${k.order(true)} LIMIT ${limit}`;
+          const earlier = topK(
+            `${where([...(b ? [`${k.struct} < ${k.bound('b')}`] : []), ...lower])}${skip(req.after, 'a', '>=')}`,
+            k.order(true),
+            limit,
+            ', 1 AS __dp_part',
+          );
           const sql = b
             ? `(${select}, 0 AS __dp_part${from} WHERE ${k.struct} <=> ${k.bound('b')} LIMIT ${b.nth}) UNION ALL (${earlier})`
             : earlier;
