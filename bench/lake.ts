@@ -21,7 +21,7 @@
  * Run: `source /work/dev/env.sh && npx tsx bench/lake.ts [--quick]` (engines from the environment, else started).
  * Prints Markdown tables and writes `.local/bench/lake.json`; exits non-zero only on a broken run.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -137,6 +137,52 @@ async function load(orgId: string, env: Record<string, string>, spark: SparkConn
   return { how: 'quick: 200 000 rows, one Spark Connect CTAS', seconds: (Date.now() - started) / 1000, file: small };
 }
 
+/**
+ * The PySpark baseline (bench/lib/pyspark-direct.py) on the Delta table at `uri`, as view `flights`: `time(sql)` runs
+ * one statement there and resolves with the milliseconds PySpark measured around it.
+ */
+async function pysparkDirect(remote: string, uri: string) {
+  const child = spawn(PY, [path.join(REPO_ROOT, 'bench/lib/pyspark-direct.py'), remote, 'flights', uri], {
+    cwd: REPO_ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let waiting: { resolve(line: string): void; reject(e: Error): void } | null = null;
+  let exited: Error | null = null;
+  let buffered = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += String(d);
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      lines.push(buffered.slice(0, i).trim());
+      buffered = buffered.slice(i + 1);
+    }
+    if (waiting && lines.length) {
+      const w = waiting;
+      waiting = null;
+      w.resolve(lines.shift()!);
+    }
+  });
+  child.once('exit', (code) => {
+    exited = new Error(`the PySpark baseline exited (${code})`);
+    waiting?.reject(exited);
+  });
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      if (lines.length) resolve(lines.shift()!);
+      else if (exited) reject(exited);
+      else waiting = { resolve, reject };
+    });
+  const ready = await next();
+  if (ready !== 'READY') throw new Error(`the PySpark baseline did not start: ${ready}`);
+  return {
+    async time(sql: string): Promise<number> {
+      child.stdin.write(`${sql.replace(/\s+/g, ' ')}\n`);
+      return Number(await next());
+    },
+    close: () => void child.kill(),
+  };
+}
+
 async function main() {
   const engines = await ensureEngines(log);
   const env = engines.env;
@@ -153,6 +199,8 @@ async function main() {
     bucket: env.LAKE_BUCKET,
   });
   const lakes: Lake[] = [];
+  /** Helpers to stop at the end (the PySpark baseline). */
+  const stops: (() => void)[] = [];
   let benchOrg: string | undefined;
   const load0: number[] = [loadavg()[0]!];
   try {
@@ -233,6 +281,10 @@ async function main() {
     const warm = newLake(false);
     const cached = newLake(true);
 
+    // The engine's floor: the same statements in PySpark's Spark Connect client on the same table, no DataPilot.
+    const direct = await pysparkDirect(env.SPARK_REMOTE!, s3aUri(store.bucket, goldTablePrefix(orgId, 'flights')));
+    stops.push(() => direct.close());
+
     const duck = await DuckDBInstance.create(':memory:');
     const con = await duck.connect();
     await con.run(`CREATE VIEW flights AS SELECT * FROM '${parquet}'`);
@@ -261,6 +313,7 @@ async function main() {
     // Warm-up of the long-lived lakes (views, JIT), not measured.
     await warm.forTenant(tenant).query(AGG);
     await cached.forTenant(tenant).query(AGG);
+    await direct.time(AGG);
     await gql(lakeUrl, ROWS, {}, token);
 
     for (let r = 1; r <= ROUNDS; r++) {
@@ -273,6 +326,7 @@ async function main() {
       add('agg cold', coldMs);
       await fresh.close();
       add('agg warm', (await time(() => warm.forTenant(tenant).query(AGG)))[0]);
+      add('agg Spark direct (PySpark, no DataPilot)', await direct.time(AGG));
       add('agg duckdb', (await time(() => duckQ(AGG)))[0]);
       add('point warm', (await time(() => warm.forTenant(tenant).query(POINT)))[0]);
       add('point duckdb', (await time(() => duckQ(POINT)))[0]);
@@ -328,7 +382,9 @@ async function main() {
         `cached: ${CACHED_REPEATS} repeats per round. Load average (1 min) ${Math.min(...load0).toFixed(1)}–${Math.max(...load0).toFixed(1)} ` +
         `on ${cpus().length} cores (other engineers build on this machine: absolute times are noisy, ratios less so).`,
       `Target warm aggregate ≤ 250 ms: ${p50('agg warm') <= 250 ? 'met' : `missed by ${(p50('agg warm') - 250).toFixed(0)} ms`} ` +
-        `(p50 ${p50('agg warm').toFixed(0)} ms; DuckDB ${p50('agg duckdb').toFixed(0)} ms, ${(p50('agg warm') / p50('agg duckdb')).toFixed(1)}× DuckDB).`,
+        `(p50 ${p50('agg warm').toFixed(0)} ms; DuckDB ${p50('agg duckdb').toFixed(0)} ms, ${(p50('agg warm') / p50('agg duckdb')).toFixed(1)}× DuckDB). ` +
+        `The same statement straight from PySpark's Spark Connect client: ${p50('agg Spark direct (PySpark, no DataPilot)').toFixed(0)} ms ` +
+        `(DataPilot's lake ${(p50('agg warm') / p50('agg Spark direct (PySpark, no DataPilot)')).toFixed(2)}× that): the engine's own time on this machine.`,
       `Target cached ≤ 5 ms: ${p50('agg cached') <= 5 ? 'met' : 'missed'} (p50 ${p50('agg cached').toFixed(2)} ms, p95 ${s['agg cached']!.p95.toFixed(2)} ms).`,
       `Keyset rows: deep page / page 1 = ${(p50(`rows deep page graphql (row ${DEEP})`) / p50('rows page 1 graphql')).toFixed(2)}; ` +
         `the deep page's first row is DuckDB's row ${DEEP + 1}: ${deepOk ? 'yes' : 'NO'}.`,
@@ -353,6 +409,7 @@ async function main() {
     });
     if (!deepOk) process.exitCode = 1;
   } finally {
+    for (const stop of stops) stop();
     for (const l of lakes) await l.close().catch(() => undefined);
     // The org's bronze and gold objects (a fresh org per run): the bucket may be the shared LAKE_BUCKET.
     if (benchOrg)
