@@ -56,6 +56,8 @@ const PY = path.join(REPO_ROOT, '.local/venv/bin/python');
 const run = promisify(execFile);
 const log = (msg: string) => console.error(`[bench:lake] ${msg}`);
 
+/** The warm aggregate on a lake that has listed the org's tables already (the chat analyst's path). */
+const AGG_LISTED = 'agg warm, tables listed (the analyst path)';
 const AGG =
   'SELECT origin, avg(delay) AS avg_delay, count(*) AS n FROM flights GROUP BY origin ORDER BY n DESC LIMIT 10';
 const POINT =
@@ -326,6 +328,11 @@ async function main() {
       add('agg cold', coldMs);
       await fresh.close();
       add('agg warm', (await time(() => warm.forTenant(tenant).query(AGG)))[0]);
+      // The analyst's path: the tables were listed for this request already (its `tables` step), so the
+      // statement runs on that listing; the row above lists the org's prefix and reads the Delta logs first.
+      const listed = warm.forTenant(tenant);
+      await listed.listTables();
+      add(AGG_LISTED, (await time(() => listed.query(AGG)))[0]);
       add('agg Spark direct (PySpark, no DataPilot)', await direct.time(AGG));
       add('agg duckdb', (await time(() => duckQ(AGG)))[0]);
       add('point warm', (await time(() => warm.forTenant(tenant).query(POINT)))[0]);
@@ -383,8 +390,11 @@ async function main() {
         `on ${cpus().length} cores (other engineers build on this machine: absolute times are noisy, ratios less so).`,
       `Target warm aggregate ≤ 250 ms: ${p50('agg warm') <= 250 ? 'met' : `missed by ${(p50('agg warm') - 250).toFixed(0)} ms`} ` +
         `(p50 ${p50('agg warm').toFixed(0)} ms; DuckDB ${p50('agg duckdb').toFixed(0)} ms, ${(p50('agg warm') / p50('agg duckdb')).toFixed(1)}× DuckDB). ` +
-        `The same statement straight from PySpark's Spark Connect client: ${p50('agg Spark direct (PySpark, no DataPilot)').toFixed(0)} ms ` +
-        `(DataPilot's lake ${(p50('agg warm') / p50('agg Spark direct (PySpark, no DataPilot)')).toFixed(2)}× that): the engine's own time on this machine.`,
+        `"agg warm" includes listing the org's tables and reading their Delta logs (a new request's lake); on a lake ` +
+        `that listed them already (the chat analyst lists them in its \`tables\` step, then runs the statement): ` +
+        `${p50(AGG_LISTED).toFixed(0)} ms. The same statement from PySpark's Spark Connect client (Spark's reference ` +
+        `client: two round trips, \`spark.sql\` sends the statement and gets its plan back, \`collect()\` runs it): ${p50('agg Spark direct (PySpark, no DataPilot)').toFixed(0)} ms ` +
+        `(DataPilot's lake ${(p50('agg warm') / p50('agg Spark direct (PySpark, no DataPilot)')).toFixed(2)}× that).`,
       `Target cached ≤ 5 ms: ${p50('agg cached') <= 5 ? 'met' : 'missed'} (p50 ${p50('agg cached').toFixed(2)} ms, p95 ${s['agg cached']!.p95.toFixed(2)} ms).`,
       `Keyset rows: deep page / page 1 = ${(p50(`rows deep page graphql (row ${DEEP})`) / p50('rows page 1 graphql')).toFixed(2)}; ` +
         `the deep page's first row is DuckDB's row ${DEEP + 1}: ${deepOk ? 'yes' : 'NO'}.`,

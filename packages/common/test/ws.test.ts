@@ -348,3 +348,105 @@ describe("shared sockets (a credential per operation: the gateway's multiplexed 
     expect([bad.acked, bad.code]).toEqual([false, 4401]);
   });
 });
+
+describe('send bounds of a shared socket (SHARED_SOCKET_SEND_BOUND_FACTOR)', () => {
+  // Sockets whose bound of unsent bytes is 64 KiB: a shared socket gets 64 × that, 4 MiB. graphql-ws writes one result
+  // of a (pulled) subscription at a time and waits until the socket took it, so once a stalled client's kernel
+  // buffers are full (a few MiB on loopback, under 10 MiB with Linux's default maxima) each subscription holds one
+  // unsent result: N subscriptions of 16 KiB results hold N × 16 KiB. Each run produces over 30 MiB in all, so the
+  // kernel's buffers fill whatever their size.
+  const BOUND = 64 * 1024;
+  const BYTES = 16 * 1024;
+  const MiB = 1024 * 1024;
+  const floodSchema = buildSchema(`
+    type Query { hello: String }
+    type Subscription { flood(count: Int!, bytes: Int!): String! }
+  `);
+  Object.assign((floodSchema.getType('Subscription') as GraphQLObjectType).getFields().flood!, {
+    subscribe: async function* (_: unknown, { count, bytes }: { count: number; bytes: number }) {
+      for (let i = 0; i < count; i++) yield { flood: 'x'.repeat(bytes) };
+    },
+  });
+  let floodHttp: Server;
+  let floodEndpoint: GraphQLWebSocket;
+  let floodUrl: string;
+  beforeAll(async () => {
+    floodHttp = createServer((_req, res) => res.writeHead(404).end());
+    floodEndpoint = attachGraphQLWebSocket({
+      server: floodHttp,
+      path: '/graphql',
+      schema: floodSchema,
+      authenticator: createAuthenticator({ verifier: createTokenVerifier({ jwks: publicKey }), principal }),
+      formatError: createFormatError(() => undefined),
+      context: (base) => base,
+      sendBounds: { maxBufferedBytes: BOUND },
+    });
+    floodUrl = (await listen(floodHttp, 0)).replace('http', 'ws') + '/graphql';
+  });
+  afterAll(async () => {
+    await floodEndpoint.close();
+    await closeServer(floodHttp);
+  });
+
+  /**
+   * A raw client (a shared socket, or a tenant's) that starts `subscriptions` subscriptions of `count` results of
+   * 16 KiB, stops reading at once and reads again after 1.5 s: its close code and how many subscriptions completed.
+   */
+  function stalledClient(sharedSocket: boolean, tok: string, subscriptions: number, count: number) {
+    return new Promise<{ code: number; completed: number; received: number }>((resolve, reject) => {
+      const socket = new WebSocket(floodUrl, 'graphql-transport-ws');
+      let completed = 0;
+      let received = 0;
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({
+            type: 'connection_init',
+            payload: sharedSocket ? { ...SHARED_CONNECTION_PARAMS } : { authorization: `Bearer ${tok}` },
+          }),
+        ),
+      );
+      socket.on('message', (raw: Buffer) => {
+        received += raw.length;
+        const type = raw.length < 1000 ? (JSON.parse(String(raw)) as { type: string }).type : 'next';
+        if (type === 'connection_ack') {
+          for (let id = 1; id <= subscriptions; id++)
+            socket.send(
+              JSON.stringify({
+                id: String(id),
+                type: 'subscribe',
+                payload: {
+                  query: `subscription { flood(count: ${count}, bytes: ${BYTES}) }`,
+                  ...(sharedSocket ? { extensions: { authorization: `Bearer ${tok}` } } : {}),
+                },
+              }),
+            );
+          socket.pause();
+          setTimeout(() => socket.resume(), 1500);
+        } else if (type === 'complete' && ++completed === subscriptions) socket.close(1000);
+      });
+      socket.on('close', (code) => resolve({ code, completed, received }));
+      socket.on('error', reject);
+    });
+  }
+
+  it('closes a stalled tenant socket past 64 KiB unsent, and a stalled shared socket only past 64 times that', async () => {
+    // Tenant socket: 60 × 16 KiB = 960 KiB may wait, over its 64 KiB.
+    const tenant = await stalledClient(false, await token(), 60, 40);
+    // Shared socket: 200 × 16 KiB = 3.1 MiB may wait, over a socket's bound, under the shared 4 MiB: all delivered.
+    const within = await stalledClient(true, await token(), 200, 10);
+    // Shared socket: 600 × 16 KiB = 9.4 MiB may wait, over the shared 4 MiB.
+    const beyond = await stalledClient(true, await token(), 600, 4);
+    console.log(
+      `stalled: tenant ${tenant.code} after ${(tenant.received / MiB).toFixed(1)} MiB; shared (3.1 MiB waiting) ` +
+        `${within.code} after ${(within.received / MiB).toFixed(1)} MiB; shared (9.4 MiB waiting) ${beyond.code} ` +
+        `after ${(beyond.received / MiB).toFixed(1)} MiB`,
+    );
+    // (The first subscriptions may finish while the kernel still takes everything: "not all" is what is certain.)
+    expect(tenant.code).toBe(WS_CLOSE.SLOW_CONSUMER);
+    expect(tenant.completed).toBeLessThan(60);
+    expect([within.code, within.completed]).toEqual([1000, 200]);
+    expect(within.received).toBeGreaterThan(200 * 10 * BYTES);
+    expect(beyond.code).toBe(WS_CLOSE.SLOW_CONSUMER);
+    expect(beyond.completed).toBeLessThan(600);
+  }, 60_000);
+});
