@@ -39,11 +39,19 @@ const RESULTS_FILE = path.join(REPO, 'bench', 'RESULTS.md');
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
 
 /** What a benchmark's JSON holds (bench/lib/report.ts writeResult). */
-type Result = { name: string; at: string; machine: MachineInfo; tables: ResultTable[]; data: unknown };
+type Result = {
+  name: string;
+  at: string;
+  machine: MachineInfo;
+  quick?: boolean;
+  tables: ResultTable[];
+  data: unknown;
+};
 /** How one benchmark's run went. */
 type Outcome = {
   name: string;
-  status: 'ok' | 'failed' | 'timeout';
+  /** `earlier`: not run now; its section is its last full run's (a partial run rewrites only its own sections). */
+  status: 'ok' | 'failed' | 'timeout' | 'earlier';
   code: number | null;
   seconds: number;
   result?: Result;
@@ -70,6 +78,22 @@ const boundS = Number(process.env.BENCH_TIMEOUT_S ?? (quick ? 300 : 420));
  * Runs `bench/<name>.ts` as a child (tsx), its output on ours and in `<BENCH_OUT_DIR>/<name>.log`; SIGTERM after
  * `boundS` seconds, SIGKILL 10 s later.
  */
+/**
+ * The last full run of a benchmark not run now (`<BENCH_OUT_DIR>/<name>.json`, if any and not a `--quick` one; a
+ * result without the `quick` field predates it and is taken as full), so that `npm run bench -- lake` refreshes the lake's section and keeps the others.
+ */
+function earlierOutcome(name: string): Outcome | undefined {
+  const file = path.join(BENCH_OUT_DIR, `${name}.json`);
+  if (!existsSync(file)) return undefined;
+  try {
+    const result = JSON.parse(readFileSync(file, 'utf8')) as Result;
+    if (result.quick) return undefined;
+    return { name, status: 'earlier', code: null, seconds: 0, result, logFile: file };
+  } catch {
+    return undefined;
+  }
+}
+
 async function runBench(name: string, env: Record<string, string>): Promise<Outcome> {
   mkdirSync(BENCH_OUT_DIR, { recursive: true });
   const logFile = path.join(BENCH_OUT_DIR, `${name}.log`);
@@ -184,8 +208,12 @@ function resultsMarkdown(
       ['benchmark', 'status', 'time (s)', 'tables'],
       outcomes.map((o) => [
         o.name,
-        o.status === 'ok' ? 'ok' : `**${o.status}**${o.code !== null ? ` (exit ${o.code})` : ''}`,
-        o.seconds.toFixed(0),
+        o.status === 'ok'
+          ? 'ok'
+          : o.status === 'earlier'
+            ? `earlier run (${o.result!.at.slice(0, 10)})`
+            : `**${o.status}**${o.code !== null ? ` (exit ${o.code})` : ''}`,
+        o.status === 'earlier' ? '—' : o.seconds.toFixed(0),
         String(o.result?.tables.length ?? 0),
       ]),
     ),
@@ -270,6 +298,12 @@ try {
 } finally {
   await stopEngines();
 }
+if (!quick)
+  for (const name of BENCHES.filter((b) => !selected.includes(b))) {
+    const earlier = earlierOutcome(name);
+    if (earlier) outcomes.push(earlier);
+  }
+outcomes.sort((a, b) => BENCHES.indexOf(a.name as never) - BENCHES.indexOf(b.name as never));
 const loadEnd = loadavg().map((l) => Math.round(l * 100) / 100);
 writeFileSync(RESULTS_FILE, resultsMarkdown(outcomes, memory, machine, loadEnd, engines.started));
 process.stderr.write(

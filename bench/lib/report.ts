@@ -68,8 +68,9 @@ export function markdownTable(headers: readonly string[], rows: readonly (readon
 export type ResultTable = { title: string; markdown: string; notes?: string[] };
 
 /**
- * Prints `tables` to stdout and writes `{ name, at, machine, tables, data }` to `<BENCH_OUT_DIR>/<name>.json`.
- * `data` holds the raw numbers (anything JSON). @returns the file written.
+ * Prints `tables` to stdout and writes `{ name, at, machine, quick, tables, data }` to `<BENCH_OUT_DIR>/<name>.json`.
+ * `data` holds the raw numbers (anything JSON); `quick`: a smoke run (`--quick` or BENCH_QUICK=1, the flags every
+ * benchmark reads). @returns the file written.
  */
 export function writeResult(name: string, tables: readonly ResultTable[], data: unknown): string {
   for (const t of tables) {
@@ -80,7 +81,18 @@ export function writeResult(name: string, tables: readonly ResultTable[], data: 
   const file = path.join(BENCH_OUT_DIR, `${name}.json`);
   writeFileSync(
     file,
-    JSON.stringify({ name, at: new Date().toISOString(), machine: machineInfo(), tables, data }, null, 2),
+    JSON.stringify(
+      {
+        name,
+        at: new Date().toISOString(),
+        machine: machineInfo(),
+        quick: process.argv.includes('--quick') || process.env.BENCH_QUICK === '1',
+        tables,
+        data,
+      },
+      null,
+      2,
+    ),
   );
   return file;
 }
