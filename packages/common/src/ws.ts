@@ -123,13 +123,15 @@ export type ResultStream = {
 
 /**
  * The {@link ResultStream} of operation `id` on `socket`. `onStop` runs once: when the consumer returned (the client
- * completed the operation, or its socket closed) or the socket gave up; not after `end()`.
+ * completed the operation, or its socket closed) or the socket gave up; not after `end()`. `release` runs once when
+ * the stream is finished, whichever way (the socket forgets it: a long-lived socket keeps only its running streams).
  */
 function resultStream(
   socket: WebSocket,
   id: string,
   limits: { budget: SendBudget; maxBufferedBytes: number; written: () => void },
   onStop: () => void,
+  release: () => void,
 ): ResultStream & { drop(): void } {
   // graphql-transport-ws `next`: {"id":<id>,"type":"next","payload":<ExecutionResult>}; `id` is the client's (a
   // string, checked by graphql-ws), escaped by JSON.stringify.
@@ -139,6 +141,7 @@ function resultStream(
   let waiter: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
   const done = { value: undefined, done: true } as const;
   const finish = () => {
+    if (!finished) release();
     finished = true;
     const w = waiter;
     waiter = null;
@@ -467,10 +470,7 @@ export function attachGraphQLWebSocket<C>(opts: {
       connection: (id) => ({
         signal: controller.signal,
         resultStream(onStop: () => void) {
-          const q = resultStream(socket, id, limits, () => {
-            streams.delete(q);
-            onStop();
-          });
+          const q = resultStream(socket, id, limits, onStop, () => streams.delete(q));
           streams.add(q);
           if (budget.stopped) q.drop();
           return q;
