@@ -428,6 +428,9 @@ export function attachGraphQLWebSocket<C>(opts: {
   const run = opts.subscribe ?? ((args: ExecutionArgs) => graphqlSubscribe(args));
   const format = (errors: readonly unknown[]) =>
     errors.map((e) => formatError((e as { toJSON?: () => GraphQLFormattedError }).toJSON?.() ?? (e as never), e));
+  /** The `payload` of a graphql-ws `next` message for `result`, as every socket sends it: errors through `formatError`. */
+  const nextPayload = (result: ExecutionResult) =>
+    result.errors ? { ...result, errors: format(result.errors) } : result;
 
   /** Starts the expiry timer and the session re-check of an accepted socket (none for a shared socket). */
   const watch = (socket: WebSocket, tenant: TenantContext | null): SocketState => {
@@ -575,7 +578,7 @@ export function attachGraphQLWebSocket<C>(opts: {
           state?.budget.overflow();
           throw new SocketNotWritable('The client is too far behind.');
         }
-        return result.errors ? { ...result, errors: format(result.errors) } : undefined;
+        return result.errors ? nextPayload(result) : undefined;
       },
       // The end of an operation whose socket is closing is no error to log (nothing can be sent anyway).
       onError: (_ctx, _id, _payload, errors) =>
@@ -585,9 +588,7 @@ export function attachGraphQLWebSocket<C>(opts: {
   );
   return {
     serialize(result) {
-      const { errors, ...rest } = result;
-      const payload = errors ? { ...rest, errors: format(errors) } : rest;
-      return { bytes: Buffer.from(`${JSON.stringify(payload)}}`) };
+      return { bytes: Buffer.from(`${JSON.stringify(nextPayload(result))}}`) };
     },
     async close() {
       for (const socket of wss.clients) socket.close(1001, 'Server shutting down.');
